@@ -1,0 +1,1 @@
+"""The XenBox image build: Debian packages -> root filesystem -> squashfs -> initramfs -> ISO."""

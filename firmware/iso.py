@@ -1,0 +1,46 @@
+"""The root squashfs and the GRUB hybrid ISO (BIOS and UEFI, CD and USB stick)."""
+from __future__ import annotations
+
+from firmware.board import BOARDS
+from firmware.context import Context
+from firmware.run import run
+
+
+def make_squashfs(ctx: Context) -> None:
+    live = ctx.iso_tree / "live"
+    live.mkdir(parents=True, exist_ok=True)
+    target = live / "rootfs.squashfs"
+    target.unlink(missing_ok=True)
+    run(["mksquashfs", ctx.rootfs, target, "-comp", "zstd", "-Xcompression-level", "15",
+         "-b", "256K", "-noappend", "-quiet", "-progress"])
+    # The initramfs checks this, so an older XenBox stick is never taken for this one.
+    (live / "build-id").write_text(ctx.version + "\n")
+
+
+def grub_config(ctx: Context) -> str:
+    b = ctx.board
+    fills = {
+        "VERSION": ctx.version,
+        "XEN_CMDLINE": b.xen_cmdline,
+        "XEN_HEADLESS_CMDLINE": b.xen_headless_cmdline,
+        "XEN_EFI_EXTRA": b.xen_efi_extra,
+        "DOM0_CMDLINE": b.dom0_cmdline,
+        "DOM0_HEADLESS_CMDLINE": b.dom0_headless_cmdline,
+        "DOM0_SAFE_EXTRA": b.dom0_safe_extra,
+        "BOOT_ARGS": ctx.build_id_arg,
+    }
+    text = (BOARDS / b.name / "grub.cfg").read_text()
+    for key, value in fills.items():
+        text = text.replace(f"@{key}@", value)
+    return text
+
+
+def make_iso(ctx: Context) -> None:
+    grub_dir = ctx.iso_tree / "boot" / "grub"
+    grub_dir.mkdir(parents=True, exist_ok=True)
+    (grub_dir / "grub.cfg").write_text(grub_config(ctx))
+    partial = ctx.iso.with_suffix(".partial.iso")
+    # grub-mkrescue builds for every GRUB platform installed (i386-pc and x86_64-efi)
+    # and makes the image hybrid, so it also boots when written raw to a USB stick.
+    run(["grub-mkrescue", "-o", partial, ctx.iso_tree, "--", "-volid", ctx.board.label], quiet=True)
+    partial.rename(ctx.iso)

@@ -1,0 +1,114 @@
+"""Boot a XenBox image under QEMU: `make run`, the end-to-end tests and `make bench` all come here.
+
+KVM is used only where it really runs a guest (tried, not guessed from /dev/kvm);
+otherwise TCG with a CPU that offers AMD-V and nested paging (board/qemu/qemu.toml).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from firmware.board import BOARDS, REPO
+
+SETTINGS = BOARDS / "qemu" / "qemu.toml"
+
+
+def settings() -> dict:
+    with SETTINGS.open("rb") as f:
+        return tomllib.load(f)
+
+
+def kvm_works(kernel: Path, timeout: float = 20) -> bool:
+    """Boot the dom0 kernel alone under KVM and see whether it gets as far as its panic.
+
+    Here /dev/kvm exists but guests hang on it, so the device node proves nothing.
+    """
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK) or not kernel.exists():
+        return False
+    argv = ["qemu-system-x86_64", "-accel", "kvm", "-cpu", "host", "-m", "256", "-nodefaults",
+            "-display", "none", "-serial", "stdio", "-no-reboot", "-kernel", str(kernel),
+            "-append", "console=ttyS0 panic=-1 root=/dev/nonexistent"]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return False
+    return "Kernel panic" in done.stdout or "VFS:" in done.stdout
+
+
+@dataclass
+class Machine:
+    """One QEMU machine booting the ISO. `argv()` is the command line."""
+    iso: Path
+    uefi: bool = False
+    usb_stick: bool = False          # attach the image as a USB disk instead of a CD
+    cpu: str | None = None
+    accel: str = "tcg"
+    memory_mib: int | None = None
+    vga: bool = False
+    disks: list[Path] = field(default_factory=list)
+    monitor: Path | None = None      # a unix socket for QEMU's monitor (tests unplug disks there)
+    serial: str = "stdio"
+
+    def argv(self, workdir: Path) -> list[str]:
+        s = settings()
+        cpu = self.cpu or (s["cpu_kvm"] if self.accel == "kvm" else s["cpu_tcg"])
+        argv = ["qemu-system-x86_64", "-accel", self.accel, "-cpu", cpu,
+                "-smp", str(s["cpus"]), "-m", str(self.memory_mib or s["memory_mib"]),
+                "-no-reboot", "-serial", self.serial]
+        if self.serial.startswith("mon:"):
+            argv += ["-echr", "0x14"]    # QEMU's escape is Ctrl-T: Ctrl-A belongs to Xen
+        argv += ["-vga", "std"] if self.vga else ["-display", "none", "-vga", "std"]
+        if self.uefi:
+            vars_copy = workdir / "OVMF_VARS.fd"
+            shutil.copy(s["ovmf_vars"], vars_copy)
+            argv += ["-drive", f"if=pflash,format=raw,readonly=on,file={s['ovmf_code']}",
+                     "-drive", f"if=pflash,format=raw,file={vars_copy}"]
+        if self.usb_stick:
+            argv += ["-device", "qemu-xhci", "-drive", f"if=none,id=stick,format=raw,readonly=on,file={self.iso}",
+                     "-device", "usb-storage,drive=stick,bootindex=0"]
+        else:
+            argv += ["-drive", f"media=cdrom,format=raw,readonly=on,file={self.iso}"]
+        for number, disk in enumerate(self.disks):
+            argv += ["-drive", f"if=none,id=disk{number},format=raw,file={disk}",
+                     "-device", f"virtio-blk-pci,drive=disk{number},id=vdisk{number}"]
+        if self.monitor:
+            argv += ["-monitor", f"unix:{self.monitor},server,nowait"]
+        argv += ["-netdev", "user,id=net0", "-device", "e1000,netdev=net0"]
+        return argv
+
+
+def pick_accel(iso_tree_kernel: Path) -> str:
+    return "kvm" if kvm_works(iso_tree_kernel) else "tcg"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Boot the XenBox ISO in QEMU, serial console in this terminal.")
+    parser.add_argument("--iso", type=Path, default=REPO / "images" / "xenbox.iso")
+    parser.add_argument("--uefi", action="store_true", help="boot with UEFI firmware (OVMF) instead of BIOS")
+    parser.add_argument("--usb", action="store_true", help="attach the image as a USB stick instead of a CD")
+    parser.add_argument("--vga", action="store_true", help="show the VGA screen in a window as well")
+    parser.add_argument("--cpu", help="QEMU CPU model (e.g. Haswell-noTSX for a host without VT-x/AMD-V)")
+    parser.add_argument("--tcg", action="store_true", help="don't try KVM")
+    args = parser.parse_args(argv)
+    if not args.iso.exists():
+        print(f"{args.iso} does not exist: run `make` first", file=sys.stderr)
+        return 1
+    kernel = REPO / "images" / "build" / "pc" / "iso" / "boot" / "vmlinuz"
+    accel = "tcg" if args.tcg or args.cpu else pick_accel(kernel)
+    print(f"XenBox under QEMU ({accel.upper()}). Quit: Ctrl-T X.  "
+          "Ctrl-A three times switches the serial input between dom0 and Xen.", file=sys.stderr)
+    machine = Machine(iso=args.iso, uefi=args.uefi, usb_stick=args.usb, cpu=args.cpu, accel=accel,
+                      vga=args.vga, serial="mon:stdio")
+    with tempfile.TemporaryDirectory(prefix="xenbox-run-") as workdir:
+        return subprocess.call(machine.argv(Path(workdir)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

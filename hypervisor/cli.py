@@ -1,0 +1,63 @@
+"""`xenbox`: the XenBox command line in dom0.
+
+Exit codes: 0 done, 1 the operation failed (Xen said why), 2 bad usage.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+
+from hypervisor.host import host_summary
+from hypervisor.runner import CommandError
+from hypervisor.shutdown import shutdown_guests
+from hypervisor.xl import ParseError, Xl
+
+EXIT_FAILED = 1
+
+
+def host_info(args: argparse.Namespace, xl: Xl) -> int:
+    summary = host_summary(xl)
+    if args.json:
+        print(json.dumps({**asdict(summary), "hvm": {**asdict(summary.hvm), "line": summary.hvm.line}}, indent=2))
+        return 0
+    print(f"hostname     {summary.hostname}")
+    print(f"Xen          {summary.xen_version}")
+    print(f"CPU          {summary.cpu_model} ({summary.cores} cores)")
+    print(f"memory       {summary.memory_free_mib} MiB free of {summary.memory_total_mib} MiB")
+    print(summary.hvm.line)
+    return 0
+
+
+def host_shutdown_guests(args: argparse.Namespace, xl: Xl) -> int:
+    shutdown_guests(xl, timeout=args.timeout, say=lambda line: print(f"xenbox: {line}", flush=True))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="xenbox", description="Control this XenBox host and its guests.")
+    groups = parser.add_subparsers(dest="group", metavar="GROUP", required=True)
+    host = groups.add_parser("host", help="the host: capabilities, shutdown").add_subparsers(
+        dest="command", metavar="COMMAND", required=True)
+    info = host.add_parser("info", help="hostname, Xen version, CPU, memory and HVM support")
+    info.add_argument("--json", action="store_true", help="print JSON")
+    info.set_defaults(handler=host_info)
+    stop = host.add_parser("shutdown-guests", help="shut every guest down cleanly, destroy what remains")
+    stop.add_argument("--timeout", type=float, default=60, help="seconds to wait before destroying (default 60)")
+    stop.set_defaults(handler=host_shutdown_guests)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args, Xl())
+    except (CommandError, ParseError) as error:
+        message = error.sentence if isinstance(error, CommandError) else str(error)
+        print(f"xenbox: {message}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

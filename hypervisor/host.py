@@ -1,0 +1,61 @@
+"""What the overview says about the host: read from Xen and from dom0's /proc and /sys."""
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from hypervisor.capabilities import HvmSupport, hvm_support
+from hypervisor.runner import CommandError
+from hypervisor.xl import Xl, XenInfo
+
+SYS_CAPABILITIES = Path("/sys/hypervisor/properties/capabilities")
+CPUINFO = Path("/proc/cpuinfo")
+
+
+@dataclass(frozen=True)
+class HostSummary:
+    hostname: str
+    xen_version: str
+    cpu_model: str
+    cores: int
+    memory_total_mib: int
+    memory_free_mib: int
+    hvm: HvmSupport
+
+
+def cpu_model(cpuinfo: str) -> str:
+    for line in cpuinfo.splitlines():
+        if line.startswith("model name"):
+            return " ".join(line.split(":", 1)[1].split())
+    return "unknown CPU"
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+def detect_hvm(xl: Xl, info: XenInfo) -> HvmSupport:
+    try:
+        log = xl.dmesg()
+    except CommandError:
+        log = ""
+    return hvm_support(xen_log=log, virt_caps=info.virt_caps,
+                       sys_capabilities=_read(SYS_CAPABILITIES), cpuinfo=_read(CPUINFO))
+
+
+def host_summary(xl: Xl, hvm: HvmSupport | None = None) -> HostSummary:
+    """Pass `hvm` from an earlier call to skip re-reading Xen's log: it cannot change until reboot."""
+    info: XenInfo = xl.info()
+    return HostSummary(
+        hostname=socket.gethostname(),
+        xen_version=info.version,
+        cpu_model=cpu_model(_read(CPUINFO)),
+        cores=info.nr_cpus,
+        memory_total_mib=info.total_memory_mib,
+        memory_free_mib=info.free_memory_mib,
+        hvm=hvm or detect_hvm(xl, info),
+    )

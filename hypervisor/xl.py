@@ -1,0 +1,134 @@
+"""Xen's toolstack through `xl`: pure parsers for its output, and a thin class that calls it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from hypervisor import runner
+
+
+class ParseError(ValueError):
+    """A line of xl output that could not be read; names the line."""
+
+
+@dataclass(frozen=True)
+class Domain:
+    name: str
+    domid: int
+    memory_mib: int
+    vcpus: int
+    state: str          # running, blocked, paused, shutdown, crashed, dying, or "-"
+    cpu_seconds: float
+
+
+# `xl list` prints six state letters: r b p s c d, '-' where a flag is off.
+STATE_NAMES = {"r": "running", "b": "blocked", "p": "paused", "s": "shutdown", "c": "crashed", "d": "dying"}
+
+
+def state_name(flags: str) -> str:
+    names = [STATE_NAMES[ch] for ch in flags if ch in STATE_NAMES]
+    # "blocked" is idle-but-alive: a person reads it as running.
+    if not names:
+        return "running"     # all dashes: runnable, between samples
+    if names == ["blocked"]:
+        return "running"
+    return names[0] if len(names) == 1 else "+".join(names)
+
+
+def parse_list(text: str) -> list[Domain]:
+    """`xl list`: Name ID Mem VCPUs State Time(s). Names may hold spaces: split from the right."""
+    domains = []
+    for line in text.splitlines()[1:]:
+        if not line.strip():
+            continue
+        parts = line.rsplit(None, 5)
+        if len(parts) != 6:
+            raise ParseError(f"unexpected line in `xl list` output: {line!r}")
+        name, domid, mem, vcpus, flags, seconds = parts
+        try:
+            domains.append(Domain(name.strip(), int(domid), int(mem), int(vcpus), state_name(flags), float(seconds)))
+        except ValueError as error:
+            raise ParseError(f"unexpected line in `xl list` output: {line!r}") from error
+    return domains
+
+
+def parse_info(text: str) -> dict[str, str]:
+    """`xl info`: `key : value` lines; values may contain colons."""
+    info = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            info[key.strip()] = value.strip()
+    return info
+
+
+@dataclass(frozen=True)
+class XenInfo:
+    version: str
+    nr_cpus: int
+    total_memory_mib: int
+    free_memory_mib: int
+    virt_caps: str
+
+    @classmethod
+    def from_info(cls, info: dict[str, str]) -> "XenInfo":
+        try:
+            return cls(
+                version=f"{info['xen_major']}.{info['xen_minor']}{info.get('xen_extra', '')}",
+                nr_cpus=int(info["nr_cpus"]),
+                total_memory_mib=int(info["total_memory"]),
+                free_memory_mib=int(info["free_memory"]),
+                virt_caps=info.get("virt_caps", ""),
+            )
+        except (KeyError, ValueError) as error:
+            raise ParseError(f"`xl info` output lacks or garbles {error}") from error
+
+
+class Xl:
+    """Calls `xl`; the runner is injectable so tests can check each argv."""
+
+    def __init__(self, run: runner.Runner = runner.run) -> None:
+        self._run = run
+
+    def _xl(self, *args: str, timeout: float = 30) -> str:
+        return self._run(["xl", *args], timeout=timeout)
+
+    def info(self) -> XenInfo:
+        return XenInfo.from_info(parse_info(self._xl("info")))
+
+    def domains(self) -> list[Domain]:
+        return parse_list(self._xl("list"))
+
+    def dmesg(self) -> str:
+        return self._xl("dmesg")
+
+    def shutdown(self, domain: str, *, wait: bool = False) -> None:
+        self._xl("shutdown", *(["-w"] if wait else []), domain, timeout=120)
+
+    def destroy(self, domain: str) -> None:
+        self._xl("destroy", domain)
+
+
+class CpuMeter:
+    """CPU % per domain as a share of all the host's physical CPUs, from Xen's CPU-time accounting.
+
+    100 % means every physical CPU busy, so three guests sharing one CPU never all show 100 %.
+    """
+
+    def __init__(self, nr_cpus: int) -> None:
+        self.nr_cpus = max(nr_cpus, 1)
+        self._last: dict[int, tuple[float, float]] = {}
+
+    def sample(self, domains: Sequence[Domain], now: float) -> dict[int, float | None]:
+        percents: dict[int, float | None] = {}
+        seen = {}
+        for d in domains:
+            previous = self._last.get(d.domid)
+            seen[d.domid] = (now, d.cpu_seconds)
+            if previous is None or now <= previous[0]:
+                percents[d.domid] = None      # first sight: no interval to measure yet
+                continue
+            share = (d.cpu_seconds - previous[1]) / ((now - previous[0]) * self.nr_cpus)
+            percents[d.domid] = max(0.0, min(100.0, share * 100))
+        self._last = seen
+        return percents

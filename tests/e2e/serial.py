@@ -1,0 +1,117 @@
+"""Drive a XenBox machine through its serial console, as a person at a terminal would.
+
+QEMU's serial line is read by pexpect and fed into pyte, a VT100 emulator: tests
+assert on the screen a person would see. pyte answers the console's size query
+(cursor position report) through the same line, like a real terminal.
+"""
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pexpect
+import pyte
+
+ROWS, COLS = 24, 80
+
+
+class Timeout(AssertionError):
+    pass
+
+
+class _Screen(pyte.Screen):
+    """A pyte screen whose replies (size report, device attributes) go back down the line."""
+
+    def __init__(self, cols: int, rows: int, reply) -> None:
+        super().__init__(cols, rows)
+        self._reply = reply
+
+    def write_process_input(self, data: str) -> None:
+        self._reply(data)
+
+
+class SerialConsole:
+    def __init__(self, argv: list[str], log_path: Path, rows: int = ROWS, cols: int = COLS) -> None:
+        self.started = time.monotonic()
+        self.child = pexpect.spawn(argv[0], argv[1:], timeout=None, echo=False)
+        self.screen = _Screen(cols, rows, lambda data: self.child.send(data.encode()))
+        self.stream = pyte.ByteStream(self.screen)
+        self.log = log_path.open("wb")
+        self.transcript = b""
+        self.events: list[tuple[float, bytes]] = []
+
+    # -- reading ---------------------------------------------------------
+    def pump(self, seconds: float = 0.2) -> None:
+        """Read what the machine printed in the next moment and put it on the screen."""
+        try:
+            data = self.child.read_nonblocking(65536, timeout=seconds)
+        except pexpect.TIMEOUT:
+            return
+        except pexpect.EOF:
+            raise
+        self.log.write(data)
+        self.log.flush()
+        self.transcript += data
+        self.events.append((time.monotonic() - self.started, data))
+        self.stream.feed(data)
+
+    def display(self) -> str:
+        return "\n".join(line.rstrip() for line in self.screen.display)
+
+    def wait_for_screen(self, pattern: str, timeout: float) -> re.Match:
+        """Until the screen shows `pattern` (a regex)."""
+        return self._wait(lambda: re.search(pattern, self.display()), pattern, timeout, "screen")
+
+    def wait_for_output(self, pattern: bytes, timeout: float, since: int = 0) -> re.Match:
+        """Until the raw serial output (boot messages, not only the screen) holds `pattern`."""
+        return self._wait(lambda: re.search(pattern, self.transcript[since:]), pattern, timeout, "serial output")
+
+    def _wait(self, found, pattern, timeout: float, where: str):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            match = found()
+            if match:
+                return match
+            try:
+                self.pump()
+            except pexpect.EOF:
+                match = found()
+                if match:
+                    return match
+                raise Timeout(f"QEMU exited before the {where} showed {pattern!r}.\nScreen:\n{self.display()}")
+        raise Timeout(f"the {where} did not show {pattern!r} within {timeout:.0f} s.\nScreen:\n{self.display()}")
+
+    def wait_for_exit(self, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        while self.child.isalive() and time.monotonic() < deadline:
+            try:
+                self.pump(0.5)
+            except pexpect.EOF:
+                break
+        if self.child.isalive():
+            raise Timeout(f"QEMU still running after {timeout:.0f} s.\nScreen:\n{self.display()}")
+        self.child.close()
+        return self.child.exitstatus if self.child.exitstatus is not None else -1
+
+    def settle(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            try:
+                self.pump()
+            except pexpect.EOF:
+                return
+
+    # -- typing ----------------------------------------------------------
+    def press(self, keys: str, pause: float = 0.3) -> None:
+        for key in keys:
+            self.child.send(key.encode())
+            self.settle(pause)
+
+    def type_line(self, line: str) -> None:
+        self.child.send(line.encode() + b"\r")
+
+    def close(self) -> None:
+        if self.child.isalive():
+            self.child.terminate(force=True)
+        self.log.close()

@@ -1,0 +1,33 @@
+"""The host's facts at the top of the overview, HVM support included."""
+from __future__ import annotations
+
+from textual.widgets import Static
+
+from hypervisor.host import HostSummary
+
+
+def describe(host: HostSummary) -> str:
+    used = host.memory_total_mib - host.memory_free_mib
+    return "\n".join([
+        f"Host    {host.hostname}",
+        f"Xen     {host.xen_version}",
+        f"CPU     {host.cpu_model} - {host.cores} cores",
+        f"Memory  {host.memory_total_mib} MiB total, {host.memory_free_mib} MiB free ({used} MiB in use)",
+        host.hvm.line,
+    ])
+
+
+class HostPanel(Static):
+    DEFAULT_CSS = """
+    HostPanel { height: auto; padding: 0 1; border: solid $primary; border-title-color: $text; }
+    """
+
+    def on_mount(self) -> None:
+        self.border_title = "Host"
+        self.update("Asking Xen about this host ...")
+
+    def show(self, host: HostSummary) -> None:
+        self.update(describe(host))
+
+    def show_problem(self, message: str) -> None:
+        self.update(f"Xen did not answer: {message}")
