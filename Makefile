@@ -1,0 +1,34 @@
+# XenBox entry points. Every target installs what it needs first (ci/setup-host.sh).
+PY := .venv/bin/python
+SOURCES := $(shell find firmware board initramfs hypervisor tui -type f -not -name '*.pyc' -not -path '*/__pycache__/*')
+
+.PHONY: all deps run run-vga test unit e2e bench clean
+
+all: images/xenbox.iso
+
+deps:
+	@sh ci/setup-host.sh
+
+images/xenbox.iso: $(SOURCES) | deps
+	$(PY) -m firmware.build --board pc
+
+# Boot the ISO in QEMU, serial console here. Options: make run RUN_ARGS="--vga --uefi --cpu Haswell-noTSX"
+run: images/xenbox.iso
+	$(PY) -m firmware.qemu $(RUN_ARGS)
+
+run-vga: images/xenbox.iso
+	$(PY) -m firmware.qemu --vga $(RUN_ARGS)
+
+test: unit e2e
+
+unit: deps
+	$(PY) -m pytest -q tests/unit
+
+e2e: images/xenbox.iso
+	$(PY) -m pytest -q -n 2 --dist loadfile tests/e2e
+
+bench: images/xenbox.iso
+	$(PY) -m tests.bench.boot_timeline
+
+clean:
+	rm -rf images/build images/xenbox*.iso

@@ -1,0 +1,44 @@
+"""BIOS boot from CD on a CPU with AMD-V and nested paging: overview, supervision, power-off."""
+import re
+
+import pytest
+
+from machine import BOOT_TIMEOUT, OVERVIEW, booted
+
+
+@pytest.fixture(scope="module")
+def console(iso):
+    with booted(iso, "bios-amd-v") as console:
+        console.wait_for_screen(OVERVIEW, BOOT_TIMEOUT)
+        yield console
+
+
+def test_overview_shows_the_host_and_hvm_available(console):
+    screen = console.display()
+    assert "HVM: available (AMD-V)" in screen
+    assert re.search(r"Xen\s+4\.17", screen)
+    assert re.search(r"CPU\s+QEMU Virtual CPU.* 2 cores", screen)
+    assert re.search(r"Memory\s+\d+ MiB total, \d+ MiB free", screen)
+
+
+def test_domain_list_shows_dom0(console):
+    console.wait_for_screen(r"Domain-0\s+0\s+running\s+2\s+1024 MiB", 30)
+
+
+def test_console_comes_back_after_its_process_is_killed(console):
+    console.press("s")
+    console.wait_for_screen(r"XenBox shell", 30)
+    # Kill the console this shell was started from, then leave the shell: init must respawn it.
+    console.type_line("kill -9 $PPID; exit")
+    console.wait_for_screen(r"Domain-0", 60)
+    console.wait_for_screen(OVERVIEW, 60)
+
+
+def test_power_off_from_the_console_is_clean(console):
+    console.press("P")
+    console.wait_for_screen(r"Power off this host\?", 30)
+    since = len(console.transcript)
+    console.press("y")
+    console.wait_for_output(rb"xenbox: shutting down guests", 120, since=since)
+    console.wait_for_output(rb"xenbox: no guests running", 60, since=since)
+    assert console.wait_for_exit(180) == 0

@@ -1,0 +1,30 @@
+"""Parsers for `xl` output, and CPU % as a share of the host."""
+from hypervisor.xl import CpuMeter, Domain, parse_info, parse_list, XenInfo
+
+XL_LIST = """Name                                        ID   Mem VCPUs\tState\tTime(s)
+Domain-0                                     0  1024     2     r-----      35.2
+web server one                               3   256     1     -b----       1.5
+paused-one                                   4   128     1     --p---       0.3
+"""
+
+
+def test_list_names_with_spaces_and_states():
+    domains = parse_list(XL_LIST)
+    assert [(d.name, d.domid, d.memory_mib, d.state) for d in domains] == [
+        ("Domain-0", 0, 1024, "running"), ("web server one", 3, 256, "running"), ("paused-one", 4, 128, "paused")]
+
+
+def test_info_values_with_colons():
+    info = XenInfo.from_info(parse_info("xen_major : 4\nxen_minor : 17\nxen_extra : .7\nnr_cpus : 2\n"
+                                        "total_memory : 3071\nfree_memory : 2014\nvirt_caps : pv hvm hap\n"
+                                        "xen_commandline : console=com1,vga com1=115200,8n1\n"))
+    assert (info.version, info.nr_cpus, info.virt_caps) == ("4.17.7", 2, "pv hvm hap")
+
+
+def test_three_guests_sharing_one_cpu_never_all_show_100_percent():
+    meter = CpuMeter(nr_cpus=1)
+    guests = [Domain(f"g{i}", i, 128, 1, "running", 0.0) for i in (1, 2, 3)]
+    assert all(v is None for v in meter.sample(guests, now=0.0).values())
+    later = [Domain(f"g{i}", i, 128, 1, "running", 10 / 3) for i in (1, 2, 3)]
+    percents = meter.sample(later, now=10.0)
+    assert sum(percents.values()) <= 100.0 + 1e-9
