@@ -1,4 +1,4 @@
-"""UEFI (OVMF) boot from the image attached as a USB stick, and a CPU without VT-x/AMD-V."""
+"""UEFI (OVMF) boot from the image attached as a USB stick; a CPU without VT-x/AMD-V, then power-off."""
 from machine import BOOT_TIMEOUT, OVERVIEW, booted
 
 
@@ -12,3 +12,14 @@ def test_cpu_without_hvm_says_so(iso):
     with booted(iso, "pv-only", cpu="Haswell-noTSX") as console:
         console.wait_for_screen(OVERVIEW, BOOT_TIMEOUT)
         assert "HVM: unavailable — this CPU has no VT-x/AMD-V" in console.display()
+        power_off_from_the_console(console)
+
+
+def power_off_from_the_console(console):
+    console.press("P")
+    console.wait_for_screen(r"Power off this host\?", 30)
+    since = len(console.transcript)
+    console.press("y")
+    console.wait_for_output(rb"xenbox: shutting down guests", 120, since=since)
+    console.wait_for_output(rb"xenbox: no guests running", 60, since=since)
+    assert console.wait_for_exit(180) == 0, "QEMU should exit by itself: Xen powered the machine off"
