@@ -1,4 +1,4 @@
-"""BIOS boot from CD on a CPU with AMD-V and nested paging: overview, supervision, power-off."""
+"""BIOS boot from CD on a CPU with AMD-V and nested paging: overview and console supervision."""
 import re
 
 import pytest
