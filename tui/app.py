@@ -15,8 +15,10 @@ from tui.screens.overview import OverviewScreen
 from tui.screens.xen_log import XenLogScreen
 from tui.widgets.confirm import Confirm
 
-POWER_OFF = ["poweroff"]     # busybox init runs rc.shutdown: guests stop cleanly first
-REBOOT = ["reboot"]
+# busybox init runs rc.shutdown on these: guests stop cleanly first. Absolute paths:
+# init gives the console a PATH without /usr/local/bin, where the applet links live.
+POWER_OFF = ["/bin/busybox", "poweroff"]
+REBOOT = ["/bin/busybox", "reboot"]
 SHELL = ["/bin/sh", "-l"]
 
 
