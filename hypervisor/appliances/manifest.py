@@ -1,0 +1,329 @@
+"""An appliance's `appliance.toml`, read strictly into frozen dataclasses.
+
+Every problem is collected and raised as one ManifestError, each naming its field
+(`disks[1].format`), the value found and what would be valid.
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import re
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from hypervisor.appliances.fields import TableReader, has_control_characters
+from hypervisor.appliances.problems import ManifestError, Problem
+from hypervisor.appliances.safe_tar import unpack_bundle
+
+MANIFEST_NAME = "appliance.toml"
+NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}")
+TYPES = ("pv", "pvh", "hvm")
+ACTIONS = ("destroy", "restart", "preserve", "coredump-destroy", "coredump-restart", "rename-restart")
+BOOT_DEVICES = ("disk", "cd", "network")
+# xen-vbd-interface(7): xvd for PV disks, hd and sd emulated ones; xen-tools gives partitions (xvda2).
+DISK_TARGET = re.compile(r"(xvd[a-z]{1,3}|hd[a-z]|sd[a-z]{1,2})([1-9][0-9]?)?")
+BRIDGE = re.compile(r"[A-Za-z0-9_.-]{1,15}")       # a Linux interface name, safe inside a vif spec
+MAC = re.compile(r"[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}")
+POOL_KEYS = ("pool", "size_mib")                  # extension point: disks carved from a storage pool
+HVM_ONLY_BOOT = "hvm guests boot from their disks (boot.order); kernel, ramdisk, cmdline and bootloader are for pv/pvh"
+
+
+@dataclass(frozen=True)
+class HostLimits:
+    memory_mib: int      # the most memory one guest may be given
+    cpus: int
+
+
+@dataclass(frozen=True)
+class Memory:
+    initial_mib: int
+    maximum_mib: int     # the guest balloons between initial and maximum
+
+
+@dataclass(frozen=True)
+class Vcpus:
+    initial: int
+    maximum: int
+
+
+@dataclass(frozen=True)
+class Boot:
+    kernel: Path | None = None        # pv/pvh, absolute
+    ramdisk: Path | None = None
+    cmdline: str = ""
+    bootloader: str | None = None     # pv/pvh: "pygrub" instead of a kernel
+    order: tuple[str, ...] = ()       # hvm: some of "disk", "cd", "network"
+
+
+@dataclass(frozen=True)
+class Disk:
+    file: Path             # absolute
+    format: str            # raw | qcow2
+    target: str            # xvda, ...
+    mode: str              # rw | ro
+    cdrom: bool
+
+
+@dataclass(frozen=True)
+class NetworkInterface:
+    bridge: str
+    mac: str
+
+
+@dataclass(frozen=True)
+class Policy:
+    on_crash: str = "destroy"          # Xen's own defaults
+    on_poweroff: str = "destroy"
+    on_reboot: str = "restart"
+
+
+@dataclass(frozen=True)
+class Autostart:
+    enabled: bool = False              # an appliance starts with the host only when asked to
+    order: int = 0                     # lower starts first
+    delay_s: int = 0                   # after the previous appliance started
+
+
+@dataclass(frozen=True)
+class Manifest:
+    name: str
+    description: str
+    type: str
+    memory: Memory
+    vcpus: Vcpus
+    boot: Boot
+    disks: tuple[Disk, ...]
+    network: tuple[NetworkInterface, ...]
+    policy: Policy
+    autostart: Autostart
+    bundle_dir: Path
+
+
+def load_bundle(path: Path | str, extract_into: Path | str | None = None,
+                host: HostLimits | None = None) -> Manifest:
+    """A bundle folder, or a .tar of one unpacked into the empty folder `extract_into`."""
+    path = Path(path)
+    if path.is_dir():
+        bundle = path
+    elif extract_into is None:
+        raise ManifestError(str(path), [Problem("bundle", None, "is no folder; a .tar needs a folder to unpack into")])
+    else:
+        bundle = unpack_bundle(path, Path(extract_into), MANIFEST_NAME)
+    try:
+        data = (bundle / MANIFEST_NAME).read_bytes()
+    except OSError as error:
+        raise ManifestError(str(bundle), [Problem(MANIFEST_NAME, None, f"cannot be read: {error.strerror}")]) from None
+    return parse_manifest_bytes(data, bundle, host)
+
+
+def parse_manifest_bytes(data: bytes, bundle_dir: Path, host: HostLimits | None = None) -> Manifest:
+    try:
+        text = data.decode("utf-8-sig")     # editors that add a byte-order mark are forgiven
+    except UnicodeDecodeError as error:
+        line = data[:error.start].count(b"\n") + 1
+        problem = Problem(f"line {line}", data[error.start:error.end], "is not UTF-8 text; save the file as UTF-8")
+        raise ManifestError(str(Path(bundle_dir) / MANIFEST_NAME), [problem]) from None
+    return parse_manifest(text, bundle_dir, host)
+
+
+def parse_manifest(text: str, bundle_dir: Path, host: HostLimits | None = None) -> Manifest:
+    bundle_dir = Path(bundle_dir)
+    source = str(bundle_dir / MANIFEST_NAME)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ManifestError(source, [_syntax_problem(str(error))]) from None
+    except RecursionError:
+        raise ManifestError(source, [Problem("toml", None, "is nested too deeply to be read")]) from None
+    problems: list[Problem] = []
+    doc = TableReader(data, "", problems)
+    name = doc.string("name", 'add name = "my-appliance"', pattern=NAME,
+                      valid="1-64 letters, digits, '_', '.' or '-', starting with a letter or digit")
+    description = doc.string("description", multiline=True) or ""
+    kind = doc.string("type", 'add type = "pv", "pvh" or "hvm"', choices=TYPES)
+    memory, vcpus = _memory(doc, host), _vcpus(doc, host)
+    boot = _boot(doc, kind, bundle_dir)
+    disks, network = _disks(doc, bundle_dir), _network(doc, name or "")
+    policy, autostart = _policy(doc), _autostart(doc)
+    doc.finish()
+    if problems:
+        raise ManifestError(source, problems)
+    return Manifest(name, description, kind, memory, vcpus, boot, disks, network, policy, autostart, bundle_dir)
+
+
+def _syntax_problem(message: str) -> Problem:
+    """tomllib says `... (at line 3, column 5)`: lead with the place, like every other problem."""
+    place = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
+    if place is None:
+        return Problem("toml", None, message)
+    return Problem(f"line {place[1]}, column {place[2]}", None, message[:place.start()] + " (TOML syntax)")
+
+
+def _memory(doc: TableReader, host: HostLimits | None) -> Memory | None:
+    table = doc.table("memory", "add [memory] with initial_mib = <MiB>")
+    if table is None:
+        return None
+    initial = table.integer("initial_mib", "add initial_mib = <MiB>", minimum=1, unit="MiB")
+    maximum = table.integer("maximum_mib", minimum=1, unit="MiB")
+    table.finish()
+    if initial is None:
+        return None
+    if maximum is not None and maximum < initial:
+        table.problem("maximum_mib", maximum, f"must be at least initial_mib ({initial}): the guest balloons between")
+    top = maximum or initial
+    if host is not None and top > host.memory_mib:
+        table.problem("maximum_mib" if maximum else "initial_mib", top,
+                      f"is more than the {host.memory_mib} MiB this host can give a guest")
+    return Memory(initial, top)
+
+
+def _vcpus(doc: TableReader, host: HostLimits | None) -> Vcpus:
+    table = doc.table("vcpus")
+    if table is None:
+        return Vcpus(1, 1)
+    initial = table.integer("initial", minimum=1, unit="vCPUs") or 1
+    maximum = table.integer("maximum", minimum=1, unit="vCPUs")
+    table.finish()
+    if maximum is not None and maximum < initial:
+        table.problem("maximum", maximum, f"must be at least vcpus.initial ({initial})")
+    if host is not None and max(initial, maximum or 0) > host.cpus:
+        table.problem("maximum" if maximum else "initial", max(initial, maximum or 0),
+                      f"is more than this host's {host.cpus} CPUs")
+    return Vcpus(initial, maximum or initial)
+
+
+def _boot(doc: TableReader, kind: str | None, bundle_dir: Path) -> Boot | None:
+    table = doc.table("boot", 'add [boot] with kernel = "<file in the bundle>" or bootloader = "pygrub"'
+                      if kind in ("pv", "pvh") else None)
+    if table is None:
+        return Boot(order=("disk", "cd")) if kind == "hvm" else None     # xl's default, boot="cd"
+    if kind == "hvm":
+        for key in ("kernel", "ramdisk", "cmdline", "bootloader"):
+            table.refuse(key, HVM_ONLY_BOOT)
+        return Boot(order=_boot_order(table))
+    table.refuse("order", "is for hvm guests only; pv and pvh guests boot boot.kernel or boot.bootloader")
+    boot = Boot(_file(table, "kernel", bundle_dir), _file(table, "ramdisk", bundle_dir),
+                table.string("cmdline") or "", table.string("bootloader", choices=("pygrub",)))
+    table.finish()
+    given = table.data.keys()
+    if "kernel" in given and "bootloader" in given:
+        table.problem("bootloader", table.data["bootloader"], "choose one: boot.kernel or boot.bootloader")
+    elif "kernel" not in given and "bootloader" not in given and kind:     # no rule applies to a wrong type
+        table.problem("kernel", None, 'missing: a pv or pvh guest needs kernel = "<file in the bundle>" '
+                                      'or bootloader = "pygrub"')
+    if "ramdisk" in given and "kernel" not in given:
+        table.problem("ramdisk", table.data["ramdisk"], "goes with boot.kernel; pygrub finds its own ramdisk")
+    return boot
+
+
+def _boot_order(table: TableReader) -> tuple[str, ...]:
+    order = table.take("order", list, 'a list such as ["disk", "cd"]')
+    table.finish()
+    if order is None:
+        return ("disk", "cd")
+    if not order or not all(device in BOOT_DEVICES for device in order) or len(set(order)) < len(order):
+        table.problem("order", order, 'must list some of "disk", "cd", "network", each once')
+    return tuple(order)
+
+
+def _file(table: TableReader, key: str, bundle_dir: Path, required: bool = False) -> Path | None:
+    value = table.string(key, f'add {key} = "<file in the bundle>"' if required else None)
+    path, trouble = locate(value, bundle_dir) if value is not None else (None, None)
+    if trouble:
+        table.problem(key, value, trouble)
+    return path
+
+
+def locate(value: str, bundle_dir: Path) -> tuple[Path | None, str | None]:
+    """A bundle-relative file as an absolute path, or why not. Absolute paths are the host's
+    (imported appliances, LVM volumes): they are checked when the guest starts, since a
+    volume may only appear once its volume group is activated."""
+    if not value:
+        return None, "must name a file"
+    if value.startswith("/"):
+        return Path(value), None
+    try:
+        root, full = bundle_dir.resolve(), (bundle_dir / value).resolve()
+        if not full.is_relative_to(root):
+            return None, "must stay inside the bundle (no '..', no links out of it)"
+        if not full.is_file():
+            return None, f"is not a file in the bundle (looked for {full})"
+    except (OSError, ValueError, RuntimeError) as error:   # name too long, NUL byte, link loop
+        return None, f"cannot be looked up: {error}"
+    return full, None
+
+
+def _disks(doc: TableReader, bundle_dir: Path) -> tuple[Disk, ...]:
+    disks, tables = [], doc.tables("disks")
+    for table in tables:
+        for key in POOL_KEYS:
+            table.refuse(key, 'storage pools are not available yet: put the image in the bundle, file = "<image>"')
+        cdrom = bool(table.boolean("cdrom"))
+        file = _file(table, "file", bundle_dir, required=True)
+        disk_format = table.string("format", choices=("raw", "qcow2")) or "raw"
+        target = table.string("target", pattern=DISK_TARGET, valid="a device name such as xvda, xvdb, hda or sda")
+        mode = table.string("mode", choices=("rw", "ro")) or ("ro" if cdrom else "rw")
+        table.finish()
+        if cdrom and mode == "rw":
+            table.problem("mode", mode, 'a CD-ROM is read-only: write mode = "ro" or leave mode out')
+        disks.append(Disk(file, disk_format, target or "", mode, cdrom))
+    # A disk without a target gets the first name no other disk has: xvda, xvdb, ...
+    taken = {disk.target for disk in disks}
+    free = (name for name in map(xvd_name, itertools.count()) if name not in taken)
+    disks = [disk if disk.target else replace(disk, target=next(free)) for disk in disks]
+    first: dict[str, int] = {}
+    for index, disk in enumerate(disks):
+        if first.setdefault(disk.target, index) != index:
+            tables[index].problem("target", disk.target, f"is already used by disks[{first[disk.target]}]")
+    return tuple(disks)
+
+
+def xvd_name(index: int) -> str:
+    """0 -> xvda, 25 -> xvdz, 26 -> xvdaa (xen-vbd-interface(7))."""
+    letters = ""
+    while index >= 0:
+        index, rest = divmod(index, 26)
+        letters, index = chr(ord("a") + rest) + letters, index - 1
+    return "xvd" + letters
+
+
+def _network(doc: TableReader, name: str) -> tuple[NetworkInterface, ...]:
+    interfaces: dict[str, NetworkInterface] = {}
+    for index, table in enumerate(doc.tables("network")):
+        bridge = table.string("bridge", pattern=BRIDGE, valid="a bridge name of 1-15 letters, digits, '_', '.', '-'")
+        mac = table.string("mac", pattern=MAC, valid="six two-digit hex bytes such as 00:16:3e:12:34:56")
+        table.finish()
+        if mac is not None and int(mac[:2], 16) & 1:
+            table.problem("mac", mac, "is a multicast address; a network card needs a unicast one (even first byte)")
+        mac = (mac or generated_mac(name, index)).lower()
+        if mac in interfaces:
+            table.problem("mac", mac, "is already used by another card of this appliance")
+        interfaces[mac] = NetworkInterface(bridge or "xenbr0", mac)
+    return tuple(interfaces.values())
+
+
+def generated_mac(name: str, index: int) -> str:
+    """The same MAC every time for this appliance's n-th card, so DHCP leases survive restarts.
+    Xen's OUI, and the fourth byte below 0x80 as in libxl's own random MACs."""
+    digest = hashlib.sha256(f"{name}/{index}".encode()).digest()
+    return f"00:16:3e:{digest[0] & 0x7f:02x}:{digest[1]:02x}:{digest[2]:02x}"
+
+
+def _policy(doc: TableReader) -> Policy:
+    table = doc.table("policy")
+    if table is None:
+        return Policy()
+    actions = {key: table.string(key, choices=ACTIONS) for key in ("on_crash", "on_poweroff", "on_reboot")}
+    table.finish()
+    return Policy(**{key: value for key, value in actions.items() if value is not None})
+
+
+def _autostart(doc: TableReader) -> Autostart:
+    table = doc.table("autostart")
+    if table is None:
+        return Autostart()
+    autostart = Autostart(bool(table.boolean("enabled")), table.integer("order") or 0,
+                          table.integer("delay_s", minimum=0, unit="seconds") or 0)
+    table.finish()
+    return autostart

@@ -1,0 +1,185 @@
+"""Manifests to xl.cfg for `xl create`, and existing /etc/xen/*.cfg files to manifests.
+
+Importing never drops a setting silently: what has no place in a manifest comes
+back as a warning, and is written at the top of the new appliance.toml.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from hypervisor.appliances.manifest import Disk, Manifest
+from hypervisor.appliances.tomlwrite import dumps
+from hypervisor.appliances.xlsyntax import XlValue, parse_disk_spec, parse_vif_spec, parse_xl_cfg, quote
+
+__all__ = ["ImportedAppliance", "manifest_from_xl_cfg", "parse_xl_cfg", "to_xl_cfg"]
+
+BOOT_LETTERS = {"disk": "c", "cd": "d", "network": "n"}
+# An HVM appliance is headless: its console is the emulated serial port (`xl console -t serial`).
+HVM_CONSOLE = {"serial": "pty", "vnc": 0}
+_HEADLESS = "appliances are headless, with the serial port as console"
+NOT_CARRIED = {"uuid": "xl makes a new one at each start", "vnc": _HEADLESS, "sdl": _HEADLESS,
+               "vnclisten": _HEADLESS, "vncpasswd": _HEADLESS}
+
+
+def to_xl_cfg(manifest: Manifest) -> str:
+    m = manifest
+    settings: list[tuple[str, XlValue]] = [
+        ("name", m.name), ("type", m.type),
+        ("memory", m.memory.initial_mib), ("maxmem", m.memory.maximum_mib),
+        ("vcpus", m.vcpus.initial), ("maxvcpus", m.vcpus.maximum)]
+    if m.type == "hvm":
+        settings += [("boot", "".join(BOOT_LETTERS[device] for device in m.boot.order)), *HVM_CONSOLE.items()]
+    elif m.boot.bootloader:
+        settings += [("bootloader", m.boot.bootloader)]
+    else:
+        settings += [("kernel", str(m.boot.kernel))] + ([("ramdisk", str(m.boot.ramdisk))] if m.boot.ramdisk else [])
+    if m.type != "hvm" and m.boot.cmdline:
+        settings += [("extra", m.boot.cmdline)]      # pygrub passes it on with --args
+    if m.disks:
+        settings += [("disk", [disk_spec(disk) for disk in m.disks])]
+    if m.network:
+        settings += [("vif", [f"mac={nic.mac},bridge={nic.bridge}" for nic in m.network])]
+    settings += [("on_poweroff", m.policy.on_poweroff), ("on_reboot", m.policy.on_reboot),
+                 ("on_crash", m.policy.on_crash)]
+    header = f"# Written by XenBox from appliance {m.name}: change its appliance.toml, not this file."
+    return "\n".join([header, *(f"{key} = {_xl_value(value)}" for key, value in settings)]) + "\n"
+
+
+def disk_spec(disk: Disk) -> str:
+    """xl-disk-configuration(5) with every parameter named; target= takes the rest, so it is last."""
+    params = [f"format={disk.format}", f"vdev={disk.target}", f"access={disk.mode}"]
+    return ", ".join(params + ["devtype=cdrom"] * disk.cdrom + [f"target={disk.file}"])
+
+
+def _xl_value(value: XlValue) -> str:
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return quote(value)
+    return "[\n" + "".join("    " + quote(item, "'") + ",\n" for item in value) + "]"
+
+
+@dataclass(frozen=True)
+class ImportedAppliance:
+    toml_text: str                # an appliance.toml; parse it with the bundle it will live in
+    warnings: tuple[str, ...]     # settings that were not carried over, and why
+
+
+def manifest_from_xl_cfg(text: str, cfg_path: Path | str) -> ImportedAppliance:
+    """Paths stay absolute (host volumes and kernels stay where they are); relative ones are
+    taken from the config file's folder, except disk targets, which xl takes under /dev."""
+    cfg_path = Path(cfg_path)
+    left = parse_xl_cfg(text, str(cfg_path))
+    warnings: list[str] = []
+    name = left.pop("name", None)
+    if name is None:
+        name = cfg_path.stem
+        warnings.append(f"no name: the appliance is called {name!r} after the file")
+    builder = left.pop("builder", None)      # xend's way of saying type = "hvm"
+    kind = left.pop("type", None) or ("hvm" if builder == "hvm" else "pv")
+    pop = left.pop
+    sections = {
+        "memory": _present(initial_mib=_integer(pop("memory", None)), maximum_mib=_integer(pop("maxmem", None))),
+        "vcpus": _present(initial=_integer(pop("vcpus", None)), maximum=_integer(pop("maxvcpus", None))),
+        "boot": _hvm_boot(left, warnings) if kind == "hvm" else _pv_boot(left, cfg_path.parent),
+        "disks": _disks(pop("disk", []), warnings),
+        "network": _nics(pop("vif", []), warnings),
+        "policy": _present(**{key: pop(key, None) for key in ("on_crash", "on_poweroff", "on_reboot")})}
+    # An empty [memory] or [boot] stays, so that reading the manifest says what is missing.
+    doc = {"name": name, "type": kind, **{key: value for key, value in sections.items()
+                                           if value or key in ("memory", "boot")}}
+    if kind == "hvm":
+        for key, ours in HVM_CONSOLE.items():      # what XenBox writes anyway is no loss
+            if left.get(key) == ours:
+                del left[key]
+    warnings += [f"{key} = {value!r} is not carried over: {NOT_CARRIED.get(key, 'appliances have no such setting yet')}"
+                 for key, value in left.items()]
+    return ImportedAppliance(_with_comments(doc, cfg_path, warnings), tuple(warnings))
+
+
+def _present(**values) -> dict:
+    return {key: value for key, value in values.items() if value is not None and value != ""}
+
+
+def _integer(value: XlValue | None) -> XlValue | None:
+    """xl reads numbers with strtol, so memory = "512" is 512."""
+    return int(value) if isinstance(value, str) and re.fullmatch(r"[0-9]+", value) else value
+
+
+def _host_path(value: XlValue | None, folder: Path) -> XlValue | None:
+    if not isinstance(value, str) or not value:
+        return value
+    return os.path.normpath(folder / value) if not value.startswith("/") else value
+
+
+def _pv_boot(left: dict, folder: Path) -> dict:
+    cmdline = left.pop("cmdline", None)
+    root, extra = left.pop("root", None), left.pop("extra", None)
+    if cmdline is None and (root or extra):      # xl.cfg(5): cmdline wins over root and extra
+        cmdline = " ".join(([f"root={root}"] if root else []) + ([str(extra)] if extra else []))
+    bootloader = left.pop("bootloader", None)
+    if isinstance(bootloader, str) and os.path.basename(bootloader) == "pygrub":
+        bootloader = "pygrub"          # Debian's configs name it by its full path
+    return _present(kernel=_host_path(left.pop("kernel", None), folder),
+                    ramdisk=_host_path(left.pop("ramdisk", None), folder), cmdline=cmdline, bootloader=bootloader)
+
+
+def _hvm_boot(left: dict, warnings: list[str]) -> dict:
+    letters = left.pop("boot", "cd")
+    devices = {letter: device for device, letter in BOOT_LETTERS.items()}
+    if not isinstance(letters, str):
+        warnings.append(f"boot = {letters!r} is not carried over: xl wants letters such as \"cd\"")
+        return {}
+    unknown = [letter for letter in letters if letter not in devices]
+    if unknown:
+        warnings.append(f"boot = {letters!r}: {''.join(unknown)!r} dropped; appliances boot from c, d or n")
+    return {"order": [devices[letter] for letter in letters if letter in devices]}
+
+
+def _disks(specs: XlValue, warnings: list[str]) -> list[dict]:
+    disks = []
+    for index, spec in _strings(specs, "disk", warnings):
+        parsed = parse_disk_spec(spec)
+        if parsed.others:
+            warnings.append(f"disk[{index}]: {', '.join(parsed.others)} not carried over")
+        if parsed.target is None:
+            warnings.append(f"disk[{index}] = {spec!r} is not carried over: it names no file or device")
+            continue
+        target = parsed.target if parsed.target.startswith("/") else "/dev/" + parsed.target
+        disks.append(_present(file=target, format=parsed.format, target=parsed.vdev, mode=parsed.access)
+                     | ({"cdrom": True} if parsed.cdrom else {}))
+    return disks
+
+
+def _nics(specs: XlValue, warnings: list[str]) -> list[dict]:
+    nics = []
+    for index, spec in _strings(specs, "vif", warnings):
+        settings = parse_vif_spec(spec)
+        others = [f"{key}={value}" for key, value in settings.items() if key not in ("bridge", "mac")]
+        if others:
+            warnings.append(f"vif[{index}]: {', '.join(others)} not carried over")
+        nics.append(_present(bridge=settings.get("bridge"), mac=settings.get("mac")))
+    return nics
+
+
+def _strings(specs: XlValue, key: str, warnings: list[str]):
+    for index, spec in enumerate(specs if isinstance(specs, list) else [specs]):
+        if isinstance(spec, str):
+            yield index, spec
+        else:
+            warnings.append(f"{key}[{index}] = {spec!r} is not carried over: each {key} is described by a string")
+
+
+def _with_comments(doc: dict, cfg_path: Path, warnings: list[str]) -> str:
+    lines = [f"# Imported by XenBox from {cfg_path}."]
+    lines += ["# Not carried over:", *(f"#   {warning}" for warning in warnings)] if warnings else []
+    return "".join(_comment_safe(line) + "\n" for line in lines) + "\n" + dumps(doc)
+
+
+def _comment_safe(line: str) -> str:
+    """TOML comments end at a newline and allow no control characters but tab."""
+    line = line.encode("utf-8", "replace").decode("utf-8")
+    return re.sub(r"[\x00-\x08\x0a-\x1f\x7f]", lambda match: f"\\x{ord(match[0]):02x}", line)
