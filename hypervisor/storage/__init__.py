@@ -1,0 +1,37 @@
+"""Local disks, LVM, iSCSI, NFS and disk images: pure parsers of each tool's output, thin classes that call it.
+
+Every class takes the runner (`hypervisor.runner.run`) as an argument, so tests check the exact argv.
+A `StorageError` is one sentence for the console: it names the device or share and says what to do.
+"""
+from __future__ import annotations
+
+from hypervisor.runner import CommandError
+
+
+class StorageError(Exception):
+    """What went wrong with a named device, volume or share, and the fix, in one sentence."""
+
+
+class ParseError(ValueError):
+    """Tool output that could not be read; names the tool and the line."""
+
+
+def human_size(size: int) -> str:
+    """Bytes as a person reads them: 512 MiB, 1.2 GiB, 4 GiB."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            break
+        value /= 1024
+    text = f"{value:.1f}".removesuffix(".0")
+    return f"{text} {unit}"
+
+
+def explain(error: CommandError, known: list[tuple[str, str]]) -> str:
+    """The sentence for a failed tool: the first known phrase found in its output, else its last real line."""
+    for phrase, sentence in known:
+        if phrase.lower() in error.output.lower():
+            return sentence
+    lines = [line.strip() for line in error.output.splitlines()
+             if line.strip() and not line.strip().startswith(("Run `", "WARNING:", "File descriptor"))]
+    return lines[-1] if lines else error.sentence

@@ -1,0 +1,192 @@
+"""The host's local disks (`lsblk`), what each holds now, and which one XenBox booted from.
+
+XenBox's dom0 runs no udev: lsblk then leaves FSTYPE, LABEL, SERIAL and WWN empty and pads MODEL, and
+/dev/disk/by-id does not exist. So `Disks` fills a disk's contents from `wipefs`, its volume group from
+`pvs`, and its stable id from /dev/disk/by-id when there is one, else from sysfs (wwid, virtio serial).
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from hypervisor import runner
+from hypervisor.storage import ParseError, StorageError, human_size, lvm, signatures
+
+COLUMNS = "NAME,PATH,TYPE,SIZE,MODEL,SERIAL,WWN,TRAN,RM,HOTPLUG,RO,FSTYPE,LABEL,UUID,PTTYPE,PARTTYPENAME,MOUNTPOINT,PKNAME"
+LSBLK = ["lsblk", "--json", "--bytes", "--output", COLUMNS]
+NOT_DISKS = ("fd", "zram", "ram", "loop", "sr", "nbd")     # floppies, RAM disks, loops, optical drives
+BY_ID_ORDER = ("wwn-", "nvme-eui.", "nvme-", "ata-", "scsi-", "virtio-", "usb-", "mmc-")
+
+
+@dataclass(frozen=True)
+class Disk:
+    """A disk, or one of its partitions (type 'part'), or a volume on it (type 'lvm', 'crypt', 'raid1', ...)."""
+    name: str
+    path: str
+    type: str
+    size: int
+    model: str | None = None
+    serial: str | None = None
+    wwn: str | None = None
+    transport: str | None = None      # sata, nvme, usb, iscsi, ... (None for virtio)
+    removable: bool = False
+    read_only: bool = False
+    fstype: str | None = None         # what is written on it: ext4, LVM2_member, linux_raid_member, iso9660
+    label: str | None = None
+    pttype: str | None = None         # gpt, dos
+    mountpoint: str | None = None
+    children: tuple["Disk", ...] = ()
+    vg: str | None = None             # the volume group when it is an LVM physical volume
+    stable_id: str | None = None      # /dev/disk/by-id name, or the same name built from the WWN / serial
+
+    @property
+    def partitions(self) -> list["Disk"]:
+        return [c for c in self.children if c.type == "part"]
+
+    def walk(self):
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    @property
+    def summary(self) -> str:
+        """'QEMU HARDDISK, 512 MiB, usb' — what a person recognises a disk by."""
+        return ", ".join(p for p in (self.model, human_size(self.size), self.transport) if p)
+
+
+def _text(value) -> str | None:
+    value = value.strip() if isinstance(value, str) else value
+    return value or None
+
+
+def _device(row: dict) -> Disk:
+    try:
+        return Disk(
+            name=row["name"], path=row["path"], type=row["type"], size=int(row["size"] or 0),
+            model=_text(row.get("model")), serial=_text(row.get("serial")), wwn=_text(row.get("wwn")),
+            transport=_text(row.get("tran")), removable=bool(row.get("rm") or row.get("hotplug")),
+            read_only=bool(row.get("ro")), fstype=_text(row.get("fstype")), label=_text(row.get("label")),
+            pttype=_text(row.get("pttype")) if row["type"] != "part" else None,
+            mountpoint=_text(row.get("mountpoint")), children=tuple(_device(c) for c in row.get("children", ())))
+    except (KeyError, TypeError, ValueError) as error:
+        raise ParseError(f"unexpected device in `lsblk --json` output: {row!r}") from error
+
+
+def parse_lsblk(text: str) -> list[Disk]:
+    """Every top-level block device lsblk prints, partitions and volumes as children."""
+    try:
+        rows = json.loads(text)["blockdevices"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise ParseError(f"unexpected `lsblk --json` output: {text[:200]!r}") from error
+    return [_device(row) for row in rows]
+
+
+def is_local_disk(disk: Disk) -> bool:
+    return disk.type == "disk" and disk.size > 0 and not disk.name.startswith(NOT_DISKS)
+
+
+def stable_id(by_id_names: list[str], wwid: str | None = None, virtio_serial: str | None = None) -> str | None:
+    """The name under /dev/disk/by-id that survives reboots and re-cabling; built like udev's when there is none."""
+    names = [n for n in by_id_names if "-part" not in n and not n.startswith(("lvm-", "dm-", "md-"))]
+    for prefix in BY_ID_ORDER:
+        for name in sorted(names):
+            if name.startswith(prefix):
+                return name
+    if wwid:
+        return f"wwn-0x{wwid[4:]}" if wwid.startswith("naa.") else wwid
+    return f"virtio-{virtio_serial}" if virtio_serial else None
+
+
+def holds_data(disk: Disk) -> str | None:
+    """Why erasing this disk would lose something, as the end of a sentence about it; None when it is blank."""
+    mounted = [d for d in disk.walk() if d.mountpoint]
+    if mounted:
+        where = mounted[0]
+        return f"is mounted at {where.mountpoint}" if where is disk else f"has {where.name} mounted at {where.mountpoint}"
+    if disk.fstype == "LVM2_member":
+        return f"is an LVM physical volume of VG {disk.vg}" if disk.vg else "is an LVM physical volume in no volume group"
+    if disk.fstype == "linux_raid_member":
+        return f"is a member of RAID array {disk.label}" if disk.label else "is a RAID member (Linux md)"
+    if disk.fstype:
+        return f"holds {signatures.kind(disk.fstype, disk.label)}"
+    parts = disk.partitions
+    if parts:
+        inside = "; ".join(f"{p.name}: {(holds_data(p) or 'empty').removeprefix('holds ').removeprefix('is ')}" for p in parts)
+        return f"has {len(parts)} partition{'s' if len(parts) > 1 else ''} ({inside})"
+    if disk.pttype:
+        return f"has an empty {disk.pttype.upper() if disk.pttype == 'gpt' else disk.pttype} partition table"
+    return None
+
+
+def boot_disk(disks: list[Disk], boot_device: str | None) -> Disk | None:
+    """The disk XenBox booted from, given the device the initramfs recorded (the disk or one of its partitions)."""
+    if not boot_device:
+        return None
+    for disk in disks:
+        if any(d.path == boot_device for d in disk.walk()):
+            return disk
+    return None
+
+
+def check_usable(disk: Disk, boot_device: str | None) -> None:
+    """Refuse the boot medium, and any disk that holds data (the caller erases it after asking)."""
+    if boot_disk([disk], boot_device):
+        raise StorageError(f"{disk.path} ({disk.summary}) is the XenBox boot medium: choose another disk")
+    reason = holds_data(disk)
+    if reason:
+        raise StorageError(f"{disk.path} ({disk.summary}) {reason}: erase it first if its data is no longer needed, "
+                           "or choose another disk")
+
+
+class Disks:
+    def __init__(self, run: runner.Runner = runner.run, *, by_id: Path = Path("/dev/disk/by-id"),
+                 sysfs: Path = Path("/sys")) -> None:
+        self._run = run
+        self._by_id = by_id
+        self._sysfs = sysfs
+
+    def list(self) -> list[Disk]:
+        """The local disks, contents filled in; loops, RAM disks, floppies and CD drives left out."""
+        try:
+            disks = [d for d in parse_lsblk(self._run(LSBLK)) if is_local_disk(d)]
+        except runner.CommandError as error:
+            raise StorageError(f"the disks could not be listed ({error.sentence})") from error
+        try:
+            pv_vgs = {pv.path: pv.vg for pv in lvm.Lvm(self._run).pvs()}
+        except StorageError:
+            pv_vgs = {}      # no LVM tools, or no PVs: nothing to add
+        links = self._links()
+        return [replace(self._contents(d, pv_vgs), stable_id=stable_id(
+            links.get(d.path, []), self._read(d.name, "device/wwid"), self._read(d.name, "serial"))) for d in disks]
+
+    def usable(self, boot_device: str | None) -> list[Disk]:
+        """Disks a new volume group may take now: not the boot medium, holding no data."""
+        disks = self.list()
+        booted = boot_disk(disks, boot_device)
+        return [d for d in disks if d != booted and holds_data(d) is None]
+
+    def _contents(self, disk: Disk, pv_vgs: dict[str, str | None]) -> Disk:
+        fstype, label, pttype = disk.fstype, disk.label, disk.pttype
+        if not fstype and not pttype and disk.type in ("disk", "part"):
+            found = signatures.Signatures(self._run).probe(disk.path)
+            fs = [s for s in found if s.type not in signatures.PARTITION_TABLES]
+            table = [s for s in found if s.type in signatures.PARTITION_TABLES and s.type != "PMBR"]
+            fstype, label = (fs[0].type, fs[0].label) if fs else (None, None)
+            pttype = table[0].type if table and disk.type == "disk" else None
+        children = tuple(self._contents(c, pv_vgs) for c in disk.children)
+        return replace(disk, fstype=fstype, label=label, pttype=pttype, vg=pv_vgs.get(disk.path), children=children)
+
+    def _links(self) -> dict[str, list[str]]:
+        links: dict[str, list[str]] = {}
+        if self._by_id.is_dir():
+            for entry in self._by_id.iterdir():
+                links.setdefault(os.path.realpath(entry), []).append(entry.name)
+        return links
+
+    def _read(self, name: str, what: str) -> str | None:
+        try:
+            return (self._sysfs / "block" / name / what).read_text().strip() or None
+        except OSError:
+            return None

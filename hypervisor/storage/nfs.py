@@ -1,0 +1,120 @@
+"""NFS shares: what a server exports (`showmount -e`), what is mounted (/proc/mounts), and mounting one."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hypervisor import runner
+from hypervisor.storage import ParseError, StorageError, explain
+
+VERSIONS = ("3", "4", "4.0", "4.1", "4.2")
+
+
+@dataclass(frozen=True)
+class Export:
+    path: str
+    clients: tuple[str, ...]       # '*', host names, addresses, networks
+
+
+@dataclass(frozen=True)
+class NfsMount:
+    share: str                     # server:/path
+    mountpoint: str
+    fstype: str                    # nfs (v2/v3) or nfs4
+    options: dict[str, str | None] = field(hash=False)
+
+    @property
+    def version(self) -> str | None:
+        return self.options.get("vers")
+
+    @property
+    def server(self) -> str:
+        return self.share.rsplit(":", 1)[0]
+
+
+def parse_showmount(text: str) -> list[Export]:
+    """`showmount -e SERVER`: a header line, then 'path clients' (clients comma-separated)."""
+    exports = []
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("Export list for"):
+            continue
+        path, _, clients = line.strip().partition(" ")
+        if not path.startswith("/"):
+            raise ParseError(f"unexpected line in `showmount -e` output: {line!r}")
+        exports.append(Export(path, tuple(c for c in re.split(r"[\s,]+", clients.strip()) if c)))
+    return exports
+
+
+def parse_options(text: str) -> dict[str, str | None]:
+    """'rw,vers=4.2,hard' -> {'rw': None, 'vers': '4.2', 'hard': None}."""
+    options: dict[str, str | None] = {}
+    for item in text.split(","):
+        key, sep, value = item.partition("=")
+        options[key] = value if sep else None
+    return options
+
+
+def _unescape(field_text: str) -> str:
+    """/proc/mounts writes space, tab, newline and backslash as octal escapes (\\040)."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), field_text)
+
+
+def parse_mounts(text: str) -> list[NfsMount]:
+    """The NFS lines of /proc/mounts."""
+    mounts = []
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) >= 4 and fields[2] in ("nfs", "nfs4"):
+            mounts.append(NfsMount(_unescape(fields[0]), _unescape(fields[1]), fields[2], parse_options(fields[3])))
+    return mounts
+
+
+def split_share(share: str) -> tuple[str, str]:
+    server, sep, path = share.rpartition(":")
+    if not sep or not server or not path.startswith("/"):
+        raise StorageError(f"{share!r} is not an NFS share: write it as server:/path, e.g. nas.local:/export/isos")
+    return server, path
+
+
+def mount_argv(share: str, mountpoint: str, version: str | None = None, read_only: bool = False) -> list[str]:
+    split_share(share)
+    if version is not None and version not in VERSIONS:
+        raise StorageError(f"NFS version {version} is not one XenBox mounts: choose one of {', '.join(VERSIONS)}")
+    options = [*([f"vers={version}"] if version else []), *(["ro"] if read_only else [])]
+    return ["mount", "-t", "nfs", *(["-o", ",".join(options)] if options else []), share, mountpoint]
+
+
+class Nfs:
+    def __init__(self, run: runner.Runner = runner.run, *, proc_mounts: Path = Path("/proc/mounts")) -> None:
+        self._run = run
+        self._proc_mounts = proc_mounts
+
+    def exports(self, server: str) -> list[Export]:
+        try:
+            return parse_showmount(self._run(["showmount", "--exports", server], timeout=30))
+        except runner.CommandError as error:
+            raise StorageError(explain(error, [
+                ("RPC", f"{server} does not answer as an NFS server: check the address, and that its NFS service is "
+                        "running and reachable from this host")])) from error
+
+    def mount(self, share: str, mountpoint: str, version: str | None = None, read_only: bool = False) -> None:
+        server, path = split_share(share)
+        try:
+            self._run(mount_argv(share, mountpoint, version, read_only), timeout=120)
+        except runner.CommandError as error:
+            raise StorageError(explain(error, [
+                ("access denied", f"{server} does not export {path} to this host: add this host to the export on the server"),
+                ("No such file or directory", f"{server} has no share {path}: check the path against the server's exports"),
+                ("Connection refused", f"no NFS server answers at {server}: check the address and its NFS service"),
+                ("timed out", f"{server} did not answer: check the address and the network"),
+                ("protocol not supported", f"{server} does not offer NFS version {version}: choose another version")])) from error
+
+    def unmount(self, mountpoint: str) -> None:
+        try:
+            self._run(["umount", mountpoint], timeout=60)
+        except runner.CommandError as error:
+            raise StorageError(explain(error, [("busy", f"{mountpoint} is in use: stop the guests using it first")])) from error
+
+    def mounts(self) -> list[NfsMount]:
+        return parse_mounts(self._proc_mounts.read_text())
