@@ -144,12 +144,10 @@ class Lvm:
         _check_name("volume group", name)
         if not devices or not all(d.startswith("/dev/") for d in devices):
             raise StorageError(f"volume group {name} needs one or more disks given as /dev/... paths")
+        holds = f"{', '.join(devices)} still holds data (a filesystem or partition table): erase the disk first, or choose another"
         self._lvm(["vgcreate", name, *devices], [
             ("already exists", f"a volume group called {name} already exists: choose another name"),
-            ("device has a signature", f"{', '.join(devices)} still holds data (a filesystem or partition table): "
-                                       "erase the disk first, or choose another"),
-            ("existing signature left", f"{', '.join(devices)} still holds data (a filesystem or partition table): "
-                                        "erase the disk first, or choose another")])
+            ("device has a signature", holds), ("existing signature left", holds)])
 
     def create_lv(self, vg: str, name: str, size: int) -> None:
         _check_name("volume", name)
