@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 SOURCES := $(shell find firmware board initramfs hypervisor tui -type f -not -name '*.pyc' -not -path '*/__pycache__/*')
 
-.PHONY: all deps run run-vga test unit e2e clean
+.PHONY: all deps run run-vga test unit e2e bench clean
 
 all: images/xenbox.iso
 
@@ -26,6 +26,10 @@ unit: deps
 
 e2e: images/xenbox.iso
 	$(PY) -m pytest -q -n 2 --dist loadfile tests/e2e
+
+# Boot a busybox-only floor (same Xen, kernel, GRUB menu), then XenBox; print XenBox's figures beside it.
+bench: images/xenbox.iso
+	$(PY) -m bench
 
 clean:
 	rm -rf images/build images/xenbox*.iso

@@ -1,0 +1,99 @@
+"""`make bench`: boot the busybox-only floor, then XenBox, and print what XenBox adds.
+
+    python -m bench [--iso images/xenbox.iso] [--rounds N] [--json images/bench.json]
+
+The boots run one after the other, never at once: on a 2-core machine two TCG
+guests would steal each other's CPU and both timelines would stretch. With
+--rounds N the pair is booted N times, alternating, and each figure is the median.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+from bench import report
+from bench.boot import Timeout
+from bench.floor import build_floor_iso
+from bench.iso import snapshot
+from bench.measure import FLOOR, XENBOX, Run, boot
+from bench.memory import ProbeError
+from firmware.board import REPO
+from firmware.qemu import settings
+from firmware.run import BuildError
+
+IMAGES = REPO / "images"
+
+
+def version(work: Path) -> str:
+    """XenBox's build version, from the GRUB menu the floor copied out of the ISO."""
+    cfg = work / "floor-iso" / "boot" / "grub" / "grub.cfg"
+    match = re.search(r'menuentry "XenBox (\S+)"', cfg.read_text())
+    return match.group(1) if match else "unknown"
+
+
+def boot_rounds(rounds: int, floor_iso: Path, iso: Path, logs: Path) -> tuple[list[Run], list[Run]]:
+    floors, xenboxes = [], []
+    for number in range(1, rounds + 1):
+        suffix = f"-{number}" if rounds > 1 else ""
+        floors.append(boot(FLOOR, floor_iso, logs / f"floor{suffix}.serial.log"))
+        xenboxes.append(boot(XENBOX, iso, logs / f"xenbox{suffix}.serial.log"))
+    return floors, xenboxes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Benchmark XenBox against the same Xen and kernel with busybox only.")
+    parser.add_argument("--iso", type=Path, default=IMAGES / "xenbox.iso")
+    parser.add_argument("--rounds", type=int, default=1, help="boot floor and XenBox N times each; print medians")
+    parser.add_argument("--json", type=Path, default=IMAGES / "bench.json", help="where the results go")
+    parser.add_argument("--work", type=Path, default=IMAGES / "build" / "bench", help="floor ISO and ISO snapshot")
+    parser.add_argument("--logs", type=Path, default=IMAGES / "bench-logs", help="timestamped serial logs")
+    args = parser.parse_args(argv)
+    if not args.iso.exists():
+        print(f"{args.iso} does not exist: run `make` first", file=sys.stderr)
+        return 1
+    load = os.getloadavg()
+    try:
+        iso = snapshot(args.iso, args.work)
+        print(f"bench: building the floor ISO from {args.iso}'s Xen, kernel and GRUB menu", file=sys.stderr)
+        floor_iso = build_floor_iso(iso, args.work)
+        floors, xenboxes = boot_rounds(max(1, args.rounds), floor_iso, iso, args.logs)
+    except BuildError as error:
+        print(f"bench failed: {error}\n  {error.hint}", file=sys.stderr)
+        return 1
+    except (Timeout, ProbeError) as error:
+        print(f"bench failed: {error}\n  serial logs: {args.logs}", file=sys.stderr)
+        return 1
+
+    q = settings()
+    xenbox_version = version(args.work)
+    sizes = {"floor": (floor_iso, floor_iso.stat().st_size), "xenbox": (args.iso, iso.stat().st_size)}
+    rows = report.median([report.figures(f, x, sizes["floor"][1], sizes["xenbox"][1])
+                          for f, x in zip(floors, xenboxes)])
+    end_load = os.getloadavg()
+    rounds = f"{len(floors)} rounds, medians" if len(floors) > 1 else "one round"
+    heading = (f"XenBox {xenbox_version} against its floor (same Xen, kernel and GRUB menu, busybox-only initramfs)\n"
+               f"QEMU TCG {q['cpu_tcg']}, {q['cpus']} vCPUs, {q['memory_mib']} MiB; floor booted first, then XenBox, "
+               f"one at a time, {rounds}; host load average {load[0]:.1f} at start, {end_load[0]:.1f} at end")
+    print(report.table(rows, heading))
+    print(f"\nXenBox's largest dom0 processes (Pss MiB, last round):\n{report.largest(xenboxes[-1])}")
+    print("Targets are informational. Times are TCG emulation on a shared host: read the ratios, and the\n"
+          "CPU-time timeline rather than the wall clock when the host is busy.")
+    method = {
+        "xenbox_version": xenbox_version, "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "qemu": {"accel": "tcg", "cpu": q["cpu_tcg"], "cpus": q["cpus"], "memory_mib": q["memory_mib"]},
+        "boots": "sequential, floor then XenBox, both from CD through GRUB's first menu entry",
+        "rounds": len(floors), "figures_are": "medians over the rounds",
+        "host_load_average": {"start": load, "end": end_load},
+        "floor": "the ISO's own Xen, kernel and grub.cfg; initramfs = the image's busybox and a shell",
+    }
+    report.write_json(args.json, rows, method, sizes, {"floor": floors, "xenbox": xenboxes})
+    print(f"Results: {args.json}; serial logs: {args.logs}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
