@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from firmware.appliance import build_sample_appliances
 from firmware.board import REPO, load_board
 from firmware.context import Context
 from firmware.host import check_host
@@ -29,6 +30,7 @@ STEPS = [
     ("Taking out Xen and the dom0 kernel", extract_boot_files),
     ("Trimming kernel modules and unused files", trim_rootfs),
     ("Building the initramfs", build_initramfs),
+    ("Building the sample appliance (PV guest)", build_sample_appliances),
     ("Compressing the root filesystem (squashfs, zstd)", make_squashfs),
     ("Making the hybrid ISO (BIOS + UEFI, CD + USB)", make_iso),
 ]

@@ -45,23 +45,19 @@ def _module_name(path: str) -> str:
     return Path(path).name.split(".ko")[0].replace("-", "_")
 
 
-def build_initramfs(ctx: Context) -> None:
-    tree = ctx.work / "initramfs"
-    if tree.exists():
-        shutil.rmtree(tree)
-    for d in ("bin", "etc", "proc", "sys", "dev", "medium", "lower", "overlay", "root"):
-        (tree / d).mkdir(parents=True)
-    busybox = ctx.rootfs / "bin" / "busybox"
+def install_busybox(tree: Path, busybox: Path) -> None:
+    """A static busybox in /bin with a link per applet: the whole userland of a small initramfs."""
+    (tree / "bin").mkdir(parents=True, exist_ok=True)
     shutil.copy2(busybox, tree / "bin" / "busybox")
     applets = subprocess.run([busybox, "--list"], capture_output=True, text=True, check=True).stdout.split()
     for applet in applets:
         if applet != "busybox":
             os.symlink("busybox", tree / "bin" / applet)
-    shutil.copy2(SOURCE / "init", tree / "init")
 
-    version = kernel_version(ctx)
-    source_modules = ctx.rootfs / "usr/lib/modules" / version
-    for rel in module_closure(source_modules, wanted_modules()):
+
+def install_modules(tree: Path, source_modules: Path, version: str, names: list[str]) -> None:
+    """The named kernel modules, their dependencies, and a modules.dep for modprobe."""
+    for rel in module_closure(source_modules, names):
         target = tree / "lib/modules" / version / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source_modules / rel, target)
@@ -69,12 +65,30 @@ def build_initramfs(ctx: Context) -> None:
         if (source_modules / meta).exists():
             shutil.copy2(source_modules / meta, tree / "lib/modules" / version / meta)
     run(["depmod", "-b", tree, version], quiet=True)
-    (tree / "etc" / "modules").write_text("\n".join(wanted_modules()) + "\n")
+    (tree / "etc").mkdir(exist_ok=True)
+    (tree / "etc" / "modules").write_text("\n".join(names) + "\n")
 
-    out = ctx.iso_tree / "boot" / "initrd.img"
+
+def pack(tree: Path, out: Path) -> int:
+    """A zstd-compressed newc cpio of `tree`, owned by root, as the kernel unpacks it. Returns its size."""
     files = subprocess.run(["find", ".", "-mindepth", "1"], cwd=tree, capture_output=True, text=True, check=True)
     cpio = subprocess.run(["cpio", "-o", "-H", "newc", "--quiet", "-R", "0:0"], cwd=tree,
                           input=files.stdout.encode(), capture_output=True, check=True).stdout
     compressed = subprocess.run(["zstd", "-19", "-q", "-c"], input=cpio, capture_output=True, check=True).stdout
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(compressed)
-    print(f"    initramfs: {len(compressed) // 1024} KiB", flush=True)
+    return len(compressed)
+
+
+def build_initramfs(ctx: Context) -> None:
+    tree = ctx.work / "initramfs"
+    if tree.exists():
+        shutil.rmtree(tree)
+    for d in ("etc", "proc", "sys", "dev", "medium", "lower", "overlay", "root"):
+        (tree / d).mkdir(parents=True)
+    install_busybox(tree, ctx.rootfs / "bin" / "busybox")
+    shutil.copy2(SOURCE / "init", tree / "init")
+    version = kernel_version(ctx)
+    install_modules(tree, ctx.rootfs / "usr/lib/modules" / version, version, wanted_modules())
+    size = pack(tree, ctx.iso_tree / "boot" / "initrd.img")
+    print(f"    initramfs: {size // 1024} KiB", flush=True)
