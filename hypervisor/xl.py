@@ -102,11 +102,61 @@ class Xl:
     def dmesg(self) -> str:
         return self._xl("dmesg")
 
+    def domain(self, name: str) -> Domain | None:
+        return next((d for d in self.domains() if d.name == name), None)
+
+    # -- lifecycle: one method per xl command, named as xl names it ------------
+    def create(self, cfg_path: str, *, paused: bool = False) -> None:
+        self._xl("create", *(["-p"] if paused else []), cfg_path, timeout=180)
+
     def shutdown(self, domain: str, *, wait: bool = False) -> None:
         self._xl("shutdown", *(["-w"] if wait else []), domain, timeout=120)
 
+    def reboot(self, domain: str) -> None:
+        self._xl("reboot", domain)
+
     def destroy(self, domain: str) -> None:
         self._xl("destroy", domain)
+
+    def pause(self, domain: str) -> None:
+        self._xl("pause", domain)
+
+    def unpause(self, domain: str) -> None:
+        self._xl("unpause", domain)
+
+    def save(self, domain: str, state_file: str) -> None:
+        """Suspend the guest to a file; it stops running (xl save without -c)."""
+        self._xl("save", domain, state_file, timeout=600)
+
+    def restore(self, state_file: str) -> None:
+        self._xl("restore", state_file, timeout=600)
+
+    def mem_set(self, domain: str, mib: int) -> None:
+        self._xl("mem-set", domain, f"{mib}m")
+
+    def vcpu_set(self, domain: str, count: int) -> None:
+        self._xl("vcpu-set", domain, str(count))
+
+    def vcpu_pin(self, domain: str, vcpu: str, cpus: str) -> None:
+        self._xl("vcpu-pin", domain, vcpu, cpus)
+
+    def vcpu_list(self, domain: str = "") -> str:
+        return self._xl("vcpu-list", *([domain] if domain else []))
+
+    def rename(self, domain: str, new_name: str) -> None:
+        self._xl("rename", domain, new_name)
+
+    def sysrq(self, domain: str, key: str) -> None:
+        self._xl("sysrq", domain, key)
+
+    def dump_core(self, domain: str, core_file: str) -> None:
+        self._xl("dump-core", domain, core_file, timeout=600)
+
+    def uptime(self) -> str:
+        return self._xl("uptime")
+
+    def sched_credit(self, domain: str = "") -> str:
+        return self._xl("sched-credit", *(["-d", domain] if domain else []))
 
 
 class CpuMeter:

@@ -14,6 +14,10 @@ mkdir -p /var/run /var/lib/xen /var/log/xen /run/xen /run/xenstored /run/lock
 hostname -F /etc/hostname
 ip link set lo up
 
+# No udev in dom0: load the drivers for the hardware present (NICs, disk controllers) once.
+log "loading drivers for this machine's hardware"
+find /sys/devices -name modalias -exec cat {} + 2>/dev/null | sort -u | xargs modprobe -qab 2>/dev/null
+
 log "loading Xen backend drivers"
 for module in xenfs xen-evtchn xen-gntdev xen-gntalloc xen-blkback xen-netback xen-acpi-processor bridge tun loop; do
     modprobe -q "$module" 2>/dev/null
@@ -33,5 +37,30 @@ until xenstore-read -s / >/dev/null 2>&1; do
     sleep 0.1
 done
 /usr/lib/xen-4.17/bin/xen-init-dom0 >/dev/null
-/usr/lib/xen-4.17/bin/xenconsoled --pid-file=/run/xenconsoled.pid
+# Guests' consoles are logged, so the console can show what a guest printed.
+mkdir -p /var/log/xen/console
+/usr/lib/xen-4.17/bin/xenconsoled --pid-file=/run/xenconsoled.pid --log=guest --log-dir=/var/log/xen/console
 log "Xen services up"
+
+# Guests attach to xenbr0, bridged onto the first wired NIC; the host takes its address by DHCP there.
+nic=""
+for dev in /sys/class/net/*; do
+    [ -e "$dev/device" ] && [ ! -e "$dev/wireless" ] && { nic=${dev##*/}; break; }
+done
+ip link add name xenbr0 type bridge stp_state 0 forward_delay 0
+ip link set xenbr0 up
+if [ -n "$nic" ]; then
+    ip link set "$nic" master xenbr0
+    ip link set "$nic" up
+    log "guest bridge xenbr0 is on $nic; asking for an address by DHCP"
+    udhcpc -i xenbr0 -s /usr/lib/xenbox/udhcpc.script -t 5 -T 2 -b >/dev/null 2>&1 &
+else
+    log "no wired network interface found: xenbr0 carries guest traffic only"
+fi
+
+if grep -qw xenbox.safe=1 /proc/cmdline; then
+    log "safe mode: no appliances are started"
+else
+    # In the background: the console comes up while appliances start; each outcome is logged here.
+    xenbox appliance autostart > /dev/console 2>&1 &
+fi
