@@ -1,6 +1,7 @@
 """`xenbox`: the XenBox command line in dom0.
 
-Exit codes: 0 done, 1 the operation failed (Xen said why), 2 bad usage.
+Exit codes: 0 done, 1 the operation failed (Xen said why), 2 bad usage,
+3 no such appliance or guest.
 """
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ import json
 import sys
 from dataclasses import asdict
 
+from hypervisor.appliances.commands import add_commands as add_appliance_commands
+from hypervisor.appliances.launch import CannotStart
+from hypervisor.appliances.problems import ManifestError
 from hypervisor.host import host_summary
 from hypervisor.runner import CommandError
 from hypervisor.shutdown import shutdown_guests
@@ -35,6 +39,16 @@ def host_shutdown_guests(args: argparse.Namespace, xl: Xl) -> int:
     return 0
 
 
+def host_dmesg(args: argparse.Namespace, xl: Xl) -> int:
+    print(xl.dmesg(), end="")
+    return 0
+
+
+def host_uptime(args: argparse.Namespace, xl: Xl) -> int:
+    print(xl.uptime(), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xenbox", description="Control this XenBox host and its guests.")
     groups = parser.add_subparsers(dest="group", metavar="GROUP", required=True)
@@ -46,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     stop = host.add_parser("shutdown-guests", help="shut every guest down cleanly, destroy what remains")
     stop.add_argument("--timeout", type=float, default=60, help="seconds to wait before destroying (default 60)")
     stop.set_defaults(handler=host_shutdown_guests)
+    host.add_parser("dmesg", help="Xen's own log (xl dmesg)").set_defaults(handler=host_dmesg)
+    host.add_parser("uptime", help="how long the host and each guest have run").set_defaults(handler=host_uptime)
+    add_appliance_commands(groups)
     return parser
 
 
@@ -53,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args, Xl())
-    except (CommandError, ParseError) as error:
+    except (CommandError, ParseError, CannotStart, ManifestError) as error:
         message = error.sentence if isinstance(error, CommandError) else str(error)
         print(f"xenbox: {message}", file=sys.stderr)
         return EXIT_FAILED

@@ -1,0 +1,292 @@
+"""`xenbox appliance ...`: every appliance action from a shell or a script.
+
+Each command is a small function taking the parsed arguments and an Xl; it
+prints for people (or JSON with --json) and returns an exit code:
+0 done, 1 the action failed (Xen or the manifest said why), 2 bad usage,
+3 no such appliance.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tomllib
+from pathlib import Path
+
+from hypervisor.appliances import autostart as boot_start
+from hypervisor.appliances.catalog import APPLIANCE_DIRS, Entry, discover, find, read_entry
+from hypervisor.appliances.launch import CannotStart, start
+from hypervisor.appliances.xlcfg import manifest_from_xl_cfg
+from hypervisor.xl import Xl
+
+EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND = 1, 2, 3
+CONSOLE_LOGS = Path("/var/log/xen/console")
+
+
+def say(text: str) -> None:
+    print(f"xenbox: {text}", flush=True)
+
+
+def fail(text: str, code: int = EXIT_FAILED) -> int:
+    print(f"xenbox: {text}", file=sys.stderr, flush=True)
+    return code
+
+
+def appliance_rows(xl: Xl) -> list[dict]:
+    """Defined appliances and running guests, merged by name."""
+    running = {d.name: d for d in xl.domains() if d.domid != 0}
+    rows = []
+    for entry in discover():
+        domain = running.pop(entry.name, None)
+        m = entry.manifest
+        rows.append({"name": entry.name, "state": domain.state if domain else "stopped",
+                     "domid": domain.domid if domain else None,
+                     "memory_mib": domain.memory_mib if domain else (m.memory.initial_mib if m else None),
+                     "vcpus": domain.vcpus if domain else (m.vcpus.initial if m else None),
+                     "autostart": entry.autostart, "folder": str(entry.folder), "problem": entry.problem})
+    for domain in running.values():
+        rows.append({"name": domain.name, "state": domain.state, "domid": domain.domid,
+                     "memory_mib": domain.memory_mib, "vcpus": domain.vcpus, "autostart": False,
+                     "folder": None, "problem": None})
+    return rows
+
+
+def cmd_list(args, xl: Xl) -> int:
+    rows = appliance_rows(xl)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'NAME':20} {'STATE':9} {'ID':>4} {'MEM':>8} {'VCPUS':>5}  AUTOSTART")
+    for r in rows:
+        memory = f"{r['memory_mib']} MiB" if r["memory_mib"] is not None else "-"
+        print(f"{r['name']:20} {r['state'] if not r['problem'] else 'broken':9} {r['domid'] if r['domid'] is not None else '-':>4}"
+              f" {memory:>8} {r['vcpus'] if r['vcpus'] is not None else '-':>5}  {'yes' if r['autostart'] else 'no'}")
+        if r["problem"]:
+            print("    " + r["problem"].replace("\n", "\n    "))
+    return 0
+
+
+def _entry(name: str) -> Entry | None:
+    return find(name)
+
+
+def cmd_start(args, xl: Xl) -> int:
+    entry = _entry(args.name)
+    if entry is None:
+        return fail(f"no appliance named {args.name}; `xenbox appliance list` shows them", EXIT_NOT_FOUND)
+    if entry.manifest is None:
+        return fail(f"{args.name} cannot start: {entry.problem}")
+    try:
+        start(entry.manifest, xl)
+    except CannotStart as error:
+        return fail(str(error))
+    say(f"{args.name} started")
+    return 0
+
+
+def _running(name: str, xl: Xl) -> int | None:
+    return None if xl.domain(name) else fail(f"{name} is not running", EXIT_NOT_FOUND)
+
+
+def simple(action: str, done: str):
+    """Commands that take a running guest's name and call the Xl method of the same name."""
+    def command(args, xl: Xl) -> int:
+        if (code := _running(args.name, xl)) is not None:
+            return code
+        getattr(xl, action)(args.name)
+        say(f"{args.name} {done}")
+        return 0
+    return command
+
+
+def cmd_stop(args, xl: Xl) -> int:
+    if (code := _running(args.name, xl)) is not None:
+        return code
+    xl.shutdown(args.name, wait=args.wait)
+    say(f"{args.name} {'has shut down' if args.wait else 'was asked to shut down'}")
+    return 0
+
+
+def cmd_destroy(args, xl: Xl) -> int:
+    if (code := _running(args.name, xl)) is not None:
+        return code
+    if not args.yes:
+        if not sys.stdin.isatty():
+            return fail("destroy stops the guest at once, like pulling its power; add --yes to confirm", EXIT_USAGE)
+        answer = input(f"Destroy {args.name} now, like pulling its power? Type its name to confirm: ")
+        if answer.strip() != args.name:
+            return fail("not destroyed", EXIT_FAILED)
+    xl.destroy(args.name)
+    say(f"{args.name} destroyed")
+    return 0
+
+
+def cmd_save(args, xl: Xl) -> int:
+    if (code := _running(args.name, xl)) is not None:
+        return code
+    xl.save(args.name, str(Path(args.file).resolve()))
+    say(f"{args.name} saved to {args.file}; `xenbox appliance restore {args.file}` brings it back")
+    return 0
+
+
+def cmd_restore(args, xl: Xl) -> int:
+    if not Path(args.file).is_file():
+        return fail(f"{args.file} does not exist: give the file `xenbox appliance save` wrote")
+    xl.restore(str(Path(args.file).resolve()))
+    say(f"restored from {args.file}")
+    return 0
+
+
+def cmd_mem_set(args, xl: Xl) -> int:
+    if (code := _running(args.name, xl)) is not None:
+        return code
+    entry = _entry(args.name)
+    maximum = entry.manifest.memory.maximum_mib if entry and entry.manifest else None
+    if maximum is not None and args.mib > maximum:
+        return fail(f"{args.name} can balloon up to {maximum} MiB (memory.maximum_mib); "
+                    f"{args.mib} MiB is more: raise the maximum and restart it", EXIT_USAGE)
+    xl.mem_set(args.name, args.mib)
+    say(f"{args.name} memory target set to {args.mib} MiB")
+    return 0
+
+
+def cmd_vcpu_set(args, xl: Xl) -> int:
+    if (code := _running(args.name, xl)) is not None:
+        return code
+    xl.vcpu_set(args.name, args.count)
+    say(f"{args.name} now has {args.count} vCPU(s) online")
+    return 0
+
+
+def cmd_vcpu_pin(args, xl: Xl) -> int:
+    if (code := _running(args.name, xl)) is not None:
+        return code
+    xl.vcpu_pin(args.name, args.vcpu, args.cpus)
+    say(f"{args.name} vCPU {args.vcpu} pinned to CPU(s) {args.cpus}")
+    return 0
+
+
+def cmd_vcpu_list(args, xl: Xl) -> int:
+    print(xl.vcpu_list(args.name or ""), end="")
+    return 0
+
+
+def cmd_rename(args, xl: Xl) -> int:
+    if (code := _running(args.name, xl)) is not None:
+        return code
+    xl.rename(args.name, args.new_name)
+    say(f"{args.name} is now called {args.new_name} (until it stops; its appliance.toml keeps {args.name})")
+    return 0
+
+
+def cmd_sysrq(args, xl: Xl) -> int:
+    if (code := _running(args.name, xl)) is not None:
+        return code
+    xl.sysrq(args.name, args.key)
+    say(f"sent sysrq '{args.key}' to {args.name}")
+    return 0
+
+
+def cmd_dump_core(args, xl: Xl) -> int:
+    if (code := _running(args.name, xl)) is not None:
+        return code
+    xl.dump_core(args.name, str(Path(args.file).resolve()))
+    say(f"{args.name}'s memory written to {args.file}")
+    return 0
+
+
+def cmd_console(args, xl: Xl) -> int:
+    if (code := _running(args.name, xl)) is not None:
+        return code
+    print(f"Attached to {args.name}'s console. Press Ctrl-] to come back.", flush=True)
+    os.execvp("xl", ["xl", "console", args.name])
+
+
+def cmd_log(args, xl: Xl) -> int:
+    log = CONSOLE_LOGS / f"guest-{args.name}.log"
+    if not log.is_file():
+        return fail(f"no console log for {args.name} yet ({log}): it is written once the guest has started",
+                    EXIT_NOT_FOUND)
+    sys.stdout.write(log.read_text(errors="replace"))
+    return 0
+
+
+def cmd_check(args, xl: Xl) -> int:
+    entry = read_entry(Path(args.folder))
+    if entry.manifest is None:
+        return fail(entry.problem)
+    say(f"{entry.name}: appliance.toml is valid")
+    return 0
+
+
+def cmd_import(args, xl: Xl) -> int:
+    cfg = Path(args.cfg)
+    try:
+        text = cfg.read_text()
+    except OSError as error:
+        return fail(f"cannot read {cfg}: {error.strerror}")
+    imported = manifest_from_xl_cfg(text, cfg)
+    appliance = tomllib.loads(imported.toml_text).get("name") or cfg.stem
+    folder = Path(args.into) / appliance
+    if folder.exists():
+        return fail(f"{folder} already exists: remove it or import under another folder with --into")
+    folder.mkdir(parents=True)
+    (folder / "appliance.toml").write_text(imported.toml_text)
+    for warning in imported.warnings:
+        say(f"warning: {warning}")
+    say(f"imported {cfg} as appliance {appliance} in {folder}; `xenbox appliance check {folder}` checks it")
+    return 0
+
+
+def cmd_autostart(args, xl: Xl) -> int:
+    outcomes = boot_start.autostart(discover(), xl, say)
+    boot_start.write_status(outcomes)
+    return 0 if all(o.started for o in outcomes) else EXIT_FAILED
+
+
+def add_commands(groups) -> None:
+    parser = groups.add_parser("appliance", help="guest appliances: list, start, stop, and every xl action")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name: str, handler, help: str, *arguments: tuple[str, dict]):
+        sub = commands.add_parser(name, help=help, description=help)
+        for argument, options in arguments:
+            sub.add_argument(argument, **options)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    name = ("name", {"help": "the appliance (guest) name"})
+    command("list", cmd_list, "defined and running appliances with state, memory and vCPUs").add_argument(
+        "--json", action="store_true", help="print JSON")
+    command("start", cmd_start, "start an appliance from its appliance.toml", name)
+    command("stop", cmd_stop, "ask the guest to shut down cleanly", name).add_argument(
+        "--wait", action="store_true", help="wait until it has shut down")
+    command("reboot", simple("reboot", "was asked to reboot"), "ask the guest to reboot", name)
+    command("destroy", cmd_destroy, "stop the guest at once (asks to confirm)", name).add_argument(
+        "--yes", action="store_true", help="do not ask; for scripts")
+    command("pause", simple("pause", "paused"), "pause the guest (it keeps its memory)", name)
+    command("unpause", simple("unpause", "unpaused"), "let a paused guest run again", name)
+    command("save", cmd_save, "suspend the guest to a file (it stops running)", name,
+            ("file", {"help": "where to write its state"}))
+    command("restore", cmd_restore, "start a guest again from a saved file", ("file", {"help": "a saved state"}))
+    command("mem-set", cmd_mem_set, "balloon the guest's memory (up to its maximum)", name,
+            ("mib", {"type": int, "help": "new memory target in MiB"}))
+    command("vcpu-set", cmd_vcpu_set, "set how many vCPUs are online (up to its maximum)", name,
+            ("count", {"type": int, "help": "number of vCPUs"}))
+    command("vcpu-pin", cmd_vcpu_pin, "pin a vCPU to physical CPUs", name,
+            ("vcpu", {"help": "vCPU number, or 'all'"}), ("cpus", {"help": "CPU list, e.g. 0 or 0-1 or all"}))
+    command("vcpu-list", cmd_vcpu_list, "vCPUs and where they run", ("name", {"nargs": "?", "help": "guest"}))
+    command("rename", cmd_rename, "rename a running guest", name, ("new_name", {"help": "its new name"}))
+    command("sysrq", cmd_sysrq, "send a magic SysRq key to the guest's kernel", name,
+            ("key", {"help": "one letter, e.g. s (sync) or h (help)"}))
+    command("dump-core", cmd_dump_core, "write the guest's memory to a core file", name,
+            ("file", {"help": "core file to write"}))
+    command("console", cmd_console, "attach to the guest's console (Ctrl-] comes back)", name)
+    command("log", cmd_log, "print the guest's console log", name)
+    command("check", cmd_check, "check an appliance bundle folder's appliance.toml",
+            ("folder", {"help": "bundle folder holding appliance.toml"}))
+    command("import", cmd_import, "turn an xl.cfg (e.g. from /etc/xen) into an appliance",
+            ("cfg", {"help": "the xl.cfg file"})).add_argument(
+        "--into", default=str(APPLIANCE_DIRS[0]), help=f"where appliances live (default {APPLIANCE_DIRS[0]})")
+    command("autostart", cmd_autostart, "start the autostart appliances in order (run at boot)")
