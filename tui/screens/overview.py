@@ -1,4 +1,4 @@
-"""The first screen: the host and its running domains, refreshed every two seconds."""
+"""The first screen: the host, its running domains and the appliances the boot did not start, refreshed every two seconds."""
 from __future__ import annotations
 
 import time
@@ -6,17 +6,23 @@ from dataclasses import dataclass
 
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
 
+from hypervisor.appliances.autostart import Outcome, read_status
 from hypervisor.capabilities import HvmSupport
 from hypervisor.host import HostSummary, host_summary
 from hypervisor.runner import CommandError
 from hypervisor.xl import CpuMeter, Domain, ParseError, Xl
+from tui.screens.appliances import AppliancesScreen
+from tui.widgets.autostart_panel import AutostartPanel
 from tui.widgets.domain_table import DomainTable
 from tui.widgets.host_panel import HostPanel
 
 REFRESH_SECONDS = 2.0
+APPLIANCES = "appliances"
 
 
 @dataclass
@@ -24,29 +30,52 @@ class Snapshot:
     host: HostSummary
     domains: list[Domain]
     cpu: dict[int, float | None]
+    autostart: list[Outcome]
 
 
 class OverviewScreen(Screen):
     DEFAULT_CSS = """
     #status { height: 1; padding: 0 1; color: $text-muted; }
     """
+    BINDINGS = [Binding("a", "appliances", "Appliances")]
 
     def __init__(self, xl: Xl) -> None:
         super().__init__()
         self.xl = xl
         self.meter: CpuMeter | None = None
         self.hvm: HvmSupport | None = None
+        self._timer: Timer | None = None
+        self._paused = False
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=True, icon="")
         yield HostPanel()
         yield DomainTable()
+        yield AutostartPanel()
         yield Static("", id="status")
         yield Footer()
 
     def on_mount(self) -> None:
         self.refresh_snapshot()
-        self.set_interval(REFRESH_SECONDS, self.refresh_snapshot)
+        self._timer = self.set_interval(REFRESH_SECONDS, self.refresh_snapshot)
+
+    def on_screen_suspend(self) -> None:
+        if self._timer:
+            self._timer.pause()     # another screen is in front: don't call xl for nobody
+            self._paused = True
+
+    def on_screen_resume(self) -> None:
+        if self._paused:            # not on the first showing: on_mount has just refreshed
+            self._paused = False
+            self._timer.resume()
+            self.refresh_snapshot()
+
+    def action_appliances(self) -> None:
+        # One appliances screen for the console's life: it keeps its cursor, CPU samples and
+        # the files saved this session when it is left and opened again.
+        if not self.app.is_screen_installed(APPLIANCES):
+            self.app.install_screen(AppliancesScreen(self.xl), APPLIANCES)
+        self.app.push_screen(APPLIANCES)
 
     @work(thread=True, exclusive=True, group="overview")
     def refresh_snapshot(self) -> None:
@@ -61,10 +90,11 @@ class OverviewScreen(Screen):
         if self.meter is None:
             self.meter = CpuMeter(host.cores)
         cpu = self.meter.sample(domains, time.monotonic())
-        self.app.call_from_thread(self.show, Snapshot(host, domains, cpu))
+        self.app.call_from_thread(self.show, Snapshot(host, domains, cpu, read_status()))
 
     def show(self, snapshot: Snapshot) -> None:
         self.query_one(HostPanel).show(snapshot.host)
         self.query_one(DomainTable).show(snapshot.domains, snapshot.cpu)
+        self.query_one(AutostartPanel).show(snapshot.autostart)
         self.query_one("#status", Static).update(
             f"{len(snapshot.domains)} domains - updated {time.strftime('%H:%M:%S')}")

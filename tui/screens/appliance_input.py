@@ -1,0 +1,116 @@
+"""What a person types into the appliance prompts, checked before Xen is asked anything.
+
+Each reader takes the typed text and returns the value to use, or raises Invalid
+with a sentence saying what would be accepted. No Textual, no Xen: unit tested.
+"""
+from __future__ import annotations
+
+import glob
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from hypervisor.appliances.manifest import NAME
+from tui.invalid import Invalid
+from tui.screens.appliance_rows import ApplianceRow
+
+SAVED_DIR = Path("/var/lib/xenbox/saved")
+CORES_DIR = Path("/var/lib/xenbox/cores")
+VCPU = re.compile(r"all|\d{1,4}")
+CPUS = re.compile(r"all|\^?\d{1,4}(-\d{1,4})?(,\^?\d{1,4}(-\d{1,4})?)*|nodes?:\^?\d{1,3}(-\d{1,3})?")
+
+
+@dataclass(frozen=True)
+class Pin:
+    vcpu: str       # "all" or a vCPU number
+    cpus: str       # xl's CPU list: "0", "0-1", "0,2", "all", "node:0"
+
+
+def memory_mib(text: str, row: ApplianceRow) -> int:
+    value = _whole_number(text.lower().removesuffix("mib").removesuffix("m").strip(), "memory in MiB, e.g. 256")
+    if value < 1:
+        raise Invalid("memory must be at least 1 MiB")
+    maximum = row.max_memory_mib
+    if maximum is not None and value > maximum:
+        raise Invalid(f"{row.name} can balloon up to {maximum} MiB (memory.maximum_mib in its appliance.toml); "
+                      f"{value} MiB is more: raise the maximum and restart it")
+    return value
+
+
+def vcpu_count(text: str, row: ApplianceRow) -> int:
+    value = _whole_number(text, "a number of vCPUs, e.g. 2")
+    maximum = row.max_vcpus
+    if value < 1:
+        raise Invalid("a guest needs at least 1 vCPU")
+    if maximum is not None and value > maximum:
+        raise Invalid(f"{row.name} can have 1 to {maximum} vCPUs (vcpus.maximum in its appliance.toml); "
+                      f"{value} is more: raise the maximum and restart it")
+    return value
+
+
+def pin(text: str, row: ApplianceRow) -> Pin:
+    words = text.split()
+    if len(words) != 2 or not VCPU.fullmatch(words[0]) or not CPUS.fullmatch(words[1]):
+        raise Invalid("type a vCPU and the CPUs it may run on, e.g. 'all 0', '0 1' or '1 0-3'")
+    vcpu, cpus = words
+    limit = row.max_vcpus or row.vcpus
+    if vcpu != "all" and limit is not None and int(vcpu) >= limit:
+        raise Invalid(f"{row.name}'s vCPUs are numbered 0 to {limit - 1}")
+    return Pin(vcpu, cpus)
+
+
+def new_name(text: str, row: ApplianceRow) -> str:
+    if not NAME.fullmatch(text):
+        raise Invalid("a name is 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit")
+    if text == row.name:
+        raise Invalid(f"{row.name} already has that name")
+    return text
+
+
+def sysrq_key(text: str) -> str:
+    if len(text) != 1 or not text.isascii() or not text.isalnum():
+        raise Invalid("type one letter or digit, e.g. s (sync), u (remount read-only) or h (help)")
+    return text
+
+
+def file_path(text: str, folder: Path) -> Path:
+    """An absolute path; a bare file name goes in the default folder."""
+    if not text:
+        raise Invalid("type a file name")
+    path = Path(text).expanduser()
+    return path if path.is_absolute() else folder / path
+
+
+def existing_file(text: str, folder: Path) -> Path:
+    path = file_path(text, folder)
+    if not path.is_file():
+        raise Invalid(f"{path} does not exist: give a file a save wrote")
+    return path
+
+
+def save_file(name: str, saved_dir: Path = SAVED_DIR) -> Path:
+    return saved_dir / f"{name}.save"
+
+
+def core_file(name: str, cores_dir: Path = CORES_DIR) -> Path:
+    return cores_dir / f"{name}.core"
+
+
+def restore_file(name: str, remembered: Path | None, saved_dir: Path = SAVED_DIR) -> Path:
+    """The file saved last for this appliance: this session's, else the newest NAME*.save, else NAME.save."""
+    if remembered is not None:
+        return remembered
+    candidates = []
+    for found in glob.glob(str(saved_dir / f"{glob.escape(name)}*.save")):
+        try:
+            candidates.append((Path(found).stat().st_mtime, found))
+        except OSError:
+            continue
+    return Path(max(candidates)[1]) if candidates else save_file(name, saved_dir)
+
+
+def _whole_number(text: str, what: str) -> int:
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
+        raise Invalid(f"type {what}")
+    return int(text)

@@ -1,0 +1,170 @@
+"""What each appliance key asks and does, as data the screen runs: no Textual here.
+
+A Question is what a prompt asks, its default and how the answer is read; a Job
+is one call to Xen with what the status line says while it runs and what the
+notification says after. The screen runs every Job in a worker thread.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from hypervisor.appliances.commands import CONSOLE_LOGS
+from hypervisor.appliances.launch import start as launch
+from hypervisor.xl import Xl
+from tui.screens import appliance_input as typed
+from tui.screens.appliance_rows import ApplianceRow
+
+
+@dataclass(frozen=True)
+class Places:
+    """Where files go; tests point these at a temporary folder."""
+    saved: Path = typed.SAVED_DIR
+    cores: Path = typed.CORES_DIR
+    console_logs: Path = CONSOLE_LOGS
+
+    def console_log(self, name: str) -> Path:
+        return self.console_logs / f"guest-{name}.log"
+
+
+@dataclass(frozen=True)
+class Job:
+    doing: str                      # on the status line while it runs: "Pausing sample-web"
+    done: str                       # the notification when it worked
+    failed: str                     # put before Xen's own sentence when it did not
+    call: Callable[[], Any] = field(repr=False)
+    follow: str | None = None       # the appliance to select afterwards (a rename, a restore)
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    read: Callable[[str], Any] = field(repr=False)    # typed text -> value, or raises Invalid
+    value: str = ""                 # the default, selected so typing replaces it
+    placeholder: str = ""
+
+
+def start(xl: Xl, row: ApplianceRow) -> Job:
+    manifest = row.manifest
+    return Job(f"Starting {row.name}", f"{row.name} started", f"Could not start {row.name}",
+               lambda: launch(manifest, xl))
+
+
+def shutdown(xl: Xl, row: ApplianceRow) -> Job:
+    return Job(f"Asking {row.name} to shut down", f"{row.name} was asked to shut down",
+               f"Could not shut down {row.name}", lambda: xl.shutdown(row.name))
+
+
+def reboot(xl: Xl, row: ApplianceRow) -> Job:
+    return Job(f"Asking {row.name} to reboot", f"{row.name} was asked to reboot",
+               f"Could not reboot {row.name}", lambda: xl.reboot(row.name))
+
+
+def destroy_question(row: ApplianceRow) -> str:
+    return (f"Destroy {row.name} now? It stops at once, like pulling its power: "
+            f"whatever it had not written to disk is lost.")
+
+
+def destroy(xl: Xl, row: ApplianceRow) -> Job:
+    return Job(f"Destroying {row.name}", f"{row.name} destroyed", f"Could not destroy {row.name}",
+               lambda: xl.destroy(row.name))
+
+
+def pause_or_unpause(xl: Xl, row: ApplianceRow) -> Job:
+    if "paused" in row.state.split("+"):
+        return Job(f"Unpausing {row.name}", f"{row.name} runs again", f"Could not unpause {row.name}",
+                   lambda: xl.unpause(row.name))
+    return Job(f"Pausing {row.name}", f"{row.name} paused", f"Could not pause {row.name}",
+               lambda: xl.pause(row.name))
+
+
+def save_question(row: ApplianceRow, saved_dir: Path) -> Question:
+    return Question(f"Save {row.name} to this file ({row.name} stops running once saved):",
+                    lambda text: typed.file_path(text, saved_dir), str(typed.save_file(row.name, saved_dir)))
+
+
+def save(xl: Xl, row: ApplianceRow, path: Path, saved: dict[str, Path]) -> Job:
+    """`saved` remembers the file, so the restore prompt offers it next."""
+    def call() -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        xl.save(row.name, str(path))
+        saved[row.name] = path
+    return Job(f"Saving {row.name} to {path}", f"{row.name} saved to {path}; o restores it",
+               f"Could not save {row.name}", call)
+
+
+def restore_question(name: str, remembered: Path | None, saved_dir: Path) -> Question:
+    default = typed.restore_file(name, remembered, saved_dir) if name else ""
+    return Question("Restore a guest from this saved file:", lambda text: typed.existing_file(text, saved_dir),
+                    str(default))
+
+
+def restore(xl: Xl, path: Path, name: str | None) -> Job:
+    return Job(f"Restoring from {path}", f"Restored {path}", f"Could not restore {path}",
+               lambda: xl.restore(str(path)), follow=name)
+
+
+def memory_question(row: ApplianceRow) -> Question:
+    limit = f", up to {row.max_memory_mib}" if row.max_memory_mib else ""
+    return Question(f"Memory for {row.name} in MiB (now {row.memory_mib}{limit}):",
+                    lambda text: typed.memory_mib(text, row), str(row.memory_mib))
+
+
+def set_memory(xl: Xl, row: ApplianceRow, mib: int) -> Job:
+    return Job(f"Setting {row.name}'s memory to {mib} MiB", f"{row.name}'s memory target is now {mib} MiB",
+               f"Could not change {row.name}'s memory", lambda: xl.mem_set(row.name, mib))
+
+
+def vcpus_question(row: ApplianceRow) -> Question:
+    limit = f", up to {row.max_vcpus}" if row.max_vcpus else ""
+    return Question(f"Number of vCPUs for {row.name} (now {row.vcpus}{limit}):",
+                    lambda text: typed.vcpu_count(text, row), str(row.vcpus))
+
+
+def set_vcpus(xl: Xl, row: ApplianceRow, count: int) -> Job:
+    return Job(f"Setting {row.name} to {count} vCPUs", f"{row.name} now has {count} vCPU(s) online",
+               f"Could not change {row.name}'s vCPUs", lambda: xl.vcpu_set(row.name, count))
+
+
+def pin_question(row: ApplianceRow) -> Question:
+    return Question(f"Pin {row.name}'s vCPUs: type VCPU CPUS, e.g. 'all 0' or '0 1':",
+                    lambda text: typed.pin(text, row), placeholder="VCPU CPUS")
+
+
+def pin(xl: Xl, row: ApplianceRow, choice: typed.Pin) -> Job:
+    return Job(f"Pinning {row.name}'s vCPU {choice.vcpu}", f"{row.name}: vCPU {choice.vcpu} runs on CPU {choice.cpus}",
+               f"Could not pin {row.name}'s vCPUs", lambda: xl.vcpu_pin(row.name, choice.vcpu, choice.cpus))
+
+
+def rename_question(row: ApplianceRow) -> Question:
+    note = f" (its appliance.toml keeps {row.name})" if row.manifest else ""
+    return Question(f"New name for {row.name}{note}:", lambda text: typed.new_name(text, row), row.name)
+
+
+def rename(xl: Xl, row: ApplianceRow, new: str) -> Job:
+    return Job(f"Renaming {row.name} to {new}", f"{row.name} is now called {new}", f"Could not rename {row.name}",
+               lambda: xl.rename(row.name, new), follow=new)
+
+
+def sysrq_question(row: ApplianceRow) -> Question:
+    return Question(f"SysRq key for {row.name} (one letter: s sync, u read-only, b reboot, h help):",
+                    typed.sysrq_key)
+
+
+def sysrq(xl: Xl, row: ApplianceRow, key: str) -> Job:
+    return Job(f"Sending SysRq {key} to {row.name}", f"Sent SysRq '{key}' to {row.name}",
+               f"Could not send SysRq to {row.name}", lambda: xl.sysrq(row.name, key))
+
+
+def core_question(row: ApplianceRow, cores_dir: Path) -> Question:
+    return Question(f"Write {row.name}'s memory to this core file:",
+                    lambda text: typed.file_path(text, cores_dir), str(typed.core_file(row.name, cores_dir)))
+
+
+def dump_core(xl: Xl, row: ApplianceRow, path: Path) -> Job:
+    def call() -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        xl.dump_core(row.name, str(path))
+    return Job(f"Writing {row.name}'s memory to {path}", f"{row.name}'s memory written to {path}",
+               f"Could not dump {row.name}'s core", call)
