@@ -11,6 +11,7 @@ takes the terminal back, as the kernel would on a hang-up.
 """
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -55,6 +56,9 @@ def run_console(tty: str) -> None:
 
 def supervise(tty: str, fd: int = 0) -> None:
     import tui.app  # noqa: F401  -- the slow import, paid once in the parent
+    # Keep the imported objects out of the collector's reach, so children don't
+    # copy the pages the collector would touch: memory stays shared after fork.
+    gc.freeze()
     cooked = termios.tcgetattr(fd) if os.isatty(fd) else None
     while True:
         started = time.monotonic()

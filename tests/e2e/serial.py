@@ -109,7 +109,11 @@ class SerialConsole:
             self.settle(pause)
 
     def type_line(self, line: str) -> None:
-        self.child.send(line.encode() + b"\r")
+        """Type in short bursts: Xen buffers only 128 bytes of serial input for dom0."""
+        data = line.encode() + b"\r"
+        for start in range(0, len(data), 32):
+            self.child.send(data[start:start + 32])
+            self.settle(0.1)
 
     def close(self) -> None:
         if self.child.isalive():

@@ -46,6 +46,7 @@ class OverviewScreen(Screen):
         self.hvm: HvmSupport | None = None
         self._timer: Timer | None = None
         self._paused = False
+        self._refreshing = False    # a refresh thread is waiting on xl
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=True, icon="")
@@ -77,8 +78,22 @@ class OverviewScreen(Screen):
             self.app.install_screen(AppliancesScreen(self.xl), APPLIANCES)
         self.app.push_screen(APPLIANCES)
 
-    @work(thread=True, exclusive=True, group="overview")
     def refresh_snapshot(self) -> None:
+        """Start a refresh unless one is still waiting on xl. A thread worker cannot be
+        cancelled, so starting one per tick would pile up xl processes on a busy host."""
+        if self._refreshing:
+            return
+        self._refreshing = True
+        self._read_snapshot()
+
+    @work(thread=True, group="overview", exit_on_error=False)
+    def _read_snapshot(self) -> None:
+        try:
+            self._read_snapshot_now()
+        finally:
+            self._refreshing = False
+
+    def _read_snapshot_now(self) -> None:
         try:
             host = host_summary(self.xl, self.hvm)
             self.hvm = host.hvm

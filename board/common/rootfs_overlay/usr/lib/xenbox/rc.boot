@@ -14,14 +14,15 @@ mkdir -p /var/run /var/lib/xen /var/log/xen /run/xen /run/xenstored /run/lock
 hostname -F /etc/hostname
 ip link set lo up
 
-# No udev in dom0: load the drivers for the hardware present (NICs, disk controllers) once.
+# No udev in dom0: load the drivers for the PCI, USB and virtio devices present (NICs,
+# disk controllers) once. Not every modalias: legacy ports (parport) only add noise.
 log "loading drivers for this machine's hardware"
-find /sys/devices -name modalias -exec cat {} + 2>/dev/null | sort -u | xargs modprobe -qab 2>/dev/null
+cat /sys/bus/pci/devices/*/modalias /sys/bus/usb/devices/*/modalias /sys/bus/virtio/devices/*/modalias \
+    2>/dev/null | sort -u | xargs modprobe -qab 2>/dev/null
 
 log "loading Xen backend drivers"
-for module in xenfs xen-evtchn xen-gntdev xen-gntalloc xen-blkback xen-netback xen-acpi-processor bridge tun loop; do
-    modprobe -q "$module" 2>/dev/null
-done
+modprobe -qa xenfs xen-evtchn xen-gntdev xen-gntalloc xen-blkback xen-netback xen-acpi-processor \
+    bridge tun loop 2>/dev/null
 mount -t xenfs xenfs /proc/xen
 
 log "starting xenstored"
