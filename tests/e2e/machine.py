@@ -22,3 +22,33 @@ def booted(iso: Path, name: str, **machine_options):
             yield console
         finally:
             console.close()
+
+
+class Shell:
+    """A dom0 shell opened from the console (key `s`); `exit` goes back to the console."""
+
+    def __init__(self, console: SerialConsole) -> None:
+        self.console = console
+        self.count = 0
+
+    def __enter__(self) -> "Shell":
+        self.console.press("s")
+        self.console.wait_for_screen(r"XenBox shell", 60)
+        return self
+
+    def run(self, command: str, timeout: float = 120) -> str:
+        """Run one command; returns what it printed, and keeps its exit code in `status`."""
+        self.count += 1
+        begin, end = f"BEGIN{self.count}", f"END{self.count}"
+        since = len(self.console.transcript)
+        # The echoed command line holds "BEGIN1;" and "END1-$?": only real output matches.
+        self.console.type_line(f"echo {begin}; {command}; echo {end}-$?")
+        pattern = rf"(?s){begin}\r*\n(.*?)\r*\n?{end}-(\d+)".encode()
+        match = self.console.wait_for_output(pattern, timeout, since=since)
+        self.status = int(match.group(2))
+        return match.group(1).decode(errors="replace").replace("\r", "")
+
+    def __exit__(self, *exc) -> None:
+        self.console.type_line("exit")
+        self.console.screen.reset()
+        self.console.wait_for_screen(OVERVIEW, 60)
