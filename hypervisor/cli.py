@@ -10,6 +10,7 @@ import json
 import sys
 from dataclasses import asdict
 
+from hypervisor.answer.commands import add_commands as add_answer_commands
 from hypervisor.appliances.commands import add_commands as add_appliance_commands
 from hypervisor.appliances.launch import CannotStart
 from hypervisor.appliances.problems import ManifestError
@@ -63,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     host.add_parser("dmesg", help="Xen's own log (xl dmesg)").set_defaults(handler=host_dmesg)
     host.add_parser("uptime", help="how long the host and each guest have run").set_defaults(handler=host_uptime)
     add_appliance_commands(groups)
+    add_answer_commands(groups)
     return parser
 
 
