@@ -8,6 +8,7 @@ prints for people (or JSON with --json) and returns an exit code:
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -85,32 +86,35 @@ def cmd_start(args, xl: Xl) -> int:
     return 0
 
 
-def _running(name: str, xl: Xl) -> int | None:
-    return None if xl.domain(name) else fail(f"{name} is not running", EXIT_NOT_FOUND)
+def needs_running(command):
+    """For commands on a running guest: anything else is exit 3, with the reason."""
+    @functools.wraps(command)
+    def checked(args, xl: Xl) -> int:
+        if xl.domain(args.name) is None:
+            return fail(f"{args.name} is not running; `xenbox appliance list` shows what is", EXIT_NOT_FOUND)
+        return command(args, xl)
+    return checked
 
 
 def simple(action: str, done: str):
     """Commands that take a running guest's name and call the Xl method of the same name."""
+    @needs_running
     def command(args, xl: Xl) -> int:
-        if (code := _running(args.name, xl)) is not None:
-            return code
         getattr(xl, action)(args.name)
         say(f"{args.name} {done}")
         return 0
     return command
 
 
+@needs_running
 def cmd_stop(args, xl: Xl) -> int:
-    if (code := _running(args.name, xl)) is not None:
-        return code
     xl.shutdown(args.name, wait=args.wait)
     say(f"{args.name} {'has shut down' if args.wait else 'was asked to shut down'}")
     return 0
 
 
+@needs_running
 def cmd_destroy(args, xl: Xl) -> int:
-    if (code := _running(args.name, xl)) is not None:
-        return code
     if not args.yes:
         if not sys.stdin.isatty():
             return fail("destroy stops the guest at once, like pulling its power; add --yes to confirm", EXIT_USAGE)
@@ -122,9 +126,8 @@ def cmd_destroy(args, xl: Xl) -> int:
     return 0
 
 
+@needs_running
 def cmd_save(args, xl: Xl) -> int:
-    if (code := _running(args.name, xl)) is not None:
-        return code
     xl.save(args.name, str(Path(args.file).resolve()))
     say(f"{args.name} saved to {args.file}; `xenbox appliance restore {args.file}` brings it back")
     return 0
@@ -138,9 +141,8 @@ def cmd_restore(args, xl: Xl) -> int:
     return 0
 
 
+@needs_running
 def cmd_mem_set(args, xl: Xl) -> int:
-    if (code := _running(args.name, xl)) is not None:
-        return code
     entry = _entry(args.name)
     maximum = entry.manifest.memory.maximum_mib if entry and entry.manifest else None
     if maximum is not None and args.mib > maximum:
@@ -151,17 +153,15 @@ def cmd_mem_set(args, xl: Xl) -> int:
     return 0
 
 
+@needs_running
 def cmd_vcpu_set(args, xl: Xl) -> int:
-    if (code := _running(args.name, xl)) is not None:
-        return code
     xl.vcpu_set(args.name, args.count)
     say(f"{args.name} now has {args.count} vCPU(s) online")
     return 0
 
 
+@needs_running
 def cmd_vcpu_pin(args, xl: Xl) -> int:
-    if (code := _running(args.name, xl)) is not None:
-        return code
     xl.vcpu_pin(args.name, args.vcpu, args.cpus)
     say(f"{args.name} vCPU {args.vcpu} pinned to CPU(s) {args.cpus}")
     return 0
@@ -172,33 +172,29 @@ def cmd_vcpu_list(args, xl: Xl) -> int:
     return 0
 
 
+@needs_running
 def cmd_rename(args, xl: Xl) -> int:
-    if (code := _running(args.name, xl)) is not None:
-        return code
     xl.rename(args.name, args.new_name)
     say(f"{args.name} is now called {args.new_name} (until it stops; its appliance.toml keeps {args.name})")
     return 0
 
 
+@needs_running
 def cmd_sysrq(args, xl: Xl) -> int:
-    if (code := _running(args.name, xl)) is not None:
-        return code
     xl.sysrq(args.name, args.key)
     say(f"sent sysrq '{args.key}' to {args.name}")
     return 0
 
 
+@needs_running
 def cmd_dump_core(args, xl: Xl) -> int:
-    if (code := _running(args.name, xl)) is not None:
-        return code
     xl.dump_core(args.name, str(Path(args.file).resolve()))
     say(f"{args.name}'s memory written to {args.file}")
     return 0
 
 
+@needs_running
 def cmd_console(args, xl: Xl) -> int:
-    if (code := _running(args.name, xl)) is not None:
-        return code
     print(f"Attached to {args.name}'s console. Press Ctrl-] to come back.", flush=True)
     os.execvp("xl", ["xl", "console", args.name])
 
