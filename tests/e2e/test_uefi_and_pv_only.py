@@ -1,5 +1,5 @@
 """UEFI (OVMF) boot from the image attached as a USB stick; a CPU without VT-x/AMD-V, then power-off."""
-from machine import BOOT_TIMEOUT, OVERVIEW, booted
+from machine import BOOT_TIMEOUT, OVERVIEW, Shell, booted
 
 
 def test_uefi_usb_stick_boot_reaches_the_overview(iso):
@@ -12,8 +12,11 @@ def test_cpu_without_hvm_says_so(iso):
     with booted(iso, "pv-only", cpu="Haswell-noTSX") as console:
         console.wait_for_screen(OVERVIEW, BOOT_TIMEOUT)
         assert "HVM: unavailable — this CPU has no VT-x/AMD-V" in console.display()
-        # PV guests need no VT-x/AMD-V: the sample appliance (PV) starts here too.
+        # PV guests need no VT-x/AMD-V: the sample appliance (PV) starts here too. Wait until it
+        # is up (its own start-up done), so power-off meets a guest that can answer a clean shutdown.
         console.wait_for_output(rb"xenbox: appliance sample-web started", 400)
+        with Shell(console) as shell:
+            shell.run("until grep -q 'serving http' /var/log/xen/console/guest-sample-web.log; do sleep 2; done", 400)
         power_off_from_the_console(console)
 
 
