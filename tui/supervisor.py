@@ -11,6 +11,7 @@ takes the terminal back, as the kernel would on a hang-up.
 """
 from __future__ import annotations
 
+import ctypes
 import gc
 import os
 import signal
@@ -21,7 +22,8 @@ import time
 # Terminal resets a console killed mid-draw may leave undone: leave the alternate
 # screen, stop mouse reporting, show the cursor, reset colours.
 RESET = b"\x1b[?1049l\x1b[?1000l\x1b[?1003l\x1b[?1006l\x1b[?25h\x1b[0m\r\n"
-CRASH_LOOP_SECONDS = 2.0    # a console that dies this fast is not restarted in a tight loop
+CRASH_LOOP_SECONDS = 2.0
+PR_SET_PDEATHSIG = 1        # linux/prctl.h    # a console that dies this fast is not restarted in a tight loop
 
 
 def take_back_terminal(fd: int, cooked: list) -> None:
@@ -47,8 +49,18 @@ def take_back_terminal(fd: int, cooked: list) -> None:
         pass
 
 
+def die_with_parent() -> None:
+    """If the supervisor is killed, take this console down too: init starts a new supervisor,
+    and an orphaned console would fight it for the terminal."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass            # not Linux: the orphan would only linger until its next xl call fails
+
+
 def run_console(tty: str) -> None:
     """In the forked child: one console, until it exits."""
+    die_with_parent()
     from tui.app import XenBoxApp
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     XenBoxApp(tty=tty).run()
