@@ -262,23 +262,13 @@ GUEST_SETTLE = 60
 
 def measure_boot(profile, console, log: Path, say):
     """bench.measure's boot measurement, but memory is read after the appliance autostart finished."""
-    from bench import memory, timeline
-    from bench.measure import BOOT_TIMEOUT, READY, Run
+    from bench.measure import BOOT_TIMEOUT, read_run
     console.wait_for_screen(profile.ready_screen, BOOT_TIMEOUT)
     ready = len(console.events) - 1
     say(f"console ready at {console.events[ready][0]:.1f} s; waiting for the appliance autostart")
     console.wait_for_output(AUTOSTART_DONE, 300)
     console.settle(GUEST_SETTLE)
-    console.press(profile.shell_key)
-    console.wait_for_screen(profile.shell_banner, 60)
-    console.settle(1)
-    used = memory.measure(console)
-    kernel_init = timeline.kernel_init(console)
-    say(f"dom0 used {used.used_kib // 1024} MiB, userland Pss {used.userland_pss_kib // 1024} MiB")
-    chunks = {**timeline.find(console.events, console.transcript, profile.milestones), READY.key: ready}
-    times = {key: None if i is None else console.events[i][0] for key, i in chunks.items()}
-    cpu_times = {key: None if i is None else console.cpu[i] for key, i in chunks.items()}
-    return Run(profile, times, cpu_times, timeline.xen_dom0_start(console.transcript), kernel_init, used, log)
+    return read_run(profile, console, ready, log, say)
 
 
 def measure_one(variant: str, iso: Path, log: Path) -> dict:

@@ -84,6 +84,11 @@ def _measure(profile: Profile, console, log: Path, say) -> Run:
     ready = len(console.events) - 1     # the chunk that completed the drawing
     say(f"console ready at {console.events[ready][0]:.1f} s; letting the boot settle {SETTLE} s")
     console.settle(SETTLE)
+    return read_run(profile, console, ready, log, say)
+
+
+def read_run(profile: Profile, console, ready: int, log: Path, say) -> Run:
+    """Once the boot has settled: open the shell, read memory, and turn the timestamps into a Run."""
     if profile.shell_key:
         console.press(profile.shell_key)
         console.wait_for_screen(profile.shell_banner, 60)
