@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conftest import LOGS
 from firmware.qemu import Machine
-from serial import SerialConsole
+from serial import SerialConsole, Timeout
 
 OVERVIEW = r"HVM: (available|unavailable)"
 BOOT_TIMEOUT = 400     # TCG on a loaded 2-core CI machine; ~60 s when idle
@@ -22,6 +22,19 @@ def booted(iso: Path, name: str, **machine_options):
             yield console
         finally:
             console.close()
+
+
+def wait_for_overview(console: SerialConsole, timeout: float = BOOT_TIMEOUT) -> None:
+    """Until the console's first screen is up. If it never comes, Xen's view of dom0
+    goes into the serial log before the test fails: the only clue a silent hang leaves."""
+    try:
+        console.wait_for_screen(OVERVIEW, timeout)
+    except Timeout as timeout_error:
+        since = len(console.transcript)
+        console.ask_xen_what_dom0_is_doing()
+        said = console.transcript[since:].decode(errors="replace").splitlines()
+        where = [line for line in said if "Dumping Dom0" in line or "RIP:" in line]
+        raise Timeout(f"{timeout_error}\nXen says dom0 was at:\n" + "\n".join(where)) from None
 
 
 class Shell:

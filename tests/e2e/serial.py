@@ -40,6 +40,7 @@ class SerialConsole:
         self.log = log_path.open("wb")
         self.transcript = b""
         self.events: list[tuple[float, bytes]] = []
+        self.typed: list[tuple[float, bytes]] = []     # what the test sent, and when
 
     # -- reading ---------------------------------------------------------
     def pump(self, seconds: float = 0.2) -> None:
@@ -79,8 +80,17 @@ class SerialConsole:
                 match = found()
                 if match:
                     return match
-                raise Timeout(f"QEMU exited before the {where} showed {pattern!r}.\nScreen:\n{self.display()}")
-        raise Timeout(f"the {where} did not show {pattern!r} within {timeout:.0f} s.\nScreen:\n{self.display()}")
+                raise Timeout(f"QEMU exited before the {where} showed {pattern!r}.\n{self._evidence()}")
+        raise Timeout(f"the {where} did not show {pattern!r} within {timeout:.0f} s.\n{self._evidence()}")
+
+    def _evidence(self) -> str:
+        """The screen, and the last raw bytes with their age: a key press that drew nothing shows there."""
+        age = time.monotonic() - self.started - self.events[-1][0] if self.events else 0
+        tail = self.transcript[-400:].decode(errors="replace")
+        now = time.monotonic() - self.started
+        typed = ", ".join(f"{data.decode(errors='replace')!r} {now - at:.0f} s ago" for at, data in self.typed[-3:])
+        return (f"Screen:\n{self.display()}\nLast output ({age:.0f} s ago), raw:\n{tail!r}\n"
+                f"Last typed: {typed or 'nothing'}")
 
     def wait_for_exit(self, timeout: float) -> int:
         deadline = time.monotonic() + timeout
@@ -105,15 +115,33 @@ class SerialConsole:
     # -- typing ----------------------------------------------------------
     def press(self, keys: str, pause: float = 0.3) -> None:
         for key in keys:
-            self.child.send(key.encode())
+            self._send(key.encode())
             self.settle(pause)
 
     def type_line(self, line: str) -> None:
         """Type in short bursts: Xen buffers only 128 bytes of serial input for dom0."""
         data = line.encode() + b"\r"
         for start in range(0, len(data), 32):
-            self.child.send(data[start:start + 32])
+            self._send(data[start:start + 32])
             self.settle(0.1)
+
+    def _send(self, data: bytes) -> None:
+        self.typed.append((time.monotonic() - self.started, data))
+        self.child.send(data)
+
+    def ask_xen_what_dom0_is_doing(self) -> None:
+        """Into the serial log: Xen's view of its domains and dom0's vCPU registers.
+
+        For a boot that never reaches the console: with no output from dom0 there is
+        nothing else to go on. Ctrl-A three times hands serial input to Xen, whose
+        debug keys print state ('q' domains, '0' dom0's vCPUs); three more hand it back.
+        """
+        if not self.child.isalive():
+            return
+        self.press("\x01\x01\x01", pause=1)
+        for key in "q0":
+            self.press(key, pause=5)
+        self.press("\x01\x01\x01", pause=1)
 
     def close(self) -> None:
         if self.child.isalive():

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from machine import BOOT_TIMEOUT, OVERVIEW, Shell, booted
+from machine import OVERVIEW, Shell, booted, wait_for_overview
 
 GUEST_LOG = "/var/log/xen/console/guest-sample-web.log"
 APPLIANCE_START = 600       # boot + xl create + the guest's own boot, under TCG on a busy machine
@@ -15,7 +15,7 @@ APPLIANCE_START = 600       # boot + xl create + the guest's own boot, under TCG
 @pytest.fixture(scope="module")
 def console(iso):
     with booted(iso, "appliances") as console:
-        console.wait_for_screen(OVERVIEW, BOOT_TIMEOUT)
+        wait_for_overview(console)
         yield console
 
 

@@ -3,13 +3,13 @@ import re
 
 import pytest
 
-from machine import BOOT_TIMEOUT, OVERVIEW, booted
+from machine import OVERVIEW, booted, wait_for_overview
 
 
 @pytest.fixture(scope="module")
 def console(iso):
     with booted(iso, "bios-amd-v") as console:
-        console.wait_for_screen(OVERVIEW, BOOT_TIMEOUT)
+        wait_for_overview(console)
         yield console
 
 

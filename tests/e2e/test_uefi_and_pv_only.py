@@ -1,16 +1,16 @@
 """UEFI (OVMF) boot from the image attached as a USB stick; a CPU without VT-x/AMD-V, then power-off."""
-from machine import BOOT_TIMEOUT, OVERVIEW, Shell, booted
+from machine import OVERVIEW, Shell, booted, wait_for_overview
 
 
 def test_uefi_usb_stick_boot_reaches_the_overview(iso):
     with booted(iso, "uefi-usb", uefi=True, usb_stick=True) as console:
-        console.wait_for_screen(OVERVIEW, BOOT_TIMEOUT)
+        wait_for_overview(console)
         assert "HVM: available (AMD-V)" in console.display()
 
 
 def test_cpu_without_hvm_says_so(iso):
     with booted(iso, "pv-only", cpu="Haswell-noTSX") as console:
-        console.wait_for_screen(OVERVIEW, BOOT_TIMEOUT)
+        wait_for_overview(console)
         assert "HVM: unavailable — this CPU has no VT-x/AMD-V" in console.display()
         # PV guests need no VT-x/AMD-V: the sample appliance (PV) starts here too. Wait until it
         # is up (its own start-up done), so power-off meets a guest that can answer a clean shutdown.
