@@ -6,6 +6,7 @@ notification says after. The screen runs every Job in a worker thread.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -31,7 +32,7 @@ class Places:
 @dataclass(frozen=True)
 class Job:
     doing: str                      # on the status line while it runs: "Pausing sample-web"
-    done: str                       # the notification when it worked
+    done: str                       # the notification when it worked (unless `call` returns its own)
     failed: str                     # put before Xen's own sentence when it did not
     call: Callable[[], Any] = field(repr=False)
     follow: str | None = None       # the appliance to select afterwards (a rename, a restore)
@@ -71,12 +72,28 @@ def destroy(xl: Xl, row: ApplianceRow) -> Job:
                lambda: xl.destroy(row.name))
 
 
+def is_paused(state: str) -> bool:
+    return "paused" in state.split("+")
+
+
+# Xen counts pauses: a second pause needs a second unpause. One toggle at a time, so a
+# quick double press can't pause twice.
+_toggling = threading.Lock()
+
+
 def pause_or_unpause(xl: Xl, row: ApplianceRow) -> Job:
-    if "paused" in row.state.split("+"):
-        return Job(f"Unpausing {row.name}", f"{row.name} runs again", f"Could not unpause {row.name}",
-                   lambda: xl.unpause(row.name))
-    return Job(f"Pausing {row.name}", f"{row.name} paused", f"Could not pause {row.name}",
-               lambda: xl.pause(row.name))
+    """Which way is Xen's to say when the key is acted on: the table may still be a refresh
+    behind a pause that just finished, and pausing twice would need two unpauses."""
+    def call() -> str:
+        with _toggling:
+            now = xl.domain(row.name)
+            if now is not None and is_paused(now.state):
+                xl.unpause(row.name)
+                return f"{row.name} runs again"
+            xl.pause(row.name)
+            return f"{row.name} paused"
+    guess = "Unpausing" if is_paused(row.state) else "Pausing"
+    return Job(f"{guess} {row.name}", f"{row.name} paused or unpaused", f"Could not pause or unpause {row.name}", call)
 
 
 def save_question(row: ApplianceRow, saved_dir: Path) -> Question:

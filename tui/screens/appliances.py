@@ -226,8 +226,8 @@ class AppliancesScreen(Screen):
     def _run_job(self, number: int, job: jobs.Job) -> None:
         try:
             try:
-                job.call()
-                outcome = (job.done, "information")
+                said = job.call()
+                outcome = (said if isinstance(said, str) else job.done, "information")
             except CannotStart as error:
                 outcome = (str(error), "error")          # already a sentence naming the appliance
             except CommandError as error:
