@@ -31,7 +31,9 @@ def test_console_comes_back_after_its_process_is_killed(console):
     # Kill the console this shell was started from, then leave the shell: its supervisor forks a new one.
     console.type_line("kill -9 $PPID; exit")
     console.screen.reset()      # only a fresh drawing counts, not what was on the screen before
-    console.wait_for_screen(OVERVIEW, 60)
+    # A limit, not a speed target (that is `make bench`'s): under emulation on a loaded 2-core
+    # host the new console has taken 47-64 s to draw its first screen.
+    console.wait_for_screen(OVERVIEW, 180)
 
 
 @pytest.mark.xfail(strict=False, reason="known bug, open: in one fresh-clone CI run (2026-11-26) nothing came "
@@ -44,4 +46,4 @@ def test_console_comes_back_after_its_supervisor_is_killed(console):
     # The shell's parent is the console; the console's parent is its supervisor. init respawns that.
     console.type_line("kill -9 $(cut -d' ' -f4 /proc/$PPID/stat); exit")
     console.screen.reset()
-    console.wait_for_screen(OVERVIEW, 120)
+    console.wait_for_screen(OVERVIEW, 240)
