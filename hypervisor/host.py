@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hypervisor.capabilities import HvmSupport, hvm_support
@@ -47,8 +47,12 @@ def detect_hvm(xl: Xl, info: XenInfo) -> HvmSupport:
                        sys_capabilities=_read(SYS_CAPABILITIES), cpuinfo=_read(CPUINFO))
 
 
-def host_summary(xl: Xl, hvm: HvmSupport | None = None) -> HostSummary:
-    """Pass `hvm` from an earlier call to skip re-reading Xen's log: it cannot change until reboot."""
+def host_summary(xl: Xl, previous: HostSummary | None = None) -> HostSummary:
+    """Pass the `previous` summary to refresh only what can change before a reboot: the
+    hostname and free memory. Xen's version, the CPU and HVM support are read once."""
+    if previous is not None:
+        total, free = xl.memory()
+        return replace(previous, hostname=socket.gethostname(), memory_total_mib=total, memory_free_mib=free)
     info: XenInfo = xl.info()
     return HostSummary(
         hostname=socket.gethostname(),
@@ -57,5 +61,5 @@ def host_summary(xl: Xl, hvm: HvmSupport | None = None) -> HostSummary:
         cores=info.nr_cpus,
         memory_total_mib=info.total_memory_mib,
         memory_free_mib=info.free_memory_mib,
-        hvm=hvm or detect_hvm(xl, info),
+        hvm=detect_hvm(xl, info),
     )

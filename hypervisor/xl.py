@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import glob
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 from hypervisor import runner
 
@@ -93,20 +93,53 @@ def xl_program() -> str:
 
 
 class Xl:
-    """Calls `xl`; the runner is injectable so tests can check each argv."""
+    """Calls `xl`; the runner is injectable so tests can check each argv.
+
+    On a real host the two questions asked every refresh (the domain list, free
+    memory) go to Xen's own bindings instead, when they load (hypervisor/xen_bindings.py).
+    """
 
     def __init__(self, run: runner.Runner = runner.run, program: str | None = None) -> None:
         self._run = run
         self.program = program or ("xl" if run is not runner.run else xl_program())
+        self._bindings: Any = None
+        self._try_bindings = run is runner.run     # never behind a test's injected runner
 
     def _xl(self, *args: str, timeout: float = 30) -> str:
         return self._run([self.program, *args], timeout=timeout)
 
+    def _fast(self) -> Any:
+        if self._try_bindings:
+            from hypervisor.xen_bindings import open_bindings
+            self._bindings, self._try_bindings = open_bindings(), False
+        return self._bindings
+
+    def _from_bindings(self, ask: Callable[[Any], Any]) -> Any:
+        """`ask(bindings)`, or None if there are none or they fail (then `xl` from now on)."""
+        from hypervisor.xen_bindings import BindingError
+        fast = self._fast()
+        if fast is None:
+            return None
+        try:
+            return ask(fast)
+        except BindingError:
+            self._bindings = None
+            return None
+
     def info(self) -> XenInfo:
         return XenInfo.from_info(parse_info(self._xl("info")))
 
+    def memory(self) -> tuple[int, int]:
+        """(total, free) MiB of host memory; what `xl info` says, without its process."""
+        found = self._from_bindings(lambda fast: fast.memory())
+        if found is not None:
+            return found
+        info = self.info()
+        return info.total_memory_mib, info.free_memory_mib
+
     def domains(self) -> list[Domain]:
-        return parse_list(self._xl("list"))
+        found = self._from_bindings(lambda fast: fast.domains())
+        return found if found is not None else parse_list(self._xl("list"))
 
     def dmesg(self) -> str:
         return self._xl("dmesg")

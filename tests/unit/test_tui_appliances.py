@@ -52,6 +52,9 @@ class FakeXl:
     def info(self) -> XenInfo:
         return XenInfo("4.17.7", 1, 4096, 2048, "pv hvm hap")
 
+    def memory(self) -> tuple[int, int]:
+        return 4096, 2048
+
     def dmesg(self) -> str:
         return "(XEN) HVM: SVM enabled\n"
 

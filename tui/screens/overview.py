@@ -12,7 +12,6 @@ from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
 
 from hypervisor.appliances.autostart import Outcome, read_status
-from hypervisor.capabilities import HvmSupport
 from hypervisor.host import HostSummary, host_summary
 from hypervisor.runner import CommandError
 from hypervisor.xl import CpuMeter, Domain, ParseError, Xl
@@ -43,7 +42,7 @@ class OverviewScreen(Screen):
         super().__init__()
         self.xl = xl
         self.meter: CpuMeter | None = None
-        self.hvm: HvmSupport | None = None
+        self.host: HostSummary | None = None     # after the first read, only what changes is re-read
         self._timer: Timer | None = None
         self._paused = False
         self._refreshing = False    # a refresh thread is waiting on xl
@@ -95,8 +94,8 @@ class OverviewScreen(Screen):
 
     def _read_snapshot_now(self) -> None:
         try:
-            host = host_summary(self.xl, self.hvm)
-            self.hvm = host.hvm
+            host = host_summary(self.xl, self.host)
+            self.host = host
             domains = self.xl.domains()
         except (CommandError, ParseError) as error:
             message = error.sentence if isinstance(error, CommandError) else str(error)
