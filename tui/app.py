@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import subprocess
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding
 
 from hypervisor.xl import Xl
 from tui.screens.overview import OverviewScreen
 from tui.screens.xen_log import XenLogScreen
+from tui.terminal import QUERY, is_serial, kernel_size, plausible_size, set_kernel_size
 from tui.widgets.confirm import Confirm
 
 # busybox init runs rc.shutdown on these: guests stop cleanly first. Absolute paths:
@@ -30,7 +32,7 @@ class XenBoxApp(App):
         Binding("s", "shell", "Shell"),
         Binding("R", "reboot", "Reboot host"),
         Binding("P", "power_off", "Power off"),
-        Binding("ctrl+l", "redraw", "Redraw", show=False),
+        Binding("ctrl+l", "redraw", "Redraw/resize"),
     ]
 
     def __init__(self, tty: str = "", xl: Xl | None = None) -> None:
@@ -47,7 +49,18 @@ class XenBoxApp(App):
         self.push_screen(XenLogScreen(self.xl))
 
     def action_redraw(self) -> None:
+        """Ctrl-L: draw everything again. On a serial line also ask the terminal its size:
+        nothing tells the console that the window at the far end was resized."""
+        if is_serial(self.tty) and self._driver is not None:
+            self._driver.write(QUERY.decode())
+            self._driver.flush()
         self.refresh(layout=True, repaint=True)
+
+    def on_cursor_position(self, event: events.CursorPosition) -> None:
+        """The terminal's answer to Ctrl-L's question (the cursor parked bottom-right)."""
+        size = plausible_size(event.y + 1, event.x + 1)
+        if size and is_serial(self.tty) and size != kernel_size(0):
+            set_kernel_size(0, *size)   # the kernel signals the new size; Textual lays out again
 
     def action_shell(self) -> None:
         with self.suspend():

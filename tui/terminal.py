@@ -23,8 +23,17 @@ def parse_position_reply(data: bytes) -> tuple[int, int] | None:
     match = REPLY.search(data)
     if not match:
         return None
-    rows, cols = int(match.group(1)), int(match.group(2))
+    return plausible_size(int(match.group(1)), int(match.group(2)))
+
+
+def plausible_size(rows: int, cols: int) -> tuple[int, int] | None:
+    """A terminal's answer, unless too small to be one (some keys send look-alike sequences)."""
     return (rows, cols) if rows >= 10 and cols >= 40 else None
+
+
+def is_serial(tty: str) -> bool:
+    """A serial line (hvc0, ttyS0) can't tell the kernel its size: it must be asked."""
+    return tty.startswith(("hvc", "ttyS", "ttyAMA", "ttyUSB"))
 
 
 def kernel_size(fd: int) -> tuple[int, int]:

@@ -57,6 +57,10 @@ class SerialConsole:
         self.events.append((time.monotonic() - self.started, data))
         self.stream.feed(data)
 
+    def resize(self, rows: int, cols: int) -> None:
+        """The person at the far end resizes their terminal window: nothing goes down the line."""
+        self.screen.resize(rows, cols)
+
     def display(self) -> str:
         return "\n".join(line.rstrip() for line in self.screen.display)
 

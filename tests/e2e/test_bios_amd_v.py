@@ -1,5 +1,6 @@
 """BIOS boot from CD on a CPU with AMD-V and nested paging: overview and console supervision."""
 import re
+import time
 
 import pytest
 
@@ -23,6 +24,24 @@ def test_overview_shows_the_host_and_hvm_available(console):
 
 def test_domain_list_shows_dom0(console):
     console.wait_for_screen(r"Domain-0\s+0\s+running\s+2\s+1024 MiB", 30)
+
+
+def host_box_width(console) -> int:
+    top = next((line for line in console.display().splitlines() if line.startswith("┌─ Host")), "")
+    return len(top)
+
+
+@pytest.mark.parametrize("rows, cols", [(30, 100), (24, 80)])
+def test_ctrl_l_fits_the_console_to_a_resized_serial_terminal(console, rows, cols):
+    # A serial line carries no resize signal: Ctrl-L asks the terminal its size again.
+    console.resize(rows, cols)
+    console.press("\x0c")
+    console.settle(1)
+    deadline = time.monotonic() + 120
+    while host_box_width(console) != cols and time.monotonic() < deadline:
+        console.settle(1)
+    assert host_box_width(console) == cols, console.display()
+    assert len(console.display().splitlines()) == rows
 
 
 def test_console_comes_back_after_its_process_is_killed(console):
