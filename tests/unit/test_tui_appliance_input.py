@@ -154,3 +154,48 @@ def test_questions_offer_the_current_value_and_read_with_the_rows_limits():
     assert question.read("200") == 200
     assert jobs.rename_question(web_row()).text == "New name for sample-web (its appliance.toml keeps sample-web):"
     assert jobs.pin_question(web_row()).placeholder == "VCPU CPUS"
+
+
+class Guest(Recorder):
+    """Runs until it has been asked to shut down `obeys_after` times (0: never obeys)."""
+    def __init__(self, obeys_after):
+        super().__init__()
+        self.obeys_after = obeys_after
+
+    def domain(self, name):
+        asked = sum(1 for call in self.calls if call[0] == "shutdown")
+        gone = self.obeys_after and asked >= self.obeys_after
+        return None if gone else Domain(name, 3, 128, 1, "running", 1.0)
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def shut_down(xl):
+    clock = Clock()
+    return jobs.shutdown(xl, web_row("running"), wait=60, poll=2, clock=clock, sleep=clock.sleep).call()
+
+
+def test_shutdown_waits_until_the_guest_is_gone():
+    xl = Guest(obeys_after=1)
+    assert shut_down(xl) == "sample-web has shut down"
+    assert xl.calls == [("shutdown", "sample-web")]
+
+
+def test_a_guest_that_missed_the_request_is_asked_again_halfway():
+    xl = Guest(obeys_after=2)
+    assert shut_down(xl) == "sample-web has shut down"
+    assert xl.calls == [("shutdown", "sample-web")] * 2
+
+
+def test_a_guest_that_never_stops_is_reported_with_what_to_do():
+    with pytest.raises(jobs.NotDone, match=r"still running after 60 s.*X destroys it"):
+        shut_down(Guest(obeys_after=0))

@@ -7,6 +7,7 @@ notification says after. The screen runs every Job in a worker thread.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -52,9 +53,35 @@ def start(xl: Xl, row: ApplianceRow) -> Job:
                lambda: launch(manifest, xl))
 
 
-def shutdown(xl: Xl, row: ApplianceRow) -> Job:
-    return Job(f"Asking {row.name} to shut down", f"{row.name} was asked to shut down",
-               f"Could not shut down {row.name}", lambda: xl.shutdown(row.name))
+class NotDone(Exception):
+    """Xen took the request but the guest did not do it; the message says what to do next."""
+
+
+SHUTDOWN_WAIT = 120.0       # seconds: a guest's own shutdown under emulation takes tens of them
+
+
+def has_stopped(xl: Xl, name: str) -> bool:
+    domain = xl.domain(name)
+    return domain is None or "shutdown" in domain.state.split("+")
+
+
+def shutdown(xl: Xl, row: ApplianceRow, wait: float = SHUTDOWN_WAIT, poll: float = 2.0,
+             clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> Job:
+    """Ask, then watch until the guest is gone. A guest still booting can miss the request
+    (its shutdown handler is not up yet), so halfway through it is asked once more."""
+    def call() -> str:
+        xl.shutdown(row.name)
+        started, asked_again = clock(), False
+        while clock() - started < wait:
+            sleep(poll)
+            if has_stopped(xl, row.name):
+                return f"{row.name} has shut down"
+            if not asked_again and clock() - started >= wait / 2:
+                xl.shutdown(row.name)
+                asked_again = True
+        raise NotDone(f"{row.name} was asked twice to shut down and is still running after {wait:.0f} s: "
+                      f"it may not act on Xen's request. X destroys it.")
+    return Job(f"Shutting down {row.name}", f"{row.name} has shut down", f"Could not shut down {row.name}", call)
 
 
 def reboot(xl: Xl, row: ApplianceRow) -> Job:

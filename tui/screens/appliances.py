@@ -73,6 +73,7 @@ class AppliancesScreen(Screen):
         Binding("l", "app.xen_log", show=False),
         Binding("R", "app.reboot", show=False),
         Binding("P", "app.power_off", show=False),
+        Binding("ctrl+l", "app.redraw", show=False),
     ]
 
     def __init__(self, xl: Xl, catalog: Callable[[], list[Entry]] | None = None,
@@ -228,7 +229,7 @@ class AppliancesScreen(Screen):
             try:
                 said = job.call()
                 outcome = (said if isinstance(said, str) else job.done, "information")
-            except CannotStart as error:
+            except (CannotStart, jobs.NotDone) as error:
                 outcome = (str(error), "error")          # already a sentence naming the appliance
             except CommandError as error:
                 outcome = (f"{job.failed}: {error.sentence}", "error")
