@@ -1,5 +1,9 @@
 """`make bench`: boot the busybox-only floor, then XenBox, and print what XenBox adds.
 
+In XenBox's boot it also times the autostarted sample guest's first HTTP answer and
+the Appliances screen's refresh with 1 and 50 appliances; then it boots the sample
+guest alone (no Xen) as the HTTP answer's baseline.
+
     python -m bench [--iso images/xenbox.iso] [--rounds N] [--json images/bench.json]
 
 The boots run one after the other, never at once: on a 2-core machine two TCG
@@ -11,13 +15,15 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-from bench import report
+from bench import guest, http, refresh, report
 from bench.boot import Timeout
 from bench.floor import build_floor_iso
+from bench.guest import DirectBoot
 from bench.iso import snapshot
 from bench.measure import FLOOR, XENBOX, Run, boot
 from bench.memory import ProbeError
@@ -35,13 +41,25 @@ def version(work: Path) -> str:
     return match.group(1) if match else "unknown"
 
 
-def boot_rounds(rounds: int, floor_iso: Path, iso: Path, logs: Path) -> tuple[list[Run], list[Run]]:
-    floors, xenboxes = [], []
+def guest_alone(iso: Path, work: Path) -> guest.Guest | None:
+    """The sample guest made bootable without Xen; None (and no baseline) when the ISO has none to give."""
+    print(f"bench: taking the sample guest's kernel and initramfs out of {iso}", file=sys.stderr)
+    try:
+        return guest.prepare(iso, work)
+    except (BuildError, subprocess.CalledProcessError, OSError, KeyError) as error:
+        print(f"bench: no guest-alone baseline: {error}", file=sys.stderr)
+        return None
+
+
+def boot_rounds(rounds: int, floor_iso: Path, iso: Path, alone: guest.Guest | None, logs: Path
+                ) -> tuple[list[Run], list[Run], list[DirectBoot | None]]:
+    floors, xenboxes, guests = [], [], []
     for number in range(1, rounds + 1):
         suffix = f"-{number}" if rounds > 1 else ""
         floors.append(boot(FLOOR, floor_iso, logs / f"floor{suffix}.serial.log"))
         xenboxes.append(boot(XENBOX, iso, logs / f"xenbox{suffix}.serial.log"))
-    return floors, xenboxes
+        guests.append(guest.boot(alone, logs / f"guest-alone{suffix}.serial.log") if alone else None)
+    return floors, xenboxes, guests
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         iso = snapshot(args.iso, args.work)
         print(f"bench: building the floor ISO from {args.iso}'s Xen, kernel and GRUB menu", file=sys.stderr)
         floor_iso = build_floor_iso(iso, args.work)
-        floors, xenboxes = boot_rounds(max(1, args.rounds), floor_iso, iso, args.logs)
+        alone = guest_alone(iso, args.work)
+        floors, xenboxes, guests = boot_rounds(max(1, args.rounds), floor_iso, iso, alone, args.logs)
     except BuildError as error:
         print(f"bench failed: {error}\n  {error.hint}", file=sys.stderr)
         return 1
@@ -73,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     sizes = {"floor": (floor_iso, floor_iso.stat().st_size), "xenbox": (args.iso, iso.stat().st_size)}
     rows = report.median([report.figures(f, x, sizes["floor"][1], sizes["xenbox"][1])
                           for f, x in zip(floors, xenboxes)])
+    counts = (refresh.COUNTS[0], refresh.COUNTS[-1])
+    appliance_rows = report.median([report.appliance_figures(x, g, counts) for x, g in zip(xenboxes, guests)])
     end_load = os.getloadavg()
     rounds = f"{len(floors)} rounds, medians" if len(floors) > 1 else "one round"
     heading = (f"XenBox {xenbox_version} against its floor (same Xen, kernel and GRUB menu, busybox-only initramfs)\n"
@@ -80,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
                f"one at a time, {rounds}; host load average {load[0]:.1f} at start, {end_load[0]:.1f} at end")
     print(report.table(rows, heading))
     print(f"\nXenBox's largest dom0 processes (Pss MiB, last round):\n{report.largest(xenboxes[-1])}")
+    print("\n" + report.table(appliance_rows, "Appliances: issue 3's targets, each beside a baseline from this run",
+                              against="baseline"))
+    print(f"\nIssue 3's targets, as measured here (TCG: dom0's CPU is emulated, many times slower than hardware):\n"
+          f"{report.verdicts(appliance_rows)}")
     print("Targets are informational. Times are TCG emulation on a shared host: read the ratios, and the\n"
           "CPU-time timeline rather than the wall clock when the host is busy.")
     method = {
@@ -89,8 +114,15 @@ def main(argv: list[str] | None = None) -> int:
         "rounds": len(floors), "figures_are": "medians over the rounds",
         "host_load_average": {"start": load, "end": end_load},
         "floor": "the ISO's own Xen, kernel and grub.cfg; initramfs = the image's busybox and a shell",
+        "sample_guest_http": "from the host through a QEMU user-net port forward to the guest's address, "
+                             f"polled every {http.PAUSE} s with {http.ATTEMPT_TIMEOUT} s timeouts; "
+                             "baseline: the sample guest's kernel and initramfs booted by QEMU alone "
+                             "(console ttyS0, e1000 driver added), after XenBox",
+        "appliances_refresh": f"in dom0, bench/probes/refresh_cpu.py: getrusage self + children, "
+                              f"{refresh.REFRESHES} refreshes after a first one, counts {list(refresh.COUNTS)}",
     }
-    report.write_json(args.json, rows, method, sizes, {"floor": floors, "xenbox": xenboxes})
+    report.write_json(args.json, rows + appliance_rows, method, sizes, {"floor": floors, "xenbox": xenboxes},
+                      guests)
     print(f"Results: {args.json}; serial logs: {args.logs}")
     return 0
 

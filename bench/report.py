@@ -6,6 +6,7 @@ import statistics
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from bench.guest import DirectBoot
 from bench.measure import Run
 
 MIB = 1024 * 1024
@@ -20,6 +21,14 @@ class Figure:
     floor: float | None
     xenbox: float | None
     target: str = ""                    # informational: printed beside the figure, never checked
+    limit: float | None = None          # the target as a number, where it is one: met when xenbox <= limit
+    baseline: str = "floor"             # what the floor column holds, when it is not the floor
+
+    @property
+    def met(self) -> bool | None:
+        if self.limit is None or self.xenbox is None:
+            return None
+        return self.xenbox <= self.limit
 
     @property
     def ratio(self) -> float | None:
@@ -75,6 +84,55 @@ def figures(floor: Run, xenbox: Run, floor_iso_bytes: int, xenbox_iso_bytes: int
     return rows
 
 
+GUEST = ("First autostart appliance (sample-web) answers HTTP, s; baseline: the same guest kernel and\n"
+         "  initramfs booted by QEMU TCG alone, no Xen, from QEMU's start")
+REFRESH = ("Appliances screen, one refresh (xl list, CPU meter, cached catalog, rows), dom0 CPU ms of process + xl;\n"
+           "  baseline: {base}, XenBox column: {many} appliances, same boot, mean of {count} refreshes")
+
+
+def _appliances(count: int) -> str:
+    return "1 appliance" if count == 1 else f"{count} appliances"
+
+
+def _refresh(run: Run, count: int):
+    return next((r for r in run.refreshes if r.appliances == count), None)
+
+
+def appliance_figures(xenbox: Run, alone: DirectBoot | None, counts: tuple[int, int]) -> list[Figure]:
+    """Issue 3's two appliance targets, each beside a baseline measured in the same run."""
+    guest = xenbox.guest
+    http = guest.http_s if guest else None
+    ready = xenbox.times.get("ready")
+    rows = [
+        Figure(GUEST, "guest_http_after_ready", "console ready -> HTTP answer", "s",
+               alone.http_s if alone else None, _minus(http, ready), "<= 15 s", 15.0,
+               "guest alone: QEMU start -> HTTP answer"),
+        Figure(GUEST, "guest_http_cpu_after_ready", "  the same in QEMU's CPU s", "s",
+               alone.http_cpu_s if alone else None,
+               _minus(guest.http_cpu_s if guest else None, xenbox.cpu_times.get("ready")),
+               baseline="guest alone: QEMU start -> HTTP answer, QEMU CPU s"),
+        Figure(GUEST, "guest_started_after_ready", "  console ready -> guest started", "s",
+               None, _minus(guest.started_s if guest else None, ready), baseline=""),
+        Figure(GUEST, "guest_http", "QEMU start -> HTTP answer", "s",
+               alone.http_s if alone else None, http, baseline="guest alone: QEMU start -> HTTP answer"),
+    ]
+    few, many = _refresh(xenbox, counts[0]), _refresh(xenbox, counts[1])
+    group = REFRESH.format(base=_appliances(counts[0]), many=many.appliances if many else counts[1],
+                           count=many.refreshes if many else "-")
+    base = f"{_appliances(counts[0])}, same boot"
+
+    def row(key: str, label: str, attribute: str, target: str = "", limit: float | None = None) -> Figure:
+        return Figure(group, key, label, "ms", getattr(few, attribute) if few else None,
+                      getattr(many, attribute) if many else None, target, limit, base)
+    rows += [
+        row("refresh_cpu_ms", "refresh, catalog cached", "steady_ms", "<= 100 ms", 100.0),
+        row("refresh_xl_cpu_ms", "  of which child processes (xl)", "steady_xl_ms"),
+        row("refresh_wall_ms", "  wall clock", "steady_wall_ms"),
+        row("refresh_first_cpu_ms", "first refresh, manifests read", "first_ms"),
+    ]
+    return rows
+
+
 def median(rounds: list[list[Figure]]) -> list[Figure]:
     """Each figure's median over the rounds (the rounds list the same figures in the same order)."""
     def mid(values: list[float | None]) -> float | None:
@@ -99,8 +157,16 @@ def _versus(figure: Figure) -> str:
     return f"x{figure.ratio:.2f} ({delta})" if figure.ratio < 10 else f"x{figure.ratio:.0f} ({delta})"
 
 
-def table(rows: list[Figure], heading: str) -> str:
-    lines = [heading, "", f"{'':40}{'floor':>9}{'XenBox':>9}   {'XenBox vs floor':<18}target"]
+def _target(figure: Figure) -> str:
+    if figure.met is None:
+        return figure.target
+    return f"{figure.target}: {'met' if figure.met else 'NOT met'}"
+
+
+def table(rows: list[Figure], heading: str, against: str = "floor") -> str:
+    versus = f"XenBox vs {against}"
+    width = max(18, len(versus) + 2)
+    lines = [heading, "", f"{'':40}{against:>9}{'XenBox':>9}   {versus:<{width}}target"]
     group = None
     for row in rows:
         if row.group != group:
@@ -108,7 +174,22 @@ def table(rows: list[Figure], heading: str) -> str:
             lines.append(group)
         label = f"  {row.label}" + (f" ({row.unit})" if row.unit and row.unit != "s" else "")
         lines.append(f"{label:<40}{_value(row.floor, row.unit):>9}{_value(row.xenbox, row.unit):>9}"
-                     f"   {_versus(row):<18}{row.target}".rstrip())
+                     f"   {_versus(row):<{width}}{_target(row)}".rstrip())
+    return "\n".join(lines)
+
+
+def verdicts(rows: list[Figure]) -> str:
+    """One plain sentence per numeric target: the figure, the target, met or not."""
+    lines = []
+    for row in rows:
+        if row.limit is None:
+            continue
+        unit = f" {row.unit}" if row.unit else ""
+        if row.met is None:
+            lines.append(f"  {row.label.strip()}: not measured, so target {row.target} unknown")
+        else:
+            lines.append(f"  {row.label.strip()}: {_value(row.xenbox, row.unit)}{unit} against {row.target}: "
+                         f"{'met' if row.met else 'NOT met'}")
     return "\n".join(lines)
 
 
@@ -129,16 +210,19 @@ def _run_json(run: Run, iso: Path, iso_bytes: int) -> dict:
         "memory_kib": {"used": run.memory.used_kib, "userland_pss": run.memory.userland_pss_kib},
         "meminfo_kib": run.memory.meminfo,
         "processes": [asdict(p) for p in run.memory.processes],
+        "sample_guest": asdict(run.guest) if run.guest else None,
+        "appliances_refresh": [asdict(r) for r in run.refreshes],
     }
 
 
 def write_json(path: Path, rows: list[Figure], method: dict, isos: dict[str, tuple[Path, int]],
-               runs: dict[str, list[Run]]) -> None:
+               runs: dict[str, list[Run]], guest_alone: list[DirectBoot | None] = ()) -> None:
     data = {
         "method": method,
         "figures": [{**asdict(row), "floor": _round(row.floor), "xenbox": _round(row.xenbox),
-                     "ratio": _round(row.ratio), "delta": _round(row.delta)} for row in rows],
+                     "ratio": _round(row.ratio), "delta": _round(row.delta), "met": row.met} for row in rows],
         "runs": {name: [_run_json(run, *isos[name]) for run in each] for name, each in runs.items()},
+        "guest_alone": [{**asdict(b), "log": str(b.log)} if b else None for b in guest_alone],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2) + "\n")

@@ -55,6 +55,7 @@ class Machine:
     disks: list[Path] = field(default_factory=list)
     monitor: Path | None = None      # a unix socket for QEMU's monitor (tests unplug disks there)
     serial: str = "stdio"
+    host_forwards: list[str] = field(default_factory=list)   # user-net hostfwd rules: "tcp:127.0.0.1:8080-10.0.2.16:80"
 
     def argv(self, workdir: Path) -> list[str]:
         s = settings()
@@ -80,7 +81,8 @@ class Machine:
                      "-device", f"virtio-blk-pci,drive=disk{number},id=vdisk{number}"]
         if self.monitor:
             argv += ["-monitor", f"unix:{self.monitor},server,nowait"]
-        argv += ["-netdev", "user,id=net0", "-device", "e1000,netdev=net0"]
+        netdev = "user,id=net0" + "".join(f",hostfwd={rule}" for rule in self.host_forwards)
+        argv += ["-netdev", netdev, "-device", "e1000,netdev=net0"]
         return argv
 
 
