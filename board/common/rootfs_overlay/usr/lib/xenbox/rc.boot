@@ -63,5 +63,7 @@ if grep -qw xenbox.safe=1 /proc/cmdline; then
     log "safe mode: no appliances are started"
 else
     # In the background: the console comes up while appliances start; each outcome is logged here.
+    mkdir -p /run/xenbox
     xenbox appliance autostart > /dev/console 2>&1 &
+    echo $! > /run/xenbox/autostart.pid     # rc.shutdown stops it: no guest starts during power-off
 fi
