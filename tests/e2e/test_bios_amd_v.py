@@ -55,10 +55,6 @@ def test_console_comes_back_after_its_process_is_killed(console):
     console.wait_for_screen(OVERVIEW, 180)
 
 
-@pytest.mark.xfail(strict=False, reason="known bug, open: in one fresh-clone CI run (2026-11-26) nothing came "
-                   "back on hvc0 within 120 s after the supervisor was killed; it passed in an earlier run. "
-                   "Suspect: the orphaned console fighting the new supervisor for the tty (now killed with "
-                   "its parent via PR_SET_PDEATHSIG, not yet verified under Xen)")
 def test_console_comes_back_after_its_supervisor_is_killed(console):
     console.press("s")
     console.wait_for_screen(r"XenBox shell", 30)
