@@ -17,6 +17,7 @@ from hypervisor.appliances.problems import ManifestError
 from hypervisor.host import host_summary
 from hypervisor.runner import CommandError
 from hypervisor.shutdown import shutdown_guests
+from hypervisor.network.addresses import describe_addresses
 from hypervisor.xl import ParseError, Xl
 
 EXIT_FAILED = 1
@@ -25,9 +26,12 @@ EXIT_FAILED = 1
 def host_info(args: argparse.Namespace, xl: Xl) -> int:
     summary = host_summary(xl)
     if args.json:
-        print(json.dumps({**asdict(summary), "hvm": {**asdict(summary.hvm), "line": summary.hvm.line}}, indent=2))
+        addresses = [{"interface": name, "address": address} for name, address in summary.addresses]
+        print(json.dumps({**asdict(summary), "addresses": addresses,
+                          "hvm": {**asdict(summary.hvm), "line": summary.hvm.line}}, indent=2))
         return 0
     print(f"hostname     {summary.hostname}")
+    print(f"addresses    {describe_addresses(list(summary.addresses))}")
     print(f"Xen          {summary.xen_version}")
     print(f"CPU          {summary.cpu_model} ({summary.cores} cores)")
     print(f"memory       {summary.memory_free_mib} MiB free of {summary.memory_total_mib} MiB")
@@ -55,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     groups = parser.add_subparsers(dest="group", metavar="GROUP", required=True)
     host = groups.add_parser("host", help="the host: capabilities, shutdown").add_subparsers(
         dest="command", metavar="COMMAND", required=True)
-    info = host.add_parser("info", help="hostname, Xen version, CPU, memory and HVM support")
+    info = host.add_parser("info", help="hostname, addresses, Xen version, CPU, memory and HVM support")
     info.add_argument("--json", action="store_true", help="print JSON")
     info.set_defaults(handler=host_info)
     stop = host.add_parser("shutdown-guests", help="shut every guest down cleanly, destroy what remains")

@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hypervisor.capabilities import HvmSupport, hvm_support
+from hypervisor.network.addresses import host_addresses
 from hypervisor.runner import CommandError
 from hypervisor.xl import Xl, XenInfo
 
@@ -22,6 +23,7 @@ class HostSummary:
     memory_total_mib: int
     memory_free_mib: int
     hvm: HvmSupport
+    addresses: tuple[tuple[str, str], ...] = ()      # (interface, address): the host's own
 
 
 def cpu_model(cpuinfo: str) -> str:
@@ -49,10 +51,11 @@ def detect_hvm(xl: Xl, info: XenInfo) -> HvmSupport:
 
 def host_summary(xl: Xl, previous: HostSummary | None = None) -> HostSummary:
     """Pass the `previous` summary to refresh only what can change before a reboot: the
-    hostname and free memory. Xen's version, the CPU and HVM support are read once."""
+    hostname, addresses and free memory. Xen's version, the CPU and HVM support are read once."""
     if previous is not None:
         total, free = xl.memory()
-        return replace(previous, hostname=socket.gethostname(), memory_total_mib=total, memory_free_mib=free)
+        return replace(previous, hostname=socket.gethostname(), memory_total_mib=total, memory_free_mib=free,
+                       addresses=tuple(host_addresses()))
     info: XenInfo = xl.info()
     return HostSummary(
         hostname=socket.gethostname(),
@@ -62,4 +65,5 @@ def host_summary(xl: Xl, previous: HostSummary | None = None) -> HostSummary:
         memory_total_mib=info.total_memory_mib,
         memory_free_mib=info.free_memory_mib,
         hvm=detect_hvm(xl, info),
+        addresses=tuple(host_addresses()),
     )

@@ -22,6 +22,11 @@ def test_overview_shows_the_host_and_hvm_available(console):
     assert re.search(r"Memory\s+\d+ MiB total, \d+ MiB free", screen)
 
 
+def test_overview_shows_the_hosts_address_on_the_guest_bridge(console):
+    # QEMU's user network gives its first DHCP client 10.0.2.15: dom0, on the bridge over its NIC.
+    console.wait_for_screen(r"Host\s+xenbox - 10\.0\.2\.15 \(xenbr0\)", 120)
+
+
 def test_domain_list_shows_dom0(console):
     console.wait_for_screen(r"Domain-0\s+0\s+running\s+2\s+1024 MiB", 30)
 

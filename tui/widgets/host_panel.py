@@ -4,12 +4,13 @@ from __future__ import annotations
 from textual.widgets import Static
 
 from hypervisor.host import HostSummary
+from hypervisor.network.addresses import describe_addresses
 
 
 def describe(host: HostSummary) -> str:
     used = host.memory_total_mib - host.memory_free_mib
     return "\n".join([
-        f"Host    {host.hostname}",
+        f"Host    {host.hostname} - {describe_addresses(list(host.addresses))}",
         f"Xen     {host.xen_version}",
         f"CPU     {host.cpu_model} - {host.cores} cores",
         f"Memory  {host.memory_total_mib} MiB total, {host.memory_free_mib} MiB free ({used} MiB in use)",
