@@ -3,10 +3,19 @@
 - `parse`     answer.toml read strictly into frozen dataclasses; every problem in one AnswerError
 - `sources`   where to look for it: kernel command line, a volume labelled XENBOX, the boot medium
 - `commands`  `xenbox answer check FILE`
-"""
-from hypervisor.answer.parse import (Answer, AnswerError, Appliance, Pool, Storage, check_answer, disk_problems,
-                                     parse_answer, parse_answer_bytes)
-from hypervisor.answer.sources import AnswerSource, Volume, answer_sources
 
-__all__ = ["Answer", "AnswerError", "AnswerSource", "Appliance", "Pool", "Storage", "Volume", "answer_sources",
-           "check_answer", "disk_problems", "parse_answer", "parse_answer_bytes"]
+The names below are loaded on first use: importing this package (every `xenbox`
+command does, for its parser) must not pull in the network and password modules.
+"""
+import importlib
+
+_HOME = {name: "parse" for name in ("Answer", "AnswerError", "Appliance", "Pool", "Storage", "check_answer",
+                                     "disk_problems", "parse_answer", "parse_answer_bytes")}
+_HOME.update({name: "sources" for name in ("AnswerSource", "Volume", "answer_sources")})
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str):
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)

@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
-from hypervisor.answer.parse import Answer, AnswerError, check_answer
 from hypervisor.appliances.problems import Problem
+
+if TYPE_CHECKING:
+    from hypervisor.answer.parse import Answer
 
 EXIT_INVALID = 1
 
@@ -36,6 +39,9 @@ def summary(answer: Answer) -> list[str]:
 
 
 def cmd_check(args, xl=None) -> int:
+    # Imported here: the answer parser pulls in the network and password modules, which
+    # every other `xenbox` command (autostart at boot among them) would pay for under emulation.
+    from hypervisor.answer.parse import AnswerError, check_answer
     try:
         answer = check_answer(args.file)
     except AnswerError as error:

@@ -6,7 +6,6 @@ small /proc file, not `ip addr`. Guest-facing ports (vif, tap) carry no host add
 from __future__ import annotations
 
 import fcntl
-import ipaddress
 import socket
 import struct
 from pathlib import Path
@@ -32,7 +31,7 @@ def parse_if_inet6(text: str) -> list[tuple[str, str]]:
         try:
             if int(scope, 16) != GLOBAL_SCOPE:
                 continue
-            found.append((ifname, str(ipaddress.IPv6Address(bytes.fromhex(hex_address)))))
+            found.append((ifname, socket.inet_ntop(socket.AF_INET6, bytes.fromhex(hex_address))))
         except ValueError:
             continue
     return found
