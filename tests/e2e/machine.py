@@ -10,7 +10,10 @@ from firmware.qemu import Machine
 from serial import SerialConsole, Timeout
 
 OVERVIEW = r"HVM: (available|unavailable)"
-BOOT_TIMEOUT = 400     # TCG on a loaded 2-core CI machine; ~60 s when idle
+# A limit for a boot that hangs, not a speed target (`make bench` measures that): under TCG
+# on a loaded 2-core CI machine, UEFI (the console on tty1 is a framebuffer drawn by the
+# emulated CPU) has once taken over 400 s; ~60-150 s when idle.
+BOOT_TIMEOUT = 600
 
 
 @contextlib.contextmanager
