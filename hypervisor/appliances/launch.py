@@ -1,10 +1,13 @@
 """Start one appliance: check it can run here, write its xl.cfg, `xl create` it."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import Protocol
 
 from hypervisor.appliances.manifest import Manifest
 from hypervisor.appliances.xlcfg import to_xl_cfg
+from hypervisor.storage import StorageError
 from hypervisor.xl import Xl
 
 CONFIG_DIR = Path("/run/xenbox/xl")     # generated, never edited: the manifest is the source
@@ -14,7 +17,11 @@ class CannotStart(Exception):
     """The appliance was not started; the message says why and what to do."""
 
 
-def start(manifest: Manifest, xl: Xl, config_dir: Path = CONFIG_DIR) -> Path:
+class Pool(Protocol):
+    def volume(self, appliance: str, target: str, size_mib: int) -> Path: ...
+
+
+def start(manifest: Manifest, xl: Xl, config_dir: Path = CONFIG_DIR, pool: Pool | None = None) -> Path:
     running = xl.domain(manifest.name)
     if running is not None:
         raise CannotStart(f"{manifest.name} is already running (domain {running.domid})")
@@ -22,6 +29,7 @@ def start(manifest: Manifest, xl: Xl, config_dir: Path = CONFIG_DIR) -> Path:
     if manifest.memory.initial_mib > free:
         raise CannotStart(f"{manifest.name} needs {manifest.memory.initial_mib} MiB but Xen has only {free} MiB "
                           f"free: stop another guest or lower memory.initial_mib in its appliance.toml")
+    manifest = with_pool_volumes(manifest, pool)
     missing = [str(d.file) for d in manifest.disks if d.file is not None and not d.file.exists()]
     if missing:
         raise CannotStart(f"{manifest.name}'s disk {missing[0]} is missing: attach it or fix disks in appliance.toml")
@@ -30,3 +38,18 @@ def start(manifest: Manifest, xl: Xl, config_dir: Path = CONFIG_DIR) -> Path:
     cfg.write_text(to_xl_cfg(manifest))
     xl.create(str(cfg))
     return cfg
+
+
+def with_pool_volumes(manifest: Manifest, pool: Pool | None = None) -> Manifest:
+    """The manifest with each pool disk's volume made (at first start) and named by its device."""
+    if not any(disk.pool for disk in manifest.disks):
+        return manifest
+    if pool is None:
+        from hypervisor.storage.pools import LocalPool     # LVM only for appliances that use it
+        pool = LocalPool()
+    try:
+        disks = tuple(replace(d, file=pool.volume(manifest.name, d.target, d.size_mib)) if d.pool else d
+                      for d in manifest.disks)
+    except StorageError as error:
+        raise CannotStart(f"{manifest.name}: {error}") from error
+    return replace(manifest, disks=disks)

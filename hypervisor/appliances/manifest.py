@@ -25,7 +25,7 @@ BOOT_DEVICES = ("disk", "cd", "network")
 DISK_TARGET = re.compile(r"(xvd[a-z]{1,3}|hd[a-z]|sd[a-z]{1,2})([1-9][0-9]?)?")
 BRIDGE = re.compile(r"[A-Za-z0-9_.-]{1,15}")       # a Linux interface name, safe inside a vif spec
 MAC = re.compile(r"[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}")
-POOL_KEYS = ("pool", "size_mib")                  # extension point: disks carved from a storage pool
+POOLS = ("local",)          # hypervisor.storage.pools.POOLS; not imported: manifests are read without LVM
 HVM_ONLY_BOOT = "hvm guests boot from their disks (boot.order); kernel, ramdisk, cmdline and bootloader are for pv/pvh"
 
 
@@ -58,11 +58,13 @@ class Boot:
 
 @dataclass(frozen=True)
 class Disk:
-    file: Path             # absolute
+    file: Path | None      # absolute; None for a pool volume until the appliance starts
     format: str            # raw | qcow2
     target: str            # xvda, ...
     mode: str              # rw | ro
     cdrom: bool
+    pool: str | None = None        # a volume on a storage pool, made at first start
+    size_mib: int | None = None
 
 
 @dataclass(frozen=True)
@@ -257,17 +259,22 @@ def locate(value: str, bundle_dir: Path) -> tuple[Path | None, str | None]:
 def _disks(doc: TableReader, bundle_dir: Path) -> tuple[Disk, ...]:
     disks, tables = [], doc.tables("disks")
     for table in tables:
-        for key in POOL_KEYS:
-            table.refuse(key, 'storage pools are not available yet: put the image in the bundle, file = "<image>"')
         cdrom = bool(table.boolean("cdrom"))
-        file = _file(table, "file", bundle_dir, required=True)
-        disk_format = table.string("format", choices=("raw", "qcow2")) or "raw"
+        if "pool" in table.data:
+            pool, size_mib, file, disk_format = _pool_volume(table, cdrom)
+        else:
+            table.refuse("pool", "")        # absent here; named so the unknown-key hint lists it
+            table.refuse("size_mib", 'goes with pool: a volume made on a pool, e.g. pool = "local"; '
+                                     "a disk image in the bundle has its own size")
+            pool, size_mib = None, None
+            file = _file(table, "file", bundle_dir, required=True)
+            disk_format = table.string("format", choices=("raw", "qcow2")) or "raw"
         target = table.string("target", pattern=DISK_TARGET, valid="a device name such as xvda, xvdb, hda or sda")
         mode = table.string("mode", choices=("rw", "ro")) or ("ro" if cdrom else "rw")
         table.finish()
         if cdrom and mode == "rw":
             table.problem("mode", mode, 'a CD-ROM is read-only: write mode = "ro" or leave mode out')
-        disks.append(Disk(file, disk_format, target or "", mode, cdrom))
+        disks.append(Disk(file, disk_format, target or "", mode, cdrom, pool, size_mib))
     # A disk without a target gets the first name no other disk has: xvda, xvdb, ...
     taken = {disk.target for disk in disks}
     free = (name for name in map(xvd_name, itertools.count()) if name not in taken)
@@ -277,6 +284,18 @@ def _disks(doc: TableReader, bundle_dir: Path) -> tuple[Disk, ...]:
         if first.setdefault(disk.target, index) != index:
             tables[index].problem("target", disk.target, f"is already used by disks[{first[disk.target]}]")
     return tuple(disks)
+
+
+def _pool_volume(table: TableReader, cdrom: bool) -> tuple[str | None, int | None, None, str]:
+    """A disk on a pool: a raw volume of size_mib, made at the appliance's first start."""
+    pool = table.string("pool", choices=POOLS)
+    size_mib = table.integer("size_mib", "add size_mib = <MiB>, the size of the volume made at first start",
+                             minimum=1, unit="MiB")
+    table.refuse("file", "a disk is a file in the bundle or a volume on a pool, not both: drop file or pool")
+    table.refuse("format", "volumes on a pool are raw: leave format out")
+    if cdrom:
+        table.problem("cdrom", True, "a volume on a pool is a disk; a CD-ROM is an image file in the bundle")
+    return pool, size_mib, None, "raw"
 
 
 def xvd_name(index: int) -> str:

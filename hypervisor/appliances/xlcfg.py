@@ -50,6 +50,8 @@ def to_xl_cfg(manifest: Manifest) -> str:
 
 def disk_spec(disk: Disk) -> str:
     """xl-disk-configuration(5) with every parameter named; target= takes the rest, so it is last."""
+    if disk.file is None:
+        raise ValueError(f"disk {disk.target} is on pool {disk.pool}: launch.with_pool_volumes names its volume first")
     params = [f"format={disk.format}", f"vdev={disk.target}", f"access={disk.mode}"]
     return ", ".join(params + ["devtype=cdrom"] * disk.cdrom + [f"target={disk.file}"])
 

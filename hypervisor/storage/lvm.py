@@ -117,8 +117,9 @@ class Lvm:
     def pvs(self) -> list[PhysicalVolume]:
         return parse_pvs(self._lvm(["pvs", *REPORT, PV_FIELDS]))
 
-    def vgs(self) -> list[VolumeGroup]:
-        return parse_vgs(self._lvm(["vgs", *REPORT, VG_FIELDS]))
+    def vgs(self, select: str | None = None) -> list[VolumeGroup]:
+        """Every volume group, or those `select` names: a VG name or @tag."""
+        return parse_vgs(self._lvm(["vgs", *REPORT, VG_FIELDS, *([select] if select else [])]))
 
     def lvs(self, vg: str | None = None) -> list[LogicalVolume]:
         return parse_lvs(self._lvm(["lvs", *REPORT, LV_FIELDS, *([vg] if vg else [])]))
@@ -154,6 +155,9 @@ class Lvm:
         self._need(self.vg(vg), size, f"the disk {name}")
         self._lvm(["lvcreate", "--yes", "--name", name, "--size", f"{size}b", vg], [
             ("already exists", f"VG {vg} already has a volume called {name}: choose another name")])
+
+    def activate(self, vg: str, name: str) -> None:
+        self._lvm(["lvchange", "--activate", "y", f"{vg}/{name}"])
 
     def resize_lv(self, vg: str, name: str, size: int) -> None:
         """Grow only: shrinking would cut off the end of a guest's disk."""

@@ -239,13 +239,24 @@ def test_disks_must_be_an_array_of_tables(bundle):
         " = ['data.img']: must be a list of tables, each written [[disks]]")}
 
 
-def test_storage_pools_are_named_as_not_available_yet(bundle):
-    assert problems(MINIMAL_PV + '[[disks]]\npool = "fast"\nsize_mib = 1024\n', bundle) == {
-        "disks[0].pool": " = 'fast': storage pools are not available yet: put the image in the bundle, "
-                         'file = "<image>"',
-        "disks[0].size_mib": " = 1024: storage pools are not available yet: put the image in the bundle, "
-                             'file = "<image>"',
-        "disks[0].file": ': missing: add file = "<file in the bundle>"'}
+def test_a_disk_on_a_pool_is_a_volume_made_at_first_start(bundle):
+    m = parse_manifest(MINIMAL_PV + '[[disks]]\nfile = "data.img"\n[[disks]]\npool = "local"\nsize_mib = 64\n', bundle)
+    assert m.disks[1] == Disk(None, "raw", "xvdb", "rw", False, pool="local", size_mib=64)
+
+
+def test_pool_disks_name_what_is_wrong(bundle):
+    assert problems(MINIMAL_PV + '[[disks]]\npool = "fast"\nfile = "data.img"\nformat = "qcow2"\n', bundle) == {
+        "disks[0].pool": " = 'fast': must be one of \"local\"",
+        "disks[0].size_mib": ": missing: add size_mib = <MiB>, the size of the volume made at first start",
+        "disks[0].file": " = 'data.img': a disk is a file in the bundle or a volume on a pool, not both: "
+                         "drop file or pool",
+        "disks[0].format": " = 'qcow2': volumes on a pool are raw: leave format out"}
+    assert problems(MINIMAL_PV + '[[disks]]\nfile = "data.img"\nsize_mib = 0\n', bundle) == {
+        "disks[0].size_mib": ' = 0: goes with pool: a volume made on a pool, e.g. pool = "local"; '
+                             "a disk image in the bundle has its own size"}
+    assert problems(MINIMAL_PV + '[[disks]]\npool = "local"\nsize_mib = 0\ncdrom = true\n', bundle) == {
+        "disks[0].size_mib": " = 0: must be at least 1 MiB",
+        "disks[0].cdrom": " = True: a volume on a pool is a disk; a CD-ROM is an image file in the bundle"}
 
 
 def test_network_defaults_and_stable_macs(bundle):
