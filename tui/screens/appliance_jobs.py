@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from hypervisor.appliances.commands import CONSOLE_LOGS
 from hypervisor.appliances.launch import start as launch
+from hypervisor.shutdown import ask_to_shut_down
 from hypervisor.xl import Xl
 from tui.screens import appliance_input as typed
 from tui.screens.appliance_rows import ApplianceRow
@@ -60,27 +61,14 @@ class NotDone(Exception):
 SHUTDOWN_WAIT = 120.0       # seconds: a guest's own shutdown under emulation takes tens of them
 
 
-def has_stopped(xl: Xl, name: str) -> bool:
-    domain = xl.domain(name)
-    return domain is None or "shutdown" in domain.state.split("+")
-
-
 def shutdown(xl: Xl, row: ApplianceRow, wait: float = SHUTDOWN_WAIT, poll: float = 2.0,
              clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> Job:
-    """Ask, then watch until the guest is gone. A guest still booting can miss the request
-    (its shutdown handler is not up yet), so halfway through it is asked once more."""
+    """Ask, then watch until the guest is gone, asking once more halfway (hypervisor/shutdown.py)."""
     def call() -> str:
-        xl.shutdown(row.name)
-        started, asked_again = clock(), False
-        while clock() - started < wait:
-            sleep(poll)
-            if has_stopped(xl, row.name):
-                return f"{row.name} has shut down"
-            if not asked_again and clock() - started >= wait / 2:
-                xl.shutdown(row.name)
-                asked_again = True
-        raise NotDone(f"{row.name} was asked twice to shut down and is still running after {wait:.0f} s: "
-                      f"it may not act on Xen's request. X destroys it.")
+        if ask_to_shut_down(xl, [row.name], wait=wait, poll=poll, clock=clock, sleep=sleep):
+            raise NotDone(f"{row.name} was asked twice to shut down and is still running after {wait:.0f} s: "
+                          f"it may not act on Xen's request. X destroys it.")
+        return f"{row.name} has shut down"
     return Job(f"Shutting down {row.name}", f"{row.name} has shut down", f"Could not shut down {row.name}", call)
 
 
