@@ -5,14 +5,14 @@ import time
 from typing import Callable, Sequence
 
 from hypervisor.runner import CommandError
-from hypervisor.xl import Domain, Xl
+from hypervisor.xl import Domain, Xl, state_has
 
 DOM0 = 0
 
 
 def has_stopped(domain: Domain | None) -> bool:
     """Gone from Xen's list, or shut down and waiting to be cleaned up (as `xl shutdown -w` counts it)."""
-    return domain is None or "shutdown" in domain.state.split("+")
+    return domain is None or state_has(domain.state, "shutdown")
 
 
 def ask_to_shut_down(xl: Xl, names: Sequence[str], *, wait: float, poll: float = 1.0,

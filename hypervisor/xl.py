@@ -36,6 +36,11 @@ def state_name(flags: str) -> str:
     return names[0] if len(names) == 1 else "+".join(names)
 
 
+def state_has(state: str, name: str) -> bool:
+    """Whether a state from state_name includes `name`: "paused+shutdown" has both, "running" neither."""
+    return name in state.split("+")
+
+
 def parse_list(text: str) -> list[Domain]:
     """`xl list`: Name ID Mem VCPUs State Time(s). Names may hold spaces: split from the right."""
     domains = []

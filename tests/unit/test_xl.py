@@ -1,5 +1,5 @@
 """Parsers for `xl` output, and CPU % as a share of the host."""
-from hypervisor.xl import CpuMeter, Domain, parse_info, parse_list, XenInfo
+from hypervisor.xl import CpuMeter, Domain, parse_info, parse_list, state_has, state_name, XenInfo
 
 XL_LIST = """Name                                        ID   Mem VCPUs\tState\tTime(s)
 Domain-0                                     0  1024     2     r-----      35.2
@@ -12,6 +12,14 @@ def test_list_names_with_spaces_and_states():
     domains = parse_list(XL_LIST)
     assert [(d.name, d.domid, d.memory_mib, d.state) for d in domains] == [
         ("Domain-0", 0, 1024, "running"), ("web server one", 3, 256, "running"), ("paused-one", 4, 128, "paused")]
+
+
+def test_a_state_has_each_of_its_names_and_no_part_of_one():
+    both = state_name("--ps--")
+    assert both == "paused+shutdown"
+    assert state_has(both, "paused") and state_has(both, "shutdown")
+    assert not state_has(both, "running") and not state_has("paused", "pause")
+    assert state_has(state_name("-b----"), "running")
 
 
 def test_info_values_with_colons():

@@ -15,7 +15,7 @@ from typing import Any, Callable
 from hypervisor.appliances.commands import CONSOLE_LOGS
 from hypervisor.appliances.launch import start as launch
 from hypervisor.shutdown import ask_to_shut_down
-from hypervisor.xl import Xl
+from hypervisor.xl import Xl, state_has
 from tui.screens import appliance_input as typed
 from tui.screens.appliance_rows import ApplianceRow
 
@@ -87,10 +87,6 @@ def destroy(xl: Xl, row: ApplianceRow) -> Job:
                lambda: xl.destroy(row.name))
 
 
-def is_paused(state: str) -> bool:
-    return "paused" in state.split("+")
-
-
 # Xen counts pauses: a second pause needs a second unpause. One toggle at a time, so a
 # quick double press can't pause twice.
 _toggling = threading.Lock()
@@ -102,12 +98,12 @@ def pause_or_unpause(xl: Xl, row: ApplianceRow) -> Job:
     def call() -> str:
         with _toggling:
             now = xl.domain(row.name)
-            if now is not None and is_paused(now.state):
+            if now is not None and state_has(now.state, "paused"):
                 xl.unpause(row.name)
                 return f"{row.name} runs again"
             xl.pause(row.name)
             return f"{row.name} paused"
-    guess = "Unpausing" if is_paused(row.state) else "Pausing"
+    guess = "Unpausing" if state_has(row.state, "paused") else "Pausing"
     return Job(f"{guess} {row.name}", f"{row.name} paused or unpaused", f"Could not pause or unpause {row.name}", call)
 
 

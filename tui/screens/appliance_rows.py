@@ -11,7 +11,7 @@ from typing import Sequence
 from hypervisor.appliances.autostart import Outcome
 from hypervisor.appliances.catalog import Entry
 from hypervisor.appliances.manifest import Manifest
-from hypervisor.xl import Domain
+from hypervisor.xl import Domain, state_has
 
 # (key, heading, width): 28+8+4+4+6+5+4 = 59 characters plus 2 of padding per column
 # = 73, and the table's border and scrollbar still fit in 80 columns.
@@ -62,7 +62,7 @@ def display_state(domain: Domain | None, broken: bool) -> str:
 def reason_for(entry: Entry | None, domain: Domain | None, failed: Outcome | None) -> str | None:
     if entry is not None and entry.problem:
         return entry.problem
-    if domain is not None and "crashed" in domain.state:
+    if domain is not None and state_has(domain.state, "crashed"):
         return f"{domain.name} crashed; its on_crash policy decides what Xen does next."
     if domain is None and failed is not None:
         return f"Autostart did not start it at boot: {failed.reason}"
