@@ -211,10 +211,12 @@ def test_p_pauses_then_unpauses():
         await settle(pilot)
         assert xl.calls == [("pause", "sample-web")]
         assert table_text(screen)[1][1] == "paused"
+        assert pilot.app.notified[-1] == ("sample-web paused", "information")     # the job's own words
         await pilot.press("p")
         await settle(pilot)
         assert xl.calls == [("pause", "sample-web"), ("unpause", "sample-web")]
         assert table_text(screen)[1][1] == "running"
+        assert pilot.app.notified[-1] == ("sample-web runs again", "information")
     drive(test)
 
 

@@ -34,9 +34,9 @@ class Places:
 @dataclass(frozen=True)
 class Job:
     doing: str                      # on the status line while it runs: "Pausing sample-web"
-    done: str                       # the notification when it worked (unless `call` returns its own)
     failed: str                     # put before Xen's own sentence when it did not
-    call: Callable[[], Any] = field(repr=False)
+    call: Callable[[], Any] = field(repr=False)     # may return the notification itself
+    done: str | None = None         # the notification when it worked, if `call` returns none
     follow: str | None = None       # the appliance to select afterwards (a rename, a restore)
 
 
@@ -50,8 +50,8 @@ class Question:
 
 def start(xl: Xl, row: ApplianceRow) -> Job:
     manifest = row.manifest
-    return Job(f"Starting {row.name}", f"{row.name} started", f"Could not start {row.name}",
-               lambda: launch(manifest, xl))
+    return Job(f"Starting {row.name}", f"Could not start {row.name}", lambda: launch(manifest, xl),
+               done=f"{row.name} started")
 
 
 class NotDone(Exception):
@@ -69,12 +69,12 @@ def shutdown(xl: Xl, row: ApplianceRow, wait: float = SHUTDOWN_WAIT, poll: float
             raise NotDone(f"{row.name} was asked twice to shut down and is still running after {wait:.0f} s: "
                           f"it may not act on Xen's request. X destroys it.")
         return f"{row.name} has shut down"
-    return Job(f"Shutting down {row.name}", f"{row.name} has shut down", f"Could not shut down {row.name}", call)
+    return Job(f"Shutting down {row.name}", f"Could not shut down {row.name}", call)
 
 
 def reboot(xl: Xl, row: ApplianceRow) -> Job:
-    return Job(f"Asking {row.name} to reboot", f"{row.name} was asked to reboot",
-               f"Could not reboot {row.name}", lambda: xl.reboot(row.name))
+    return Job(f"Asking {row.name} to reboot", f"Could not reboot {row.name}", lambda: xl.reboot(row.name),
+               done=f"{row.name} was asked to reboot")
 
 
 def destroy_question(row: ApplianceRow) -> str:
@@ -83,8 +83,8 @@ def destroy_question(row: ApplianceRow) -> str:
 
 
 def destroy(xl: Xl, row: ApplianceRow) -> Job:
-    return Job(f"Destroying {row.name}", f"{row.name} destroyed", f"Could not destroy {row.name}",
-               lambda: xl.destroy(row.name))
+    return Job(f"Destroying {row.name}", f"Could not destroy {row.name}", lambda: xl.destroy(row.name),
+               done=f"{row.name} destroyed")
 
 
 # Xen counts pauses: a second pause needs a second unpause. One toggle at a time, so a
@@ -104,7 +104,7 @@ def pause_or_unpause(xl: Xl, row: ApplianceRow) -> Job:
             xl.pause(row.name)
             return f"{row.name} paused"
     guess = "Unpausing" if state_has(row.state, "paused") else "Pausing"
-    return Job(f"{guess} {row.name}", f"{row.name} paused or unpaused", f"Could not pause or unpause {row.name}", call)
+    return Job(f"{guess} {row.name}", f"Could not pause or unpause {row.name}", call)
 
 
 def save_question(row: ApplianceRow, saved_dir: Path) -> Question:
@@ -118,8 +118,8 @@ def save(xl: Xl, row: ApplianceRow, path: Path, saved: dict[str, Path]) -> Job:
         path.parent.mkdir(parents=True, exist_ok=True)
         xl.save(row.name, str(path))
         saved[row.name] = path
-    return Job(f"Saving {row.name} to {path}", f"{row.name} saved to {path}; o restores it",
-               f"Could not save {row.name}", call)
+    return Job(f"Saving {row.name} to {path}", f"Could not save {row.name}", call,
+               done=f"{row.name} saved to {path}; o restores it")
 
 
 def restore_question(name: str, remembered: Path | None, saved_dir: Path) -> Question:
@@ -129,8 +129,8 @@ def restore_question(name: str, remembered: Path | None, saved_dir: Path) -> Que
 
 
 def restore(xl: Xl, path: Path, name: str | None) -> Job:
-    return Job(f"Restoring from {path}", f"Restored {path}", f"Could not restore {path}",
-               lambda: xl.restore(str(path)), follow=name)
+    return Job(f"Restoring from {path}", f"Could not restore {path}", lambda: xl.restore(str(path)),
+               done=f"Restored {path}", follow=name)
 
 
 def memory_question(row: ApplianceRow) -> Question:
@@ -140,8 +140,8 @@ def memory_question(row: ApplianceRow) -> Question:
 
 
 def set_memory(xl: Xl, row: ApplianceRow, mib: int) -> Job:
-    return Job(f"Setting {row.name}'s memory to {mib} MiB", f"{row.name}'s memory target is now {mib} MiB",
-               f"Could not change {row.name}'s memory", lambda: xl.mem_set(row.name, mib))
+    return Job(f"Setting {row.name}'s memory to {mib} MiB", f"Could not change {row.name}'s memory",
+               lambda: xl.mem_set(row.name, mib), done=f"{row.name}'s memory target is now {mib} MiB")
 
 
 def vcpus_question(row: ApplianceRow) -> Question:
@@ -151,8 +151,8 @@ def vcpus_question(row: ApplianceRow) -> Question:
 
 
 def set_vcpus(xl: Xl, row: ApplianceRow, count: int) -> Job:
-    return Job(f"Setting {row.name} to {count} vCPUs", f"{row.name} now has {count} vCPU(s) online",
-               f"Could not change {row.name}'s vCPUs", lambda: xl.vcpu_set(row.name, count))
+    return Job(f"Setting {row.name} to {count} vCPUs", f"Could not change {row.name}'s vCPUs",
+               lambda: xl.vcpu_set(row.name, count), done=f"{row.name} now has {count} vCPU(s) online")
 
 
 def pin_question(row: ApplianceRow) -> Question:
@@ -161,8 +161,9 @@ def pin_question(row: ApplianceRow) -> Question:
 
 
 def pin(xl: Xl, row: ApplianceRow, choice: typed.Pin) -> Job:
-    return Job(f"Pinning {row.name}'s vCPU {choice.vcpu}", f"{row.name}: vCPU {choice.vcpu} runs on CPU {choice.cpus}",
-               f"Could not pin {row.name}'s vCPUs", lambda: xl.vcpu_pin(row.name, choice.vcpu, choice.cpus))
+    return Job(f"Pinning {row.name}'s vCPU {choice.vcpu}", f"Could not pin {row.name}'s vCPUs",
+               lambda: xl.vcpu_pin(row.name, choice.vcpu, choice.cpus),
+               done=f"{row.name}: vCPU {choice.vcpu} runs on CPU {choice.cpus}")
 
 
 def rename_question(row: ApplianceRow) -> Question:
@@ -171,8 +172,8 @@ def rename_question(row: ApplianceRow) -> Question:
 
 
 def rename(xl: Xl, row: ApplianceRow, new: str) -> Job:
-    return Job(f"Renaming {row.name} to {new}", f"{row.name} is now called {new}", f"Could not rename {row.name}",
-               lambda: xl.rename(row.name, new), follow=new)
+    return Job(f"Renaming {row.name} to {new}", f"Could not rename {row.name}", lambda: xl.rename(row.name, new),
+               done=f"{row.name} is now called {new}", follow=new)
 
 
 def sysrq_question(row: ApplianceRow) -> Question:
@@ -181,8 +182,8 @@ def sysrq_question(row: ApplianceRow) -> Question:
 
 
 def sysrq(xl: Xl, row: ApplianceRow, key: str) -> Job:
-    return Job(f"Sending SysRq {key} to {row.name}", f"Sent SysRq '{key}' to {row.name}",
-               f"Could not send SysRq to {row.name}", lambda: xl.sysrq(row.name, key))
+    return Job(f"Sending SysRq {key} to {row.name}", f"Could not send SysRq to {row.name}",
+               lambda: xl.sysrq(row.name, key), done=f"Sent SysRq '{key}' to {row.name}")
 
 
 def core_question(row: ApplianceRow, cores_dir: Path) -> Question:
@@ -194,5 +195,5 @@ def dump_core(xl: Xl, row: ApplianceRow, path: Path) -> Job:
     def call() -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         xl.dump_core(row.name, str(path))
-    return Job(f"Writing {row.name}'s memory to {path}", f"{row.name}'s memory written to {path}",
-               f"Could not dump {row.name}'s core", call)
+    return Job(f"Writing {row.name}'s memory to {path}", f"Could not dump {row.name}'s core", call,
+               done=f"{row.name}'s memory written to {path}")
