@@ -55,6 +55,7 @@ class Machine:
     disks: list[Path] = field(default_factory=list)
     monitor: Path | None = None      # a unix socket for QEMU's monitor (tests unplug disks there)
     serial: str = "stdio"
+    reboot: bool = False             # a guest reboot restarts the machine; else QEMU exits (tests see it end)
     host_forwards: list[str] = field(default_factory=list)   # user-net hostfwd rules: "tcp:127.0.0.1:8080-10.0.2.16:80"
 
     def argv(self, workdir: Path) -> list[str]:
@@ -62,7 +63,7 @@ class Machine:
         cpu = self.cpu or (s["cpu_kvm"] if self.accel == "kvm" else s["cpu_tcg"])
         argv = ["qemu-system-x86_64", "-accel", self.accel, "-cpu", cpu,
                 "-smp", str(s["cpus"]), "-m", str(self.memory_mib or s["memory_mib"]),
-                "-no-reboot", "-serial", self.serial]
+                *([] if self.reboot else ["-no-reboot"]), "-serial", self.serial]
         if self.serial.startswith("mon:"):
             argv += ["-echr", "0x14"]    # QEMU's escape is Ctrl-T: Ctrl-A belongs to Xen
         argv += ["-vga", "std"] if self.vga else ["-display", "none", "-vga", "std"]
@@ -78,7 +79,7 @@ class Machine:
             argv += ["-drive", f"media=cdrom,format=raw,readonly=on,file={self.iso}"]
         for number, disk in enumerate(self.disks):
             argv += ["-drive", f"if=none,id=disk{number},format=raw,file={disk}",
-                     "-device", f"virtio-blk-pci,drive=disk{number},id=vdisk{number}"]
+                     "-device", f"virtio-blk-pci,drive=disk{number},id=vdisk{number},serial=XB-DISK-{number}"]
         if self.monitor:
             argv += ["-monitor", f"unix:{self.monitor},server,nowait"]
         netdev = "user,id=net0" + "".join(f",hostfwd={rule}" for rule in self.host_forwards)

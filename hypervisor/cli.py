@@ -17,6 +17,8 @@ from hypervisor.appliances.problems import ManifestError
 from hypervisor.host import host_summary
 from hypervisor.runner import CommandError
 from hypervisor.shutdown import shutdown_guests
+from hypervisor.storage import StorageError
+from hypervisor.storage.commands import add_commands as add_storage_commands
 from hypervisor.network.addresses import describe_addresses
 from hypervisor.xl import ParseError, Xl
 
@@ -44,6 +46,11 @@ def host_shutdown_guests(args: argparse.Namespace, xl: Xl) -> int:
     return 0
 
 
+def host_boot(args: argparse.Namespace, xl: Xl) -> int:
+    from hypervisor.boot import boot
+    return boot(lambda line: print(f"xenbox: {line}", flush=True), args.safe, xl)
+
+
 def host_dmesg(args: argparse.Namespace, xl: Xl) -> int:
     print(xl.dmesg(), end="")
     return 0
@@ -65,9 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
     stop = host.add_parser("shutdown-guests", help="shut every guest down cleanly, destroy what remains")
     stop.add_argument("--timeout", type=float, default=60, help="seconds to wait before destroying (default 60)")
     stop.set_defaults(handler=host_shutdown_guests)
+    boot = host.add_parser("boot", help="at boot: mount the data store, set the host up, start appliances")
+    boot.add_argument("--safe", action="store_true", help="safe mode: start no appliances")
+    boot.set_defaults(handler=host_boot)
     host.add_parser("dmesg", help="Xen's own log (xl dmesg)").set_defaults(handler=host_dmesg)
     host.add_parser("uptime", help="how long the host and each guest have run").set_defaults(handler=host_uptime)
     add_appliance_commands(groups)
+    add_storage_commands(groups)
     add_answer_commands(groups)
     return parser
 
@@ -76,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args, Xl())
-    except (CommandError, ParseError, CannotStart, ManifestError) as error:
+    except (CommandError, ParseError, CannotStart, ManifestError, StorageError) as error:
         message = error.sentence if isinstance(error, CommandError) else str(error)
         print(f"xenbox: {message}", file=sys.stderr)
         return EXIT_FAILED

@@ -77,9 +77,9 @@ class Status:
         if self.group is None:
             return "Data store: none - set one up on the Storage screen (key t)"
         g = self.group
-        where = f"mounted at {MOUNTPOINT}" if self.mounted else "NOT mounted"
-        return (f"Data store: VG {g.name}, {human_size(g.size)} on {g.pv_count} disk{'s' * (g.pv_count > 1)}, "
-                f"{human_size(g.free)} free for guest volumes, {where}")
+        line = (f"Data store: VG {g.name}, {human_size(g.size)} on {g.pv_count} disk{'s' * (g.pv_count > 1)}, "
+                f"{human_size(g.free)} free for guest volumes")
+        return line if self.mounted else f"{line} - NOT mounted at {MOUNTPOINT}"
 
 
 class DataStore:

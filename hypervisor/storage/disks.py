@@ -158,7 +158,8 @@ class Disks:
         except StorageError:
             pv_vgs = {}      # no LVM tools, or no PVs: nothing to add
         links = self._links()
-        return [replace(self._contents(d, pv_vgs), stable_id=stable_id(
+        # Without udev lsblk knows no serials; a virtio disk tells its own in sysfs.
+        return [replace(self._contents(d, pv_vgs), serial=d.serial or self._read(d.name, "serial"), stable_id=stable_id(
             links.get(d.path, []), self._read(d.name, "device/wwid"), self._read(d.name, "serial"))) for d in disks]
 
     def usable(self, boot_device: str | None) -> list[Disk]:

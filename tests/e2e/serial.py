@@ -122,6 +122,12 @@ class SerialConsole:
             self._send(key.encode())
             self.settle(pause)
 
+    def press_sequence(self, sequence: str, pause: float = 0.3) -> None:
+        """One key that is several bytes (an arrow: ESC [ B), sent in one write: sent a byte at a
+        time, the console would take the lone ESC for the Escape key."""
+        self._send(sequence.encode())
+        self.settle(pause)
+
     def type_line(self, line: str) -> None:
         """Type in short bursts: Xen buffers only 128 bytes of serial input for dom0."""
         data = line.encode() + b"\r"

@@ -108,8 +108,9 @@ def test_status_lines(tmp_path):
     mounts = tmp_path / "mounts"
     mounts.write_text(f"/dev/mapper/xenbox-data {tmp_path} ext4 rw,noatime 0 0\n")
     found = DataStore(Tools({("vgs",): fixture("vm/vgs.json")}), mountpoint=tmp_path, mounts=mounts).status()
-    assert found.line == (f"Data store: VG xenbox, 560 MiB on 2 disks, 168 MiB free for guest volumes, "
-                          f"mounted at /var/lib/xenbox")
+    assert found.line == "Data store: VG xenbox, 560 MiB on 2 disks, 168 MiB free for guest volumes"
+    unmounted = DataStore(Tools({("vgs",): fixture("vm/vgs.json")}), mountpoint=tmp_path / "x", mounts=mounts).status()
+    assert unmounted.line.endswith("free for guest volumes - NOT mounted at /var/lib/xenbox")
     none = DataStore(Tools({("vgs",): NO_GROUPS}), mountpoint=tmp_path, mounts=mounts).status()
     assert none.line == "Data store: none - set one up on the Storage screen (key t)"
     two = fixture("vm/vgs.json").replace('{"vg_name":"xenbox"', '{"vg_name":"old", "vg_size":"1", "vg_free":"1", '

@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,11 +17,13 @@ from hypervisor.host import HostSummary, host_summary
 from hypervisor.runner import CommandError
 from hypervisor.xl import CpuMeter, Domain, ParseError, Xl
 from tui.screens.appliances import AppliancesScreen
+from tui.screens.storage import StorageScreen
 from tui.widgets.autostart_panel import AutostartPanel
 from tui.widgets.domain_table import DomainTable
 from tui.widgets.host_panel import HostPanel
 
 REFRESH_SECONDS = 2.0
+STORE_SECONDS = 30.0        # LVM scans every disk: the data store line is read less often
 APPLIANCES = "appliances"
 
 
@@ -35,8 +38,9 @@ class Snapshot:
 class OverviewScreen(Screen):
     DEFAULT_CSS = """
     #status { height: 1; padding: 0 1; color: $text-muted; }
+    #datastore { height: auto; padding: 0 1; }
     """
-    BINDINGS = [Binding("a", "appliances", "Appliances")]
+    BINDINGS = [Binding("a", "appliances", "Appliances"), Binding("t", "storage", "Storage")]
 
     def __init__(self, xl: Xl) -> None:
         super().__init__()
@@ -50,6 +54,7 @@ class OverviewScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=True, icon="")
         yield HostPanel()
+        yield Static("Data store: looking for it ...", id="datastore")
         yield DomainTable()
         yield AutostartPanel()
         yield Static("", id="status")
@@ -58,17 +63,22 @@ class OverviewScreen(Screen):
     def on_mount(self) -> None:
         self.refresh_snapshot()
         self._timer = self.set_interval(REFRESH_SECONDS, self.refresh_snapshot)
+        self._store_timer = self.set_interval(STORE_SECONDS, self.read_data_store)
+        self.read_data_store()
 
     def on_screen_suspend(self) -> None:
         if self._timer:
             self._timer.pause()     # another screen is in front: don't call xl for nobody
+            self._store_timer.pause()
             self._paused = True
 
     def on_screen_resume(self) -> None:
         if self._paused:            # not on the first showing: on_mount has just refreshed
             self._paused = False
             self._timer.resume()
+            self._store_timer.resume()
             self.refresh_snapshot()
+            self.read_data_store()
 
     def action_appliances(self) -> None:
         # One appliances screen for the console's life: it keeps its cursor, CPU samples and
@@ -76,6 +86,15 @@ class OverviewScreen(Screen):
         if not self.app.is_screen_installed(APPLIANCES):
             self.app.install_screen(AppliancesScreen(self.xl), APPLIANCES)
         self.app.push_screen(APPLIANCES)
+
+    def action_storage(self) -> None:
+        self.app.push_screen(StorageScreen())
+
+    @work(thread=True, exclusive=True, group="datastore", exit_on_error=False)
+    def read_data_store(self) -> None:
+        from hypervisor.storage.datastore import DataStore
+        line = DataStore().status().line
+        self.app.call_from_thread(self.query_one("#datastore", Static).update, Text(line))
 
     def refresh_snapshot(self) -> None:
         """Start a refresh unless one is still waiting on xl. A thread worker cannot be

@@ -22,7 +22,7 @@ cat /sys/bus/pci/devices/*/modalias /sys/bus/usb/devices/*/modalias /sys/bus/vir
 
 log "loading Xen backend drivers"
 modprobe -qa xenfs xen-evtchn xen-gntdev xen-gntalloc xen-blkback xen-netback xen-acpi-processor \
-    bridge tun loop 2>/dev/null
+    bridge tun loop dm_mod 2>/dev/null
 mount -t xenfs xenfs /proc/xen
 
 log "starting xenstored"
@@ -59,11 +59,10 @@ else
     log "no wired network interface found: xenbr0 carries guest traffic only"
 fi
 
-if grep -qw xenbox.safe=1 /proc/cmdline; then
-    log "safe mode: no appliances are started"
-else
-    # In the background: the console comes up while appliances start; each outcome is logged here.
-    mkdir -p /run/xenbox
-    xenbox appliance autostart > /dev/console 2>&1 &
-    echo $! > /run/xenbox/autostart.pid     # rc.shutdown stops it: no guest starts during power-off
-fi
+mkdir -p /run/lvm /run/xenbox
+# In the background, so the console comes up meanwhile: mount the data store, set the host up
+# (kept settings or an answer file), start the appliances. Each outcome is said on the console.
+safe=""
+grep -qw xenbox.safe=1 /proc/cmdline && safe="--safe"
+xenbox host boot $safe > /dev/console 2>&1 &
+echo $! > /run/xenbox/boot.pid      # rc.shutdown stops it: no guest starts during power-off

@@ -1,0 +1,182 @@
+"""Set a host up from an answer file: every check first, then each step in order, said as it happens.
+
+An answer file with any problem changes nothing: the file's own problems (parse), then what this host
+makes of it (its disks, the appliances it names) are all listed before the first step runs.
+Once applied, a copy is kept on the data store as the host's settings; later boots re-apply its network
+and hostname from there, and the file it came from is not applied again.
+"""
+from __future__ import annotations
+
+import shutil
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from hypervisor.answer.parse import Answer, Appliance, disk_problems
+from hypervisor.appliances.catalog import APPLIANCE_DIRS
+from hypervisor.appliances.manifest import MANIFEST_NAME, load_bundle
+from hypervisor.appliances.problems import ManifestError, Problem
+from hypervisor.appliances.safe_tar import unpack_bundle
+from hypervisor.appliances.tomlwrite import dumps
+from hypervisor.console_password import store_hash
+from hypervisor.network.apply import apply_network, describe
+from hypervisor.storage.atomic import write_atomically
+from hypervisor.storage.datastore import MOUNTPOINT, DataStore
+from hypervisor.storage.disks import Disk
+
+SETTINGS = MOUNTPOINT / "config" / "answer.toml"       # the answer file as applied: the host's settings
+BUILT_IN = APPLIANCE_DIRS[-1]
+INSTALL_INTO = APPLIANCE_DIRS[0]
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """Where an answer file's appliance comes from: a folder, a .tar beside the file, or a built-in."""
+    appliance: Appliance
+    path: Path
+
+
+def find_bundles(answer: Answer, folder: Path | None) -> tuple[list[Bundle], list[Problem]]:
+    bundles, problems = [], []
+    for index, appliance in enumerate(answer.appliances):
+        where = f"appliances[{index}].source"
+        beside = folder / appliance.source if folder else None
+        if beside is not None and beside.exists():
+            path = beside
+        elif "/" not in appliance.source and not appliance.source.endswith(".tar") \
+                and (BUILT_IN / appliance.source).is_dir():
+            path = BUILT_IN / appliance.source
+        else:
+            looked = f"beside the answer file ({beside}) nor " if beside else ""
+            built_in = ", ".join(sorted(p.name for p in BUILT_IN.glob("*") if p.is_dir())) or "none"
+            problems.append(Problem(where, appliance.source, f"is neither {looked}a built-in appliance "
+                                                             f"(built in: {built_in})"))
+            continue
+        if path.is_dir():
+            try:
+                load_bundle(path)
+            except ManifestError as error:
+                problems.append(Problem(where, appliance.source, f"is not a valid appliance: {error}"))
+                continue
+        bundles.append(Bundle(appliance, path))
+    return bundles, problems
+
+
+def host_problems(answer: Answer, folder: Path | None, disks: list[Disk], boot_device: str | None) -> list[Problem]:
+    """What stops this answer file being applied on this host; empty when it can be."""
+    problems = disk_problems(answer, disks, boot_device)
+    for index, pool in enumerate(answer.storage.pools):
+        problems.append(Problem(f"storage.pools[{index}]", pool.name, f"is a {pool.type} pool; this XenBox "
+                                "cannot set up storage pools from an answer file yet: leave storage.pools out "
+                                "and add the pool later"))
+    problems += find_bundles(answer, folder)[1]
+    return problems
+
+
+def resolve_disks(answer: Answer, disks: list[Disk]) -> list[Disk]:
+    """The data_disks as this host's Disk objects (host_problems has checked each is there)."""
+    chosen = []
+    for device in answer.storage.data_disks:
+        by_id = device.removeprefix("/dev/disk/by-id/")
+        chosen += [d for d in disks if d.path == device or d.stable_id == by_id]
+    return chosen
+
+
+def apply_answer(answer: Answer, text: bytes, folder: Path | None, disks: list[Disk], say: Say,
+                 store: DataStore | None = None) -> list[str]:
+    """Run every step; returns what failed (each also said). The answer has passed host_problems."""
+    store = store or DataStore()
+    failures: list[str] = []
+    steps = [("data store", lambda: _data_store(answer, disks, store, say)),
+             ("network", lambda: _network(answer, say, failures)),
+             ("console password", lambda: _password(answer, store, say)),
+             ("appliances", lambda: _appliances(answer, folder, say))]
+    for number, (title, step) in enumerate(steps, start=1):
+        say(f"answer file: step {number}/{len(steps)}: {title}")
+        try:
+            step()
+        except Exception as error:      # one step failing must not hide the rest: said, and carried on
+            failures.append(f"{title}: {error}")
+            say(f"answer file: {title} FAILED: {error}")
+    if store.is_mounted():
+        write_atomically(SETTINGS, text.decode("utf-8-sig"))
+        say(f"answer file: kept on the data store as {SETTINGS}; later boots apply its network settings")
+    else:
+        say("answer file: no data store, so nothing of it is kept: it is applied again at the next boot")
+    return failures
+
+
+def _data_store(answer: Answer, disks: list[Disk], store: DataStore, say: Say) -> None:
+    chosen = resolve_disks(answer, disks)
+    if not chosen:
+        say("answer file: no data_disks: this host keeps nothing across reboots")
+        return
+    store.initialise(chosen, lambda line: say(f"answer file: {line}"))
+
+
+def _network(answer: Answer, say: Say, failures: list[str]) -> None:
+    say(f"answer file: {describe(answer.network)}")
+    failures += apply_network(answer.network, lambda line: say(f"answer file: {line}"))
+
+
+def _password(answer: Answer, store: DataStore, say: Say) -> None:
+    if answer.password_hash is None:
+        say("answer file: no console password given")
+    elif not store.is_mounted():
+        say("answer file: the console password is not kept: there is no data store to keep it on")
+    else:
+        store_hash(answer.password_hash)
+        say("answer file: console password set: the console asks for it from now on")
+
+
+def _appliances(answer: Answer, folder: Path | None, say: Say) -> None:
+    bundles, problems = find_bundles(answer, folder)
+    if problems:            # host_problems found none; the volume may have gone since
+        raise RuntimeError("; ".join(str(p) for p in problems))
+    for bundle in bundles:
+        installed = _install(bundle)
+        say(f"answer file: appliance {installed.name} installed in {installed}")
+
+
+def _install(bundle: Bundle) -> Path:
+    INSTALL_INTO.mkdir(parents=True, exist_ok=True)
+    staging = INSTALL_INTO / f".installing-{bundle.path.name}"
+    shutil.rmtree(staging, ignore_errors=True)
+    if bundle.path.is_dir():
+        shutil.copytree(bundle.path, staging, symlinks=True)
+        root = staging
+    else:
+        staging.mkdir()
+        root = unpack_bundle(bundle.path, staging, MANIFEST_NAME)
+    overrides = {key: value for key, value in (("enabled", bundle.appliance.autostart),
+                                                ("order", bundle.appliance.order)) if value is not None}
+    if overrides:           # rewritten only when the answer file changes its autostart (comments are lost)
+        manifest_path = root / MANIFEST_NAME
+        document = tomllib.loads(manifest_path.read_text())
+        document.setdefault("autostart", {}).update(overrides)
+        manifest_path.write_text(dumps(document))
+    name = load_bundle(root).name
+    target = INSTALL_INTO / name
+    if target.exists():
+        shutil.rmtree(target)
+    root.rename(target)
+    shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def reapply_settings(say: Say) -> bool:
+    """At a later boot: the network and hostname kept on the data store. False when there are none."""
+    from hypervisor.answer.parse import check_answer, AnswerError
+    if not SETTINGS.exists():
+        return False
+    try:
+        answer = check_answer(SETTINGS)
+    except AnswerError as error:
+        say(f"the settings kept in {SETTINGS} cannot be read, so DHCP stays on: {error}")
+        return True
+    say(f"host settings from the data store: {describe(answer.network)}")
+    apply_network(answer.network, say)
+    return True

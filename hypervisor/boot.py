@@ -1,0 +1,69 @@
+"""What dom0 does at boot once Xen's daemons are up (`xenbox host boot`, run by rc.boot in the background):
+
+1. mount the data store, found by its tag;
+2. set the host up: from the settings kept on the data store, or else from an answer file if there is one
+   (checked whole first: one with any problem changes nothing and lists them all);
+3. start the autostart appliances, unless in safe mode.
+Every line goes to the serial console, prefixed "xenbox:".
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from hypervisor.appliances import autostart as boot_start
+from hypervisor.appliances.catalog import discover
+from hypervisor.storage.datastore import DataStore, boot_device
+from hypervisor.xl import Xl
+
+Say = Callable[[str], None]
+
+
+def set_up_host(say: Say, cmdline: str) -> None:
+    from hypervisor.answer.apply import apply_answer, host_problems, reapply_settings
+    from hypervisor.answer.fetch import FetchError, boot_medium, find_answer, labelled_volumes, release
+    from hypervisor.answer.parse import AnswerError, parse_answer_bytes
+    from hypervisor.storage.disks import Disks
+
+    if reapply_settings(say):
+        return
+    device = boot_device()
+    try:
+        found = find_answer(cmdline, labelled_volumes() + boot_medium(device))
+    except FetchError as error:
+        say(f"answer file: {error}; nothing was set up from it")
+        return
+    if found is None:
+        return
+    say(f"answer file: found on {found.origin}: {found.location}")
+    try:
+        try:
+            answer = parse_answer_bytes(found.data, found.location)
+            disks = Disks().list()
+            problems = host_problems(answer, found.folder, disks, device)
+        except AnswerError as error:
+            problems = error.problems
+        if problems:
+            say(f"answer file: REFUSED, nothing was changed: {len(problems)} problem{'s' * (len(problems) > 1)}:")
+            for problem in problems:
+                say(f"answer file:   {problem}")
+            say("answer file: fix them (`xenbox answer check FILE` checks a file offline) and boot again")
+            return
+        failures = apply_answer(answer, found.data, found.folder, disks, say)
+        say("answer file: applied" if not failures else f"answer file: applied with {len(failures)} failure(s)")
+    finally:
+        release()
+
+
+def boot(say: Say, safe: bool, xl: Xl | None = None, cmdline_path: Path = Path("/proc/cmdline")) -> int:
+    say(DataStore().mount(say).line)
+    try:
+        set_up_host(say, cmdline_path.read_text())
+    except Exception as error:      # the appliances still start: a setup bug must not keep guests down
+        say(f"host setup failed: {error}")
+    if safe:
+        say("safe mode: no appliances are started")
+        return 0
+    outcomes = boot_start.autostart(discover(), xl or Xl(), say)
+    boot_start.write_status(outcomes)
+    return 0 if all(o.started for o in outcomes) else 1

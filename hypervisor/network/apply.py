@@ -1,0 +1,62 @@
+"""Put network settings on the running host: stop the boot's DHCP client, then move xenbr0 from what
+rc.boot set up (DHCP, `NetworkConfig()`) to the settings given; hostname and DNS too.
+
+Used at first setup (answer file) and at every later boot (the settings kept on the data store).
+"""
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+from typing import Callable
+
+from hypervisor import runner
+from hypervisor.network.config import MANAGEMENT_BRIDGE, NetworkConfig, change, resolv_conf
+
+GUEST_PORTS = ("vif", "tap")     # xenbr0's ports that are guests' interfaces, not the host's NIC
+
+
+def management_nic(sysfs: Path = Path("/sys/class/net")) -> str | None:
+    """The NIC rc.boot put under xenbr0."""
+    ports = sysfs / MANAGEMENT_BRIDGE / "brif"
+    names = sorted(p.name for p in ports.iterdir()) if ports.is_dir() else []
+    return next((name for name in names if not name.startswith(GUEST_PORTS)), None)
+
+
+def stop_dhcp_client(proc: Path = Path("/proc")) -> None:
+    """The boot's udhcpc on xenbr0 (dom0's only one: guests run their own in their own kernels)."""
+    for entry in proc.iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "udhcpc":
+                    os.kill(int(entry.name), signal.SIGTERM)
+            except (OSError, ValueError):
+                pass
+
+
+def apply_network(config: NetworkConfig, say: Callable[[str], None], run: runner.Runner = runner.run,
+                  etc: Path = Path("/etc")) -> list[str]:
+    """Apply `config`; returns the commands that failed, each with what it said (also said)."""
+    stop_dhcp_client()
+    failed = []
+    for argv in change(NetworkConfig(), config, management_nic()).apply:
+        try:
+            run(argv, timeout=30)
+        except runner.CommandError as error:
+            # Flushing what is not there is no failure: rc.boot's DHCP may not have got an address yet.
+            if "flush" not in argv:
+                failed.append(f"`{' '.join(argv)}`: {error.sentence}")
+                say(f"network: `{' '.join(argv)}` failed: {error.sentence}")
+    if config.hostname:
+        (etc / "hostname").write_text(config.hostname + "\n")
+    servers = resolv_conf(config)
+    if servers:
+        (etc / "resolv.conf").write_text(servers)
+    return failed
+
+
+def describe(config: NetworkConfig) -> str:
+    ipv4 = (f"IPv4 {config.ipv4.address}" + (f" via {config.ipv4.gateway}" if config.ipv4.gateway else "")
+            if config.ipv4.mode == "static" else "IPv4 by DHCP")
+    return ", ".join([f"hostname {config.hostname or 'from DHCP'}", ipv4, f"IPv6 {config.ipv6.mode}"]
+                     + ([f"DNS {' '.join(config.dns)}"] if config.dns else []))

@@ -1,0 +1,92 @@
+"""`xenbox storage ...`: the host's disks and its data store, from a shell or a script.
+
+Exit codes: 0 done, 1 the operation failed (the message says why and what to do),
+2 bad usage, 4 a disk holds data and its name was not given with --erase.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+from hypervisor.storage import human_size
+from hypervisor.storage.datastore import ConfirmationNeeded, DataStore, boot_device, check_can_initialise
+from hypervisor.storage.disks import Disk, Disks, boot_disk, holds_data
+
+EXIT_FAILED, EXIT_NEEDS_CONFIRMATION = 1, 4
+
+
+def say(line: str) -> None:
+    print(f"xenbox: {line}", flush=True)
+
+
+def disk_rows(disks: list[Disk], booted: str | None) -> list[dict]:
+    medium = boot_disk(disks, booted)
+    return [{"name": d.name, "path": d.path, "size": d.size, "model": d.model, "serial": d.serial,
+             "stable_id": d.stable_id, "boot_medium": d == medium,
+             "holds": "the XenBox boot medium" if d == medium else holds_data(d) or "nothing"} for d in disks]
+
+
+def cmd_disks(args, _xl) -> int:
+    rows = disk_rows(Disks().list(), boot_device())
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'DISK':8} {'SIZE':>9}  {'MODEL':20} {'ID':28} HOLDS")
+    for r in rows:
+        print(f"{r['name']:8} {human_size(r['size']):>9}  {(r['model'] or '-')[:20]:20} "
+              f"{(r['stable_id'] or '-')[:28]:28} {r['holds']}")
+    return 0
+
+
+def cmd_status(args, _xl) -> int:
+    status = DataStore().status()
+    if args.json:
+        print(json.dumps({"group": asdict(status.group) if status.group else None, "mounted": status.mounted,
+                          "problem": status.problem, "line": status.line}, indent=2))
+    else:
+        print(status.line)
+    return EXIT_FAILED if status.problem else 0
+
+
+def cmd_mount(args, _xl) -> int:
+    status = DataStore().mount(say)
+    say(status.line)
+    return EXIT_FAILED if status.problem else 0
+
+
+def cmd_init(args, _xl) -> int:
+    disks = {d.name: d for d in Disks().list()}
+    chosen = []
+    for name in args.disks:
+        disk = disks.get(name.removeprefix("/dev/"))
+        if disk is None:
+            say(f"there is no disk {name}: `xenbox storage disks` lists them")
+            return EXIT_FAILED
+        try:
+            check_can_initialise(disk, boot_device(), args.erase if args.erase in (disk.name, disk.path) else None)
+        except ConfirmationNeeded as needed:
+            say(f"{needed.disk.path} ({needed.disk.summary}) {needed.reason}: add --erase {needed.disk.name} "
+                "to erase it and everything on it")
+            return EXIT_NEEDS_CONFIRMATION
+        chosen.append(disk)
+    DataStore().initialise(chosen, say)
+    return 0
+
+
+def add_commands(groups) -> None:
+    parser = groups.add_parser("storage", help="disks and the data store")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    disks = commands.add_parser("disks", help="local disks: size, model, stable id and what each holds now")
+    disks.add_argument("--json", action="store_true", help="print JSON")
+    disks.set_defaults(handler=cmd_disks)
+    status = commands.add_parser("status", help="the data store: its volume group, size, free space, mount")
+    status.add_argument("--json", action="store_true", help="print JSON")
+    status.set_defaults(handler=cmd_status)
+    commands.add_parser("mount", help="find the data store by its tag and mount it (run at boot)").set_defaults(
+        handler=cmd_mount)
+    init = commands.add_parser("init", help="make the data store on one or more disks (erases them)")
+    init.add_argument("disks", nargs="+", help="disk names, e.g. vdb or /dev/sdb")
+    init.add_argument("--erase", metavar="DISK", help="erase DISK even though it holds data (its name, typed "
+                                                      "again, is the confirmation)")
+    init.set_defaults(handler=cmd_init)
+

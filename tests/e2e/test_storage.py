@@ -1,0 +1,138 @@
+"""The data store on a booted host with two extra virtual disks: vda blank, vdb holding an ext4 filesystem.
+
+Driven from the console over serial: vdb is refused until its name is typed; the data store is made on
+vda. Then an appliance with a volume on the data store writes from inside its guest; the host reboots;
+the data store is found again by its tag, the appliance (kept on the data store) starts by itself and
+reads back what it wrote. One machine serves every test here, in order.
+"""
+import re
+import subprocess
+
+import pytest
+
+from machine import OVERVIEW, Shell, booted, wait_for_overview
+
+DOWN, UP, ESCAPE = "\x1b[B", "\x1b[A", "\x1b"
+MARK = "kept-by-xenbox-4217"
+KEEPER = "/var/lib/xenbox/appliances/keeper"
+# The sample's kernel and busybox ramdisk; the volume is the guest's first disk, xvda.
+KEEPER_TOML = """name = "keeper"
+type = "pv"
+[memory]
+initial_mib = 96
+[boot]
+kernel = "/run/xenbox/medium/boot/vmlinuz"
+ramdisk = "initrd.img"
+cmdline = "console=hvc0 quiet"
+[[disks]]
+pool = "local"
+size_mib = 16
+[autostart]
+enabled = true
+order = 20
+"""
+GUEST_START = 600      # boot + xl create + the guest's own boot, under TCG on a busy machine
+
+
+@pytest.fixture(scope="module")
+def console(iso, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("disks")
+    blank, used = folder / "blank.img", folder / "used.img"
+    for disk, size in ((blank, 2048), (used, 256)):
+        with open(disk, "wb") as image:
+            image.truncate(size * 1024 * 1024)
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-L", "old", str(used)], check=True)
+    with booted(iso, "storage", disks=[blank, used], reboot=True) as console:
+        wait_for_overview(console)
+        yield console
+
+
+def open_storage(console):
+    console.press("t")
+    console.wait_for_screen(r"Local disks", 90)
+    console.wait_for_screen(r"vdb +256 MiB +an ext4 filesystem labelled old", 120)
+
+
+def test_the_overview_says_there_is_no_data_store_yet(console):
+    console.wait_for_screen(r"Data store: none - set one up on the Storage screen \(key t\)", 120)
+
+
+def test_a_disk_holding_a_filesystem_is_erased_only_when_its_name_is_typed(console):
+    open_storage(console)
+    assert re.search(r"vda +2 GiB +nothing \(blank\)", console.display())
+    # The selected disk in full, under the table (drawn after the table's rows, so waited for).
+    console.wait_for_screen(re.escape("/dev/vda: 2 GiB, serial XB-DISK-0, id virtio-XB-DISK-0; holds nothing"), 60)
+    console.press_sequence(DOWN)
+    console.press("i")
+    console.wait_for_screen(r"(?s)holds an ext4 filesystem labelled old\..*Type vdb to erase it", 60)
+    console.type_line("vda")
+    console.wait_for_screen(r"that is not vdb: type vdb exactly", 60)
+    console.press(ESCAPE)
+    console.press("u")
+    console.wait_for_screen(r"Choose one and press i", 120)
+    console.press(ESCAPE)
+    console.wait_for_screen(OVERVIEW, 60)
+    with Shell(console) as shell:
+        assert 'TYPE="ext4"' in shell.run("blkid -p /dev/vdb")
+
+
+def test_the_data_store_is_made_on_the_blank_disk(console):
+    open_storage(console)
+    console.press_sequence(UP)
+    console.press("i")
+    console.wait_for_screen(r"Make /dev/vda \(2 GiB\)", 60)
+    console.press("y")
+    console.wait_for_screen(r"The data store is ready on /dev/vda", 300)
+    console.wait_for_screen(r"VG xenbox, 2 GiB on 1 disk, [\d.]+ [MG]iB free for guest volumes", 120)
+    console.press(ESCAPE)
+    console.wait_for_screen(r"Data store: VG xenbox", 120)
+    with Shell(console) as shell:
+        assert shell.run("grep ' /var/lib/xenbox ' /proc/mounts").startswith("/dev/xenbox/data /var/lib/xenbox ext4")
+
+
+def in_guest(console, command: str, expect: str, timeout: float = 120) -> None:
+    """Type a command at the guest's shell (attached with `xl console`) and wait for `expect`."""
+    since = len(console.transcript)
+    console.type_line(command)
+    console.wait_for_output(expect.encode(), timeout, since=since)
+
+
+def attach_to_keeper(console, shell) -> None:
+    """From a dom0 shell, onto the keeper guest's shell: its rc has finished (it says so in its
+    console log), and the shell that answers is the guest's (its host name is the sample's)."""
+    shell.run("until grep -q 'serving http' /var/log/xen/console/guest-keeper.log 2>/dev/null; "
+              "do sleep 2; done", GUEST_START)
+    console.type_line("xl console keeper")
+    console.settle(3)
+    in_guest(console, "echo IN-$(hostname)", "IN-sample-web")
+
+
+def test_a_volume_on_the_data_store_keeps_what_its_guest_wrote_across_a_host_reboot(console):
+    with Shell(console) as shell:
+        shell.run(f"mkdir -p {KEEPER} && cp /usr/share/xenbox/appliances/sample-web/initrd.img {KEEPER}/")
+        lines = " ".join(f"'{line}'" for line in KEEPER_TOML.splitlines())
+        shell.run(f"printf '%s\\n' {lines} > {KEEPER}/appliance.toml")
+        said = shell.run("xenbox appliance start keeper", 300)
+        assert shell.status == 0, said
+        assert "keeper.xvda" in shell.run("lvs --noheadings -o lv_name xenbox")
+        attach_to_keeper(console, shell)
+        in_guest(console, f"echo {MARK} | dd of=/dev/xvda bs=512 count=1 conv=sync,fsync; echo WROTE-$?",
+                 "WROTE-0")
+        console.press("\x1d")                             # Ctrl-]: back to dom0
+        shell.run("xl shutdown -w keeper", 300)
+    console.press("R")                                    # reboot the host from the console
+    console.wait_for_screen(r"Reboot this host\?", 60)
+    since = len(console.transcript)
+    console.press("y")
+    console.screen.reset()
+    console.wait_for_output(rb"xenbox: powering off", 300, since=since)
+    wait_for_overview(console)
+    # Found by its tag, mounted before autostart, which finds keeper's bundle on it.
+    console.wait_for_output(rb"xenbox: Data store: VG xenbox, 2 GiB on 1 disk", GUEST_START, since=since)
+    console.wait_for_screen(r"Data store: VG xenbox, 2 GiB on 1 disk", 180)
+    console.wait_for_output(rb"xenbox: appliance keeper started", GUEST_START, since=since)
+    with Shell(console) as shell:
+        attach_to_keeper(console, shell)
+        in_guest(console, "dd if=/dev/xvda bs=512 count=1 2>/dev/null | head -n 1 | sed 's/^/READ-/'",
+                 f"READ-{MARK}")
+        console.press("\x1d")

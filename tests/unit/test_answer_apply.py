@@ -1,0 +1,114 @@
+"""An answer file against this host: what refuses it before anything changes, where it is found,
+and how its appliances are installed. Real files in a temporary folder; the disks are lsblk captures."""
+import shutil
+from pathlib import Path
+
+import pytest
+
+from hypervisor.answer import apply as answer_apply
+from hypervisor.answer.fetch import FetchError, find_answer
+from hypervisor.answer.parse import parse_answer
+from hypervisor.answer.sources import Volume
+from hypervisor.storage.disks import Disk
+
+GIB = 1024 ** 3
+SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "appliances" / "sample-web"
+BLANK = Disk("vda", "/dev/vda", "disk", 2 * GIB, stable_id="virtio-XB-DISK-0")
+USED = Disk("vdb", "/dev/vdb", "disk", GIB, fstype="ext4", stable_id="virtio-XB-DISK-1")
+
+
+@pytest.fixture
+def built_in(tmp_path, monkeypatch):
+    folder = tmp_path / "built-in"
+    folder.mkdir()
+    monkeypatch.setattr(answer_apply, "BUILT_IN", folder)
+    monkeypatch.setattr(answer_apply, "INSTALL_INTO", tmp_path / "installed")
+    return folder
+
+
+def sample_bundle(into: Path) -> Path:
+    bundle = into / "sample-web"
+    shutil.copytree(SAMPLE, bundle)
+    return bundle
+
+
+def test_every_host_problem_is_listed_before_anything_changes(tmp_path, built_in):
+    answer = parse_answer("""
+[storage]
+data_disks = ["/dev/disk/by-id/virtio-XB-DISK-1", "/dev/disk/by-id/virtio-NOPE"]
+[[storage.pools]]
+name = "isos"
+type = "nfs"
+server = "nas"
+export = "/isos"
+[[appliances]]
+source = "web-2"
+""", "answer.toml")
+    problems = [str(p) for p in answer_apply.host_problems(answer, tmp_path, [BLANK, USED], None)]
+    assert len(problems) == 4
+    assert problems[0].startswith("storage.data_disks[0] = '/dev/disk/by-id/virtio-XB-DISK-1': holds an ext4 "
+                                  "filesystem: set storage.wipe_disks_with_data = true")
+    assert problems[1].startswith("storage.data_disks[1] = '/dev/disk/by-id/virtio-NOPE': is no disk on this host")
+    assert "is a nfs pool; this XenBox cannot set up storage pools from an answer file yet" in problems[2]
+    assert problems[3] == (f"appliances[0].source = 'web-2': is neither beside the answer file ({tmp_path}/web-2) "
+                           "nor a built-in appliance (built in: none)")
+
+
+def test_data_disks_are_matched_by_stable_id_or_kernel_name():
+    answer = parse_answer('[storage]\ndata_disks = ["/dev/disk/by-id/virtio-XB-DISK-0", "/dev/vdb"]\n'
+                          "wipe_disks_with_data = true\n", "answer.toml")
+    assert answer_apply.resolve_disks(answer, [BLANK, USED]) == [BLANK, USED]
+
+
+def test_a_built_in_appliance_is_installed_with_the_answer_files_autostart(tmp_path, built_in):
+    sample_bundle(built_in)
+    answer = parse_answer('[[appliances]]\nsource = "sample-web"\nautostart = false\norder = 3\n', "answer.toml")
+    bundles, problems = answer_apply.find_bundles(answer, tmp_path)
+    assert problems == [] and [b.path for b in bundles] == [built_in / "sample-web"]
+    installed = answer_apply._install(bundles[0])
+    assert installed == tmp_path / "installed" / "sample-web"
+    text = (installed / "appliance.toml").read_text()
+    assert "[autostart]\nenabled = false\norder = 3" in text
+    assert "enabled = true" in (built_in / "sample-web" / "appliance.toml").read_text()     # the original untouched
+    assert [p.name for p in (tmp_path / "installed").iterdir()] == ["sample-web"]          # no staging left
+
+
+def test_the_answer_file_is_found_on_the_labelled_volume_before_the_boot_medium(tmp_path):
+    stick, medium = tmp_path / "stick", tmp_path / "medium"
+    (medium / "xenbox").mkdir(parents=True)
+    (medium / "xenbox" / "answer.toml").write_text("# from the medium\n")
+    stick.mkdir()
+    volumes = [Volume("/dev/sr0", None, str(medium), boot_medium=True), Volume("/dev/vdb", "XENBOX", str(stick))]
+    found = find_answer("quiet", volumes)
+    assert (found.origin, found.data) == ("the boot medium (/dev/sr0)", b"# from the medium\n")
+    (stick / "answer.toml").write_text("# from the stick\n")
+    found = find_answer("quiet", volumes)
+    assert (found.origin, found.data, found.folder) == ("the volume labelled XENBOX (/dev/vdb)",
+                                                        b"# from the stick\n", stick)
+    assert find_answer("xenbox.answer=off", volumes) is None
+
+
+def test_an_answer_file_named_on_the_command_line_must_be_there(tmp_path):
+    with pytest.raises(FetchError, match=r"xenbox.answer=/nope.toml\): /nope.toml cannot be read"):
+        find_answer("xenbox.answer=/nope.toml", [])
+    with pytest.raises(FetchError, match="takes an absolute path"):
+        find_answer("xenbox.answer=answer.toml", [])
+
+
+def test_a_labelled_volume_is_mounted_read_only_with_the_type_blkid_reads(tmp_path, monkeypatch):
+    """The runner stands in for blkid and mount (no block devices here): it answers the type and
+    'mounts' by putting the file where the volume would appear."""
+    from hypervisor.answer import fetch
+    monkeypatch.setattr(fetch, "MOUNT_AT", tmp_path / "volume")
+    calls = []
+
+    def run(argv, *, input=None, timeout=60):
+        calls.append(list(argv))
+        if argv[0] == "blkid":
+            return "ext4\n"
+        (tmp_path / "volume" / "answer.toml").write_text("# on the stick\n")
+        return ""
+    found = find_answer("quiet", [Volume("/dev/vdb", "XENBOX", None)], run)
+    assert calls == [["blkid", "-o", "value", "-s", "TYPE", "/dev/vdb"],
+                     ["mount", "-o", "ro", "-t", "ext4", "/dev/vdb", str(tmp_path / "volume")]]
+    assert (found.data, found.folder) == (b"# on the stick\n", tmp_path / "volume")

@@ -1,0 +1,132 @@
+"""The console's storage screen, driven by Textual's pilot against stand-ins for the disks and the data store.
+
+LVM, wipefs and mkfs cannot run against real disks here; the stand-ins have the method names of
+`Disks` and `DataStore` and record what the screen asked for. The end-to-end storage test drives the
+same screen over serial against the real tools and virtual disks.
+"""
+import asyncio
+
+from textual.app import App
+from textual.widgets import DataTable, Input, Log, Static
+
+from hypervisor.storage.datastore import Status
+from hypervisor.storage.disks import Disk
+from hypervisor.storage.lvm import VolumeGroup
+from tui.screens.storage import StorageScreen
+from tui.widgets.confirm import Confirm
+from tui.widgets.prompt import Prompt
+
+GIB = 1024 ** 3
+BLANK = Disk("vda", "/dev/vda", "disk", 2 * GIB, serial="XB-DISK-0", stable_id="virtio-XB-DISK-0")
+USED = Disk("vdb", "/dev/vdb", "disk", GIB // 4, fstype="ext4", label="old")
+GROUP = VolumeGroup("xenbox", 2 * GIB, GIB, 4 * 1024 * 1024, 1, 1, "uuid")
+
+
+class FakeDisks:
+    def list(self):
+        return [BLANK, USED]
+
+
+class FakeStore:
+    def __init__(self, group=None):
+        self.group, self.made = group, []
+
+    def status(self):
+        return Status(self.group, self.group is not None)
+
+    def initialise(self, disks, say):
+        say(f"erasing what is written on {disks[0].path}")
+        self.made.append([d.name for d in disks])
+        self.group = GROUP
+        return self.status()
+
+
+class StorageApp(App):
+    def __init__(self, store):
+        super().__init__()
+        self.screen_under_test = StorageScreen(store, FakeDisks())
+        self.notified = []
+
+    def notify(self, message, *, severity="information", **options):
+        self.notified.append((message, severity))
+        super().notify(message, severity=severity, **options)
+
+    def on_mount(self):
+        self.push_screen(self.screen_under_test)
+
+
+async def settle(pilot):
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def drive(test, store=None):
+    store = store or FakeStore()
+
+    async def run():
+        app = StorageApp(store)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await test(pilot, app, app.screen_under_test)
+    asyncio.run(run())
+    return store
+
+
+def rows(screen):
+    table = screen.query_one(DataTable)
+    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def test_each_disk_says_what_it_holds_and_the_selected_one_is_described_in_full():
+    async def test(pilot, app, screen):
+        assert [r[:3] for r in rows(screen)] == [["vda", "2 GiB", "nothing (blank)"],
+                                                 ["vdb", "256 MiB", "an ext4 filesystem labelled old"]]
+        detail = str(screen.query_one("#detail", Static).render())
+        assert detail == "/dev/vda: 2 GiB, serial XB-DISK-0, id virtio-XB-DISK-0; holds nothing (blank)"
+        assert "none - set one up" in str(screen.query_one("#datastore", Static).render())
+    drive(test)
+
+
+def test_a_disk_holding_data_is_made_the_data_store_only_after_its_name_is_typed():
+    async def test(pilot, app, screen):
+        await pilot.press("down", "i")
+        assert isinstance(app.screen, Prompt) and "Type vdb to erase it" in app.screen.question
+        app.screen.query_one(Input).value = "vda"
+        await pilot.press("enter")
+        assert "that is not vdb" in str(app.screen.query_one("#problem", Static).render())
+        await pilot.press("escape")
+        await settle(pilot)
+        assert store.made == [] and app.screen is screen
+        await pilot.press("i")
+        app.screen.query_one(Input).value = "vdb"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert store.made == [["vdb"]]
+        assert "erasing what is written on /dev/vdb" in "\n".join(screen.query_one(Log).lines)
+        assert ("The data store is ready on /dev/vdb.", "information") in app.notified
+        assert "VG xenbox, 2 GiB on 1 disk" in str(screen.query_one("#datastore", Static).render())
+    store = FakeStore()
+    drive(test, store)
+
+
+def test_a_blank_disk_asks_yes_or_no_and_no_changes_nothing():
+    async def test(pilot, app, screen):
+        await pilot.press("i")
+        assert isinstance(app.screen, Confirm) and app.screen.question.startswith("Make /dev/vda (2 GiB)")
+        await pilot.press("n")
+        await settle(pilot)
+        assert store.made == []
+        await pilot.press("i", "y")
+        await settle(pilot)
+        assert store.made == [["vda"]]
+    store = FakeStore()
+    drive(test, store)
+
+
+def test_a_second_data_store_is_refused_before_anything_is_asked():
+    async def test(pilot, app, screen):
+        await pilot.press("i")
+        assert app.screen is screen
+        assert app.notified[-1] == ("This host already has a data store (VG xenbox).", "warning")
+    drive(test, FakeStore(GROUP))

@@ -1,0 +1,182 @@
+"""Storage: the data store and the host's disks, and the one place a disk is made the data store.
+
+Listing the disks runs lsblk, wipefs and pvs; making the data store erases a disk. Both run in
+worker threads, and each step of the making is shown as it happens. A disk that holds data is
+erased only after its name is typed; the boot medium, mounted and read-only disks never.
+"""
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Log, Static
+
+from hypervisor.storage import StorageError, human_size
+from hypervisor.storage.datastore import ConfirmationNeeded, DataStore, Status, boot_device, check_can_initialise
+from hypervisor.storage.disks import Disk, Disks, boot_disk, holds_data
+from tui.invalid import Invalid
+from tui.widgets.confirm import Confirm
+from tui.widgets.prompt import Prompt
+
+# What decides (what is on it) comes before what identifies; all of it is in the line under the table.
+COLUMNS = (("disk", "Disk", 6), ("size", "Size", 8), ("holds", "Holds now", 38), ("model", "Model", 16),
+           ("id", "Stable id", 24))
+
+
+def holds_text(disk: Disk, medium: Disk | None) -> str:
+    if disk == medium:
+        return "the XenBox boot medium (never used)"
+    return (holds_data(disk) or "nothing (blank)").removeprefix("holds ")
+
+
+class StorageScreen(Screen):
+    DEFAULT_CSS = """
+    StorageScreen #datastore { height: auto; padding: 0 1; border: solid $primary; border-title-color: $text; }
+    StorageScreen DataTable { height: 1fr; border: solid $primary; border-title-color: $text; }
+    StorageScreen Log { height: 7; border: solid $accent; display: none; }
+    StorageScreen #detail { height: auto; padding: 0 1; }
+    StorageScreen #status { height: 1; padding: 0 1; color: $text-muted; }
+    """
+    BINDINGS = [
+        Binding("i", "initialise", "Make data store"),
+        Binding("u", "rescan", "Rescan"),
+        Binding("escape,b", "app.pop_screen", "Back"),
+    ]
+
+    def __init__(self, store: DataStore | None = None, disks: Disks | None = None) -> None:
+        super().__init__()
+        self.store = store or DataStore()
+        self.disks = disks or Disks()
+        self._listed: list[Disk] = []
+        self._medium: Disk | None = None
+        self._status: Status | None = None
+        self._busy = False
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=True, icon="")
+        yield Static("Looking for the data store ...", id="datastore")
+        yield DataTable(cursor_type="row")
+        yield Static("", id="detail")
+        yield Log(highlight=False)
+        yield Static("Listing the disks ...", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Storage"
+        self.query_one("#datastore").border_title = "Data store"
+        table = self.query_one(DataTable)
+        table.border_title = "Local disks"
+        for key, heading, width in COLUMNS:
+            table.add_column(heading, width=width, key=key)
+        self.action_rescan()
+
+    # -- reading ----------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="storage-scan", exit_on_error=False)
+    def action_rescan(self) -> None:
+        self.app.call_from_thread(self._say, "Listing the disks ...")
+        status = self.store.status()
+        try:
+            disks, problem = self.disks.list(), None
+        except StorageError as error:
+            disks, problem = [], str(error)
+        self.app.call_from_thread(self._show, status, disks, problem)
+
+    def _show(self, status: Status, disks: list[Disk], problem: str | None) -> None:
+        self._status, self._listed = status, disks
+        self._medium = boot_disk(disks, boot_device())
+        self.query_one("#datastore", Static).update(Text(status.line.removeprefix("Data store: ")))
+        table = self.query_one(DataTable)
+        row = table.cursor_row
+        table.clear()
+        for disk in disks:
+            table.add_row(*(Text(value, no_wrap=True, overflow="ellipsis") for value in (
+                disk.name, human_size(disk.size), holds_text(disk, self._medium), disk.model or "-",
+                disk.stable_id or "-")), key=disk.name)
+        if disks:
+            table.move_cursor(row=min(row, len(disks) - 1))
+        self._show_detail()
+        count = f"{len(disks)} disk{'s' * (len(disks) != 1)}."
+        if problem:
+            self._say(problem)
+        elif status.group is None:
+            self._say(f"{count} Choose one and press i to make it the data store.")
+        else:
+            self._say(count)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        disk = self._selected()
+        self.query_one("#detail", Static).update(Text(
+            f"{disk.path}: {disk.summary}, serial {disk.serial or '-'}, id {disk.stable_id or '-'}; holds "
+            f"{holds_text(disk, self._medium)}" if disk else ""))
+
+    def _say(self, text: str) -> None:
+        self.query_one("#status", Static).update(Text(text))
+
+    # -- making the data store -----------------------------------------------------
+    def _selected(self) -> Disk | None:
+        table = self.query_one(DataTable)
+        if not self._listed or not 0 <= table.cursor_row < len(self._listed):
+            return None
+        return self._listed[table.cursor_row]
+
+    def action_initialise(self) -> None:
+        disk = self._selected()
+        if self._busy:
+            self.notify("The data store is being made: wait for it to finish.", severity="warning")
+        elif self._status is not None and self._status.group is not None:
+            self.notify(f"This host already has a data store (VG {self._status.group.name}).", severity="warning")
+        elif disk is None:
+            self.notify("There is no disk to choose: attach one, then press u.", severity="warning")
+        else:
+            self._ask_about(disk)
+
+    def _ask_about(self, disk: Disk) -> None:
+        try:
+            check_can_initialise(disk, boot_device())
+        except ConfirmationNeeded as needed:
+            def typed(text: str) -> str:
+                if text not in (disk.name, disk.path):
+                    raise Invalid(f"that is not {disk.name}: type {disk.name} exactly, or press Escape "
+                                  "to keep the disk as it is")
+                return text
+            question = (f"{disk.path} ({disk.summary}) {needed.reason}.\nEverything on it will be erased.\n"
+                        f"Type {disk.name} to erase it and make it the data store:")
+            self.app.push_screen(Prompt(question, read=typed), lambda name: name and self._initialise(disk, name))
+            return
+        except StorageError as refused:
+            self.notify(str(refused), severity="error", markup=False, timeout=10)
+            self._say(str(refused))
+            return
+        question = f"Make {disk.path} ({disk.summary}) the XenBox data store?\nIt holds nothing now."
+        self.app.push_screen(Confirm(question), lambda yes: yes and self._initialise(disk, None))
+
+    def _initialise(self, disk: Disk, confirmed_name: str | None) -> None:
+        self._busy = True
+        log = self.query_one(Log)
+        log.display = True
+        log.clear()
+        self._say(f"Making the data store on {disk.path} ...")
+        self._make(disk, confirmed_name)
+
+    @work(thread=True, exclusive=True, group="storage-make", exit_on_error=False)
+    def _make(self, disk: Disk, confirmed_name: str | None) -> None:
+        def progress(line: str) -> None:
+            self.app.call_from_thread(self.query_one(Log).write_line, line)
+        try:
+            check_can_initialise(disk, boot_device(), confirmed_name)    # asked again: the disk may have changed
+            status = self.store.initialise([disk], progress)
+            outcome, severity = f"The data store is ready on {disk.path}.", "information"
+        except StorageError as error:
+            status, outcome, severity = None, f"The data store was not made: {error}", "error"
+        self.app.call_from_thread(self._made, status, outcome, severity)
+
+    def _made(self, status: Status | None, outcome: str, severity: str) -> None:
+        self._busy = False
+        self.query_one(Log).write_line(outcome)
+        self.notify(outcome, severity=severity, markup=False, timeout=10)
+        self.action_rescan()
