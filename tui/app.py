@@ -6,22 +6,30 @@ Letter keys only: F-keys often don't cross a serial line. Ctrl-A is Xen's
 from __future__ import annotations
 
 import subprocess
+import time
 
 from textual import events
 from textual.app import App
 from textual.binding import Binding
 
+from hypervisor.console_password import read_access
 from hypervisor.xl import Xl
+from tui.invalid import Invalid
+from tui.screens.lock import LockScreen
 from tui.screens.overview import OverviewScreen
 from tui.screens.xen_log import XenLogScreen
 from tui.terminal import QUERY, is_serial, kernel_size, plausible_size, set_kernel_size
 from tui.widgets.confirm import Confirm
+from tui.widgets.prompt import Prompt
 
 # busybox init runs rc.shutdown on these: guests stop cleanly first. Absolute paths:
 # init gives the console a PATH without /usr/local/bin, where the applet links live.
 POWER_OFF = ["/bin/busybox", "poweroff"]
 REBOOT = ["/bin/busybox", "reboot"]
 SHELL = ["/bin/sh", "-l"]
+# How often the console looks at its lock: a password set at boot (the data store is mounted after
+# the console starts) or from the other console locks this one within that time.
+LOCK_CHECK_SECONDS = 2.0
 
 
 class XenBoxApp(App):
@@ -30,6 +38,7 @@ class XenBoxApp(App):
     BINDINGS = [
         Binding("l", "xen_log", "Xen log"),
         Binding("s", "shell", "Shell"),
+        Binding("w", "password", "Password"),
         Binding("R", "reboot", "Reboot host"),
         Binding("P", "power_off", "Power off"),
         Binding("ctrl+l", "redraw", "Redraw/resize"),
@@ -39,11 +48,79 @@ class XenBoxApp(App):
         super().__init__()
         self.tty = tty
         self.xl = xl or Xl()
+        self._last_activity = time.monotonic()
+        self._lock_showing = False
+        self._unlocked_with: str | None = None      # the password hash last typed here
 
     def on_mount(self) -> None:
         self.theme = "ansi-dark" if self.tty else "textual-dark"
         self.sub_title = f"console on {self.tty}" if self.tty else ""
         self.push_screen(OverviewScreen(self.xl))
+        self.check_lock()
+        self.set_interval(LOCK_CHECK_SECONDS, self.check_lock)
+
+    # -- the console lock ------------------------------------------------------------
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown)):
+            self._last_activity = time.monotonic()
+        await super().on_event(event)
+
+    def check_lock(self) -> None:
+        """Lock when a password is set that was not typed here yet, or after the idle time."""
+        if self._lock_showing:
+            return
+        access = read_access()
+        if access.password_hash is None:
+            self._unlocked_with = None
+            return
+        idle = time.monotonic() - self._last_activity
+        if access.password_hash != self._unlocked_with or idle >= access.idle_lock_seconds:
+            self._lock_showing = True
+            self.push_screen(LockScreen(access.password_hash),
+                             lambda _: self._unlocked(access.password_hash))
+
+    def _unlocked(self, password_hash: str) -> None:
+        self._lock_showing = False
+        self._unlocked_with = password_hash
+        self._last_activity = time.monotonic()
+
+    def action_password(self) -> None:
+        from hypervisor.console_password import store_hash
+        from hypervisor.network.password import PasswordError, hash_password
+        from hypervisor.storage.datastore import DataStore
+        if not DataStore().is_mounted():
+            self.notify("The console password is kept on the data store: make one first (key t).",
+                        severity="warning", timeout=8)
+            return
+
+        def chosen(first: str) -> str:
+            if len(first) < 8:
+                raise Invalid("use at least 8 characters")
+            return first
+
+        def confirmed(first: str | None) -> None:
+            if first is None:
+                return
+
+            def same(again: str) -> str:
+                if again != first:
+                    raise Invalid("the two passwords differ: type the same one again, or Escape")
+                return again
+
+            def store(again: str | None) -> None:
+                if again is None:
+                    return
+                try:
+                    hashed = hash_password(again)
+                    store_hash(hashed)
+                except (PasswordError, OSError, ValueError) as error:
+                    self.notify(f"The password was not changed: {error}", severity="error", timeout=10)
+                    return
+                self._unlocked_with = hashed
+                self.notify("Console password set: both consoles ask for it from now on.", timeout=8)
+            self.push_screen(Prompt("Type the new console password again:", read=same, password=True), store)
+        self.push_screen(Prompt("New console password (at least 8 characters):", read=chosen, password=True),
+                         confirmed)
 
     def action_xen_log(self) -> None:
         self.push_screen(XenLogScreen(self.xl))

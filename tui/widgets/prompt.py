@@ -38,24 +38,25 @@ class Prompt(ModalScreen[Any]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, question: str, value: str = "", placeholder: str = "",
-                 read: Callable[[str], Any] = _text) -> None:
+                 read: Callable[[str], Any] = _text, password: bool = False) -> None:
         super().__init__()
         self.question = question
         self.value = value
         self.placeholder = placeholder
         self.read = read
+        self.password = password        # typed characters are not shown
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(Text(self.question))
-            yield Input(self.value, placeholder=self.placeholder)
+            yield Input(self.value, placeholder=self.placeholder, password=self.password)
             yield Static("", id="problem")
             yield Static("Enter = accept    Esc = cancel", classes="keys")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         try:
-            value = self.read(event.value.strip())
+            value = self.read(event.value if self.password else event.value.strip())
         except Invalid as problem:
             self.query_one("#problem", Static).update(Text(str(problem)))
             return

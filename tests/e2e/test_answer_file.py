@@ -1,0 +1,87 @@
+"""Headless setup from an answer file on a second virtual disk labelled XENBOX: no keystrokes at all.
+
+It sets a static address, the hostname, a data store on an empty disk, the console password and an
+appliance that autostarts; the host is then rebooted, and all of it is still there. The console locks
+once the password is set: a wrong password is refused, the right one lets the operator in.
+One machine serves both tests, in order.
+"""
+import pytest
+
+from answer_volume import answer_volume, blank_disk
+from machine import Shell, booted, wait_for_overview
+
+SETUP = 900            # boot, data store, network and the appliance's install, under TCG on a busy machine
+# The hash of "change-me" (tests/fixtures/answer/example.toml).
+ANSWER = """
+[host]
+hostname = "edge-01"
+
+[network]
+ipv4 = "static"
+address = "10.0.2.50/24"
+gateway = "10.0.2.2"
+dns = ["10.0.2.3"]
+ipv6 = "off"
+
+[storage]
+data_disks = ["/dev/disk/by-id/virtio-XB-DISK-0"]
+
+[console]
+password_hash = "$y$j9T$iuMyB.FwXnYCR9Rg.E215.$64ELharyTbQiYuV/t0D1x5ngpwHDthbxHr.4jyWg3AB"
+
+[[appliances]]
+source = "sample-web"
+autostart = true
+order = 5
+"""
+
+
+@pytest.fixture(scope="module")
+def console(iso, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("answer")
+    disks = [blank_disk(folder, "data.img", 2048), answer_volume(folder, ANSWER)]
+    with booted(iso, "answer-file", disks=disks, reboot=True) as console:
+        wait_for_overview(console)
+        yield console
+
+
+def unlock(console, wrong_first: bool = False):
+    console.wait_for_screen(r"this console is locked", 120)
+    if wrong_first:
+        console.type_line("not-the-password")
+        console.wait_for_screen(r"Wrong password \(1 wrong so far\)", 120)
+    console.type_line("change-me")
+    console.wait_for_screen(r"HVM: (available|unavailable)", 120)
+
+
+def test_the_answer_file_sets_the_host_up_with_no_keystrokes(console):
+    console.wait_for_output(rb"xenbox: answer file: found on the volume labelled XENBOX \(/dev/vdb\)", SETUP)
+    console.wait_for_output(rb"xenbox: answer file: step 4/4: appliances", SETUP)
+    console.wait_for_output(rb"xenbox: answer file: applied\r?\n", SETUP)
+    console.wait_for_output(rb"xenbox: appliance sample-web started", SETUP)
+    unlock(console, wrong_first=True)          # the password it set locks the console at once
+    console.wait_for_screen(r"Host\s+edge-01 - 10\.0\.2\.50 \(xenbr0\)", 120)
+    console.wait_for_screen(r"Data store: VG xenbox, 2 GiB on 1 disk", 120)
+    with Shell(console) as shell:
+        assert "default via 10.0.2.2 dev xenbr0" in shell.run("ip -4 route")
+        assert shell.run("cat /etc/resolv.conf").strip() == "nameserver 10.0.2.3"
+        assert "enabled = true" in shell.run("cat /var/lib/xenbox/appliances/sample-web/appliance.toml")
+        assert shell.run("stat -c %a /var/lib/xenbox/config/console.toml").strip() == "600"
+
+
+def test_after_a_reboot_everything_set_up_is_still_there(console):
+    console.press("R")
+    console.wait_for_screen(r"Reboot this host\?", 60)
+    since = len(console.transcript)
+    console.press("y")
+    console.screen.reset()
+    console.wait_for_output(rb"xenbox: powering off", 300, since=since)
+    console.wait_for_screen(r"this console is locked", 600)      # locked from the start now
+    unlock(console)
+    console.wait_for_output(rb"xenbox: host settings from the data store: hostname edge-01, IPv4 10.0.2.50/24",
+                            SETUP, since=since)
+    console.wait_for_output(rb"xenbox: appliance sample-web started", SETUP, since=since)
+    console.wait_for_screen(r"Host\s+edge-01 - 10\.0\.2\.50 \(xenbr0\)", 120)
+    console.wait_for_screen(r"Data store: VG xenbox, 2 GiB on 1 disk", 120)
+    # Applied once: the file, still attached, is not applied a second time.
+    assert b"answer file: found" not in console.transcript[since:]
