@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import glob
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -95,6 +96,23 @@ def xl_program() -> str:
     directly, one process fewer for every call the console makes every two seconds."""
     found = sorted(glob.glob("/usr/lib/xen-*/bin/xl"))
     return found[-1] if found else "xl"
+
+
+# libxl's lines about cleaning up after a failed start: true, but not why it failed.
+CLEAN_UP = ("Destruction of domain failed", "Unable to destroy guest", "Non-existant domain",
+            "Non-existent domain", "unable to destroy")
+LIBXL_ERROR = re.compile(r"libxl: error: [\w.]+:\d+:\w+: (?:Domain \d+:)?(.*)")
+
+
+def libxl_reason(output: str) -> str | None:
+    """Why libxl failed, in its own words: its first errors without source positions or the
+    clean-up that follows them; None when it printed no error line."""
+    reasons: list[str] = []
+    for line in output.splitlines():
+        found = LIBXL_ERROR.match(line.strip())
+        if found and found[1].strip() not in reasons and not any(noise in found[1] for noise in CLEAN_UP):
+            reasons.append(found[1].strip())
+    return "; ".join(reasons[:2]) or None
 
 
 class Xl:

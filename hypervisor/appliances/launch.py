@@ -8,7 +8,8 @@ from typing import Protocol
 from hypervisor.appliances.manifest import Manifest
 from hypervisor.appliances.xlcfg import to_xl_cfg
 from hypervisor.storage import StorageError
-from hypervisor.xl import Xl
+from hypervisor.runner import CommandError
+from hypervisor.xl import Xl, libxl_reason
 
 CONFIG_DIR = Path("/run/xenbox/xl")     # generated, never edited: the manifest is the source
 
@@ -36,7 +37,11 @@ def start(manifest: Manifest, xl: Xl, config_dir: Path = CONFIG_DIR, pool: Pool 
     config_dir.mkdir(parents=True, exist_ok=True)
     cfg = config_dir / f"{manifest.name}.cfg"
     cfg.write_text(to_xl_cfg(manifest))
-    xl.create(str(cfg))
+    try:
+        xl.create(str(cfg))
+    except CommandError as error:
+        raise CannotStart(f"Xen refused to start {manifest.name}: {libxl_reason(error.output) or error.sentence}") \
+            from error
     return cfg
 
 

@@ -1,5 +1,5 @@
 """Parsers for `xl` output, and CPU % as a share of the host."""
-from hypervisor.xl import CpuMeter, Domain, parse_info, parse_list, state_has, state_name, XenInfo
+from hypervisor.xl import CpuMeter, Domain, parse_info, parse_list, state_has, state_name, XenInfo, libxl_reason
 
 XL_LIST = """Name                                        ID   Mem VCPUs\tState\tTime(s)
 Domain-0                                     0  1024     2     r-----      35.2
@@ -36,3 +36,16 @@ def test_three_guests_sharing_one_cpu_never_all_show_100_percent():
     later = [Domain(f"g{i}", i, 128, 1, "running", 10 / 3) for i in (1, 2, 3)]
     percents = meter.sample(later, now=10.0)
     assert sum(percents.values()) <= 100.0 + 1e-9
+
+
+def test_libxl_reason_is_the_failure_not_the_clean_up_after_it():
+    # `xl create` of a guest whose disk's hotplug script hung, as seen in dom0 under TCG.
+    output = """libxl: error: libxl_aoutils.c:539:async_exec_timeout: killing execution of /etc/xen/scripts/block add because of timeout
+libxl: error: libxl_create.c:1672:domcreate_launch_dm: Domain 3:unable to add disk devices
+libxl: error: libxl_domain.c:1183:libxl__destroy_domid: Domain 3:Non-existant domain
+libxl: error: libxl_domain.c:1137:domain_destroy_callback: Domain 3:Unable to destroy guest
+libxl: error: libxl_domain.c:1064:domain_destroy_cb: Domain 3:Destruction of domain failed
+"""
+    assert libxl_reason(output) == ("killing execution of /etc/xen/scripts/block add because of timeout; "
+                                    "unable to add disk devices")
+    assert libxl_reason("Parsing config from x.cfg\n") is None

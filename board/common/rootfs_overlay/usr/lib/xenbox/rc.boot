@@ -9,6 +9,12 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devpts -o gid=5,mode=620 devpts /dev/pts 2>/dev/null || { mkdir -p /dev/pts; mount -t devpts devpts /dev/pts; }
 mkdir -p /dev/shm && mount -t tmpfs tmpfs /dev/shm
+# What udev would add to devtmpfs. Xen's hotplug scripts need /dev/stdin: their lock
+# (locking.sh) stats it, and without it `block add` loops until libxl kills it.
+ln -sfn /proc/self/fd /dev/fd
+ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout
+ln -sf /proc/self/fd/2 /dev/stderr
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 mkdir -p /var/run /var/lib/xen /var/log/xen /run/xen /run/xenstored /run/lock
 hostname -F /etc/hostname
