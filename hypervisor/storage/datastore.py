@@ -106,17 +106,26 @@ class DataStore:
             groups = self.groups()
         except StorageError as error:
             return Status(None, False, str(error))
+        mounted = self.is_mounted()
         if len(groups) > 1:
             names = ", ".join(g.name for g in groups)
-            return Status(None, False, f"{len(groups)} data stores found ({names}): unplug the disks of the one "
-                                       "not wanted, then reboot")
-        return Status(groups[0] if groups else None, self.is_mounted())
+            return Status(None, mounted, f"{len(groups)} data stores found ({names}): unplug the disks of the one "
+                                         "not wanted, then reboot")
+        if not groups and mounted:
+            return Status(None, True, f"MISSING - its disk is gone (unplugged or failed) while in use: nothing on "
+                                      f"it can be read or written; reattach the disk, then reboot")
+        if groups and groups[0].missing_pvs:
+            group = groups[0]
+            return Status(group, mounted, f"VG {group.name} is MISSING {group.missing_pvs} of its "
+                                          f"{group.pv_count} disks: reattach them, then reboot; appliances with "
+                                          "volumes on it are not started")
+        return Status(groups[0] if groups else None, mounted)
 
     def mount(self, say: Progress = lambda line: None) -> Status:
         """At boot: activate the data store's volumes and mount its filesystem. Never creates anything."""
         status = self.status()
         if status.problem or status.group is None or status.mounted:
-            return status
+            return status       # a data store missing disks is not mounted: its volumes may be on them
         name = status.group.name
         say(f"activating the volumes of VG {name}")
         self._tool(["vgchange", "--activate", "y", name], f"the volumes of VG {name} could not be activated")

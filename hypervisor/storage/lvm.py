@@ -10,7 +10,7 @@ from hypervisor.storage import ParseError, StorageError, explain, human_size
 
 REPORT = ["--reportformat", "json", "--units", "b", "--nosuffix", "-o"]
 PV_FIELDS = "pv_name,vg_name,pv_size,pv_free,pv_uuid,dev_size"
-VG_FIELDS = "vg_name,vg_size,vg_free,vg_extent_size,pv_count,lv_count,vg_uuid"
+VG_FIELDS = "vg_name,vg_size,vg_free,vg_extent_size,pv_count,lv_count,vg_uuid,vg_missing_pv_count"
 LV_FIELDS = "lv_name,vg_name,lv_size,lv_path,lv_attr,lv_uuid,devices"
 NAME = re.compile(r"[A-Za-z0-9+_.][A-Za-z0-9+_.-]*\Z")     # what LVM accepts, minus a leading '-'
 
@@ -33,6 +33,7 @@ class VolumeGroup:
     pv_count: int
     lv_count: int
     uuid: str
+    missing_pvs: int = 0     # disks LVM knows are part of it but cannot find
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,8 @@ def parse_pvs(text: str) -> list[PhysicalVolume]:
 def parse_vgs(text: str) -> list[VolumeGroup]:
     return [_build(VolumeGroup, r, name=r["vg_name"], size=int(r["vg_size"]), free=int(r["vg_free"]),
                    extent_size=int(r["vg_extent_size"]), pv_count=int(r["pv_count"]),
-                   lv_count=int(r["lv_count"]), uuid=r["vg_uuid"]) for r in _rows(text, "vg")]
+                   lv_count=int(r["lv_count"]), uuid=r["vg_uuid"],
+                   missing_pvs=int(r.get("vg_missing_pv_count") or 0)) for r in _rows(text, "vg")]
 
 
 def parse_lvs(text: str) -> list[LogicalVolume]:

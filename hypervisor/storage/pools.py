@@ -31,10 +31,12 @@ class LocalPool:
     def volume(self, appliance: str, target: str, size_mib: int, say=lambda line: None) -> Path:
         """The volume's device, made first if it does not exist yet."""
         status = self._store.status()
-        if status.problem or status.group is None:
-            raise StorageError(f"its disk {target} is on the pool local, the data store, which "
-                               f"{'is missing: ' + status.problem if status.problem else 'is not set up or its disks are missing'}"
-                               ": set it up or reattach its disks on the Storage screen")
+        if status.problem:
+            raise StorageError(f"its disk {target} is a volume on the data store, which cannot be used now "
+                               f"({status.problem})")
+        if status.group is None:
+            raise StorageError(f"its disk {target} is a volume on the data store, and this host has none: set one "
+                               "up on the Storage screen (key t), or reattach its disks and reboot")
         group = status.group.name
         name = volume_name(appliance, target)
         found = [lv for lv in self._lvm.lvs(group) if lv.name == name]

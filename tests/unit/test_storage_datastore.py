@@ -111,7 +111,7 @@ def test_status_lines(tmp_path):
     assert found.line == "Data store: VG xenbox, 560 MiB on 2 disks, 168 MiB free for guest volumes"
     unmounted = DataStore(Tools({("vgs",): fixture("vm/vgs.json")}), mountpoint=tmp_path / "x", mounts=mounts).status()
     assert unmounted.line.endswith("free for guest volumes - NOT mounted at /var/lib/xenbox")
-    none = DataStore(Tools({("vgs",): NO_GROUPS}), mountpoint=tmp_path, mounts=mounts).status()
+    none = DataStore(Tools({("vgs",): NO_GROUPS}), mountpoint=tmp_path / "x", mounts=mounts).status()
     assert none.line == "Data store: none - set one up on the Storage screen (key t)"
     two = fixture("vm/vgs.json").replace('{"vg_name":"xenbox"', '{"vg_name":"old", "vg_size":"1", "vg_free":"1", '
                                          '"vg_extent_size":"1", "pv_count":"1", "lv_count":"1", "vg_uuid":"u"},'
@@ -125,3 +125,16 @@ def test_mount_activates_the_group_and_never_creates_anything(tmp_path):
     DataStore(tools, mountpoint=tmp_path / "store", mounts=tmp_path / "none").mount()
     assert [c[0] for c in tools.calls if c[0] != "vgs"] == ["vgchange", "mount"]
     assert ["vgchange", "--activate", "y", "xenbox"] in tools.calls
+
+
+def test_a_data_store_whose_disk_went_away_says_so(tmp_path):
+    mounts = tmp_path / "mounts"
+    mounts.write_text(f"/dev/xenbox/data {tmp_path} ext4 rw,noatime 0 0\n")
+    gone = DataStore(Tools({("vgs",): NO_GROUPS}), mountpoint=tmp_path, mounts=mounts).status()
+    assert gone.line.startswith("Data store: MISSING - its disk is gone (unplugged or failed) while in use")
+    partial = fixture("vm/vgs.json").replace('"vg_uuid":"zVShHw-ksrl-BhwX-SgY3-PahL-FZbj-6LYWVt"',
+                                             '"vg_uuid":"u", "vg_missing_pv_count":"1"')
+    store = DataStore(Tools({("vgs",): partial}), mountpoint=tmp_path / "x", mounts=mounts)
+    assert store.status().line == ("Data store: VG xenbox is MISSING 1 of its 2 disks: reattach them, then reboot; "
+                                   "appliances with volumes on it are not started")
+    store.mount()          # never activated or mounted with disks missing
