@@ -168,15 +168,18 @@ def _install(bundle: Bundle) -> Path:
 
 
 def reapply_settings(say: Say) -> bool:
-    """At a later boot: the network and hostname kept on the data store. False when there are none."""
-    from hypervisor.answer.parse import check_answer, AnswerError
-    if not SETTINGS.exists():
-        return False
+    """At a later boot: the network and hostname kept on the data store. False when the host has
+    none kept (it was never set up, or has no data store)."""
+    from hypervisor.answer.parse import AnswerError
+    from hypervisor.network.settings import saved
     try:
-        answer = check_answer(SETTINGS)
+        found = saved()
     except AnswerError as error:
-        say(f"the settings kept in {SETTINGS} cannot be read, so DHCP stays on: {error}")
+        say(f"the network settings kept on the data store cannot be read, so DHCP stays on: {error}")
         return True
-    say(f"host settings from the data store: {describe(answer.network)}")
-    apply_network(answer.network, say)
+    if found is None:
+        return SETTINGS.exists()
+    config, source = found
+    say(f"host settings from the data store: {describe(config)} ({source})")
+    apply_network(config, say)
     return True

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 from pathlib import Path
 from typing import Callable
 
@@ -34,12 +35,27 @@ def stop_dhcp_client(proc: Path = Path("/proc")) -> None:
                 pass
 
 
+def start_dhcp_client(argv: list[str]) -> None:
+    """udhcpc -b goes to the background once it has tried: detached, so nobody waits on its output."""
+    subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                     start_new_session=True)
+
+
 def apply_network(config: NetworkConfig, say: Callable[[str], None], run: runner.Runner = runner.run,
                   etc: Path = Path("/etc")) -> list[str]:
-    """Apply `config`; returns the commands that failed, each with what it said (also said)."""
-    stop_dhcp_client()
+    """Apply `config` over what rc.boot set up; returns the commands that failed (each also said)."""
+    return move(NetworkConfig(), config, say, run, etc)
+
+
+def move(previous: NetworkConfig, config: NetworkConfig, say: Callable[[str], None],
+         run: runner.Runner = runner.run, etc: Path = Path("/etc")) -> list[str]:
+    """From the settings in force to `config` (and back, with the two swapped)."""
+    stop_dhcp_client()       # a DHCP client left running would put its lease back
     failed = []
-    for argv in change(NetworkConfig(), config, management_nic()).apply:
+    for argv in change(previous, config, management_nic()).apply:
+        if argv[0] == "udhcpc":
+            start_dhcp_client(argv)
+            continue
         try:
             run(argv, timeout=30)
         except runner.CommandError as error:

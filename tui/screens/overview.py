@@ -40,7 +40,8 @@ class OverviewScreen(Screen):
     #status { height: 1; padding: 0 1; color: $text-muted; }
     #datastore { height: auto; padding: 0 1; }
     """
-    BINDINGS = [Binding("a", "appliances", "Appliances"), Binding("t", "storage", "Storage")]
+    BINDINGS = [Binding("a", "appliances", "Appliances"), Binding("t", "storage", "Storage"),
+                Binding("n", "network", "Network")]
 
     def __init__(self, xl: Xl) -> None:
         super().__init__()
@@ -86,6 +87,10 @@ class OverviewScreen(Screen):
         if not self.app.is_screen_installed(APPLIANCES):
             self.app.install_screen(AppliancesScreen(self.xl), APPLIANCES)
         self.app.push_screen(APPLIANCES)
+
+    def action_network(self) -> None:
+        from tui.screens.network import NetworkScreen
+        self.app.push_screen(NetworkScreen())
 
     def action_storage(self) -> None:
         self.app.push_screen(StorageScreen())

@@ -1,0 +1,88 @@
+"""The console's network screen, driven by Textual's pilot. Moving the real host's addresses cannot
+happen here: `move` (the function that runs `ip`) is replaced by one that records each move, and the
+kept settings go to a temporary folder. The end-to-end test changes a booted XenBox's address for real."""
+import asyncio
+
+import pytest
+from textual.app import App
+from textual.widgets import Input, Static
+
+import tui.screens.network as network_screen
+from hypervisor.network.config import Addressing, NetworkConfig
+from tui.screens.network import NetworkScreen
+from tui.widgets.keep_or_revert import KeepOrRevert
+from tui.widgets.prompt import Prompt
+
+STATIC = NetworkConfig(ipv4=Addressing("static", "10.0.2.60/24", "10.0.2.2"))
+
+
+@pytest.fixture
+def moves(tmp_path, monkeypatch):
+    done = []
+    monkeypatch.setattr(network_screen, "move", lambda previous, new, say: done.append((previous, new)) or [])
+    monkeypatch.setattr("hypervisor.network.settings.NETWORK_SETTINGS", tmp_path / "network.toml")
+    monkeypatch.setattr("hypervisor.network.settings.ANSWER_SETTINGS", tmp_path / "answer.toml")
+    monkeypatch.setattr("hypervisor.storage.datastore.DataStore.is_mounted", lambda self: True)
+    monkeypatch.setattr("hypervisor.network.settings.save", lambda config: (tmp_path / "kept").write_text(repr(config)))
+    return done
+
+
+class NetworkApp(App):
+    def on_mount(self):
+        self.push_screen(NetworkScreen())
+
+
+def drive(test):
+    async def run():
+        app = NetworkApp()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            await test(pilot, app)
+    asyncio.run(run())
+
+
+async def answer(pilot, app, text):
+    app.screen.query_one(Input).value = text
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def settle(pilot, app):
+    await pilot.pause(0.1)
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def test_a_bad_gateway_is_refused_as_it_is_typed(moves):
+    async def test(pilot, app):
+        await pilot.press("4")
+        await answer(pilot, app, "10.0.2.60/24 192.168.9.1")
+        assert isinstance(app.screen, Prompt)
+        assert str(app.screen.query_one("#problem", Static).render()).startswith(
+            "is outside this host's subnet 10.0.2.0/24")
+    drive(test)
+
+
+def test_a_change_kept_is_saved_one_not_confirmed_goes_back(moves, tmp_path):
+    async def test(pilot, app):
+        screen = app.screen
+        await pilot.press("4")
+        await answer(pilot, app, "10.0.2.60/24 10.0.2.2")
+        assert screen.draft == STATIC and screen.current == NetworkConfig()
+        await pilot.press("a")
+        await settle(pilot, app)
+        assert isinstance(app.screen, KeepOrRevert)
+        await pilot.press("y")
+        await settle(pilot, app)
+        assert moves == [(NetworkConfig(), STATIC)] and screen.current == STATIC
+        assert "10.0.2.60/24" in (tmp_path / "kept").read_text()
+        await pilot.press("4")
+        await answer(pilot, app, "dhcp")
+        await pilot.press("a")
+        await settle(pilot, app)
+        app.screen.left = 0                       # the minute has passed with no answer
+        await pilot.pause(1.2)
+        await settle(pilot, app)
+        assert moves[1:] == [(STATIC, NetworkConfig()), (NetworkConfig(), STATIC)]
+        assert screen.current == STATIC
+    drive(test)
