@@ -40,6 +40,20 @@ def wait_for_overview(console: SerialConsole, timeout: float = BOOT_TIMEOUT) -> 
         raise Timeout(f"{timeout_error}\nXen says dom0 was at:\n" + "\n".join(where)) from None
 
 
+def qemu_monitor(socket_path: Path, command: str) -> str:
+    """One command to QEMU's human monitor (e.g. `device_del vdisk0`: the disk is pulled out)."""
+    import socket
+    import time
+    with socket.socket(socket.AF_UNIX) as monitor:
+        monitor.connect(str(socket_path))
+        monitor.settimeout(10)
+        time.sleep(0.5)
+        monitor.recv(65536)                 # the banner and prompt
+        monitor.sendall(command.encode() + b"\n")
+        time.sleep(1)
+        return monitor.recv(65536).decode(errors="replace")
+
+
 class Shell:
     """A dom0 shell opened from the console (key `s`); `exit` goes back to the console."""
 

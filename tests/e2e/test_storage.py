@@ -1,16 +1,19 @@
-"""The data store on a booted host with two extra virtual disks: vda blank, vdb holding an ext4 filesystem.
+"""The data store on a booted host with three extra virtual disks: vda blank, vdb holding an ext4
+filesystem, vdc a volume labelled XENBOX whose answer file has three mistakes.
 
-Driven from the console over serial: vdb is refused until its name is typed; the data store is made on
-vda. Then an appliance with a volume on the data store writes from inside its guest; the host reboots;
-the data store is found again by its tag, the appliance (kept on the data store) starts by itself and
-reads back what it wrote. One machine serves every test here, in order.
+The answer file is refused whole at boot, every mistake listed, nothing changed. Then, driven from the
+console over serial: vdb is refused until its name is typed; the data store is made on vda. An appliance
+with a volume on the data store writes from inside its guest; the host reboots; the data store is found
+again by its tag, the appliance (kept on the data store) starts by itself and reads back what it wrote.
+One machine serves every test here, in order.
 """
 import re
 import subprocess
 
 import pytest
 
-from machine import OVERVIEW, Shell, booted, wait_for_overview
+from answer_volume import answer_volume
+from machine import OVERVIEW, Shell, booted, qemu_monitor, wait_for_overview
 
 DOWN, UP, ESCAPE = "\x1b[B", "\x1b[A", "\x1b"
 MARK = "kept-by-xenbox-4217"
@@ -31,6 +34,20 @@ size_mib = 16
 enabled = true
 order = 20
 """
+MISTAKES = """
+[host]
+hostname = "edge_01!"
+
+[network]
+ipv4 = "static"
+gateway = "10.0.2.2"
+
+[storage]
+data_disks = ["/dev/disk/by-id/virtio-XB-DISK-0"]
+
+[consol]
+password_hash = "x"
+"""
 GUEST_START = 600      # boot + xl create + the guest's own boot, under TCG on a busy machine
 
 
@@ -42,8 +59,11 @@ def console(iso, tmp_path_factory):
         with open(disk, "wb") as image:
             image.truncate(size * 1024 * 1024)
     subprocess.run(["mkfs.ext4", "-q", "-F", "-L", "old", str(used)], check=True)
-    with booted(iso, "storage", disks=[blank, used], reboot=True) as console:
+    answer = answer_volume(folder, MISTAKES)
+    monitor = folder / "monitor.sock"
+    with booted(iso, "storage", disks=[blank, used, answer], reboot=True, monitor=monitor) as console:
         wait_for_overview(console)
+        console.monitor = monitor
         yield console
 
 
@@ -51,6 +71,17 @@ def open_storage(console):
     console.press("t")
     console.wait_for_screen(r"Local disks", 90)
     console.wait_for_screen(r"vdb +256 MiB +an ext4 filesystem labelled old", 120)
+
+
+def test_an_answer_file_with_three_mistakes_is_refused_whole_and_changes_nothing(console):
+    said = console.wait_for_output(rb"(?s)answer file: REFUSED, nothing was changed: 3 problems:.*"
+                                   rb"answer file: fix them", 600).group(0).decode(errors="replace")
+    assert "host.hostname = 'edge_01!'" in said
+    assert 'network.address: missing: ipv4 = "static" needs address' in said
+    assert re.search(r'consol = .*unknown key; did you mean "console"\?', said)
+    console.wait_for_screen(r"Host\s+xenbox - 10\.0\.2\.15 \(xenbr0\)", 120)     # DHCP and the name, as before
+    with Shell(console) as shell:
+        assert "TYPE" not in shell.run("blkid -p /dev/vda || true")        # its data disk is still blank
 
 
 def test_the_overview_says_there_is_no_data_store_yet(console):
@@ -67,9 +98,8 @@ def test_a_disk_holding_a_filesystem_is_erased_only_when_its_name_is_typed(conso
     console.wait_for_screen(r"(?s)holds an ext4 filesystem labelled old\..*Type vdb to erase it", 60)
     console.type_line("vda")
     console.wait_for_screen(r"that is not vdb: type vdb exactly", 60)
-    console.press(ESCAPE)
-    console.press("u")
-    console.wait_for_screen(r"Choose one and press i", 120)
+    console.press(ESCAPE)                       # the prompt closes: nothing was erased
+    console.settle(3)                           # two Escapes close together would read as Alt-Escape
     console.press(ESCAPE)
     console.wait_for_screen(OVERVIEW, 60)
     with Shell(console) as shell:
@@ -85,6 +115,7 @@ def test_the_data_store_is_made_on_the_blank_disk(console):
     console.wait_for_screen(r"The data store is ready on /dev/vda", 300)
     console.wait_for_screen(r"VG xenbox, 2 GiB on 1 disk, [\d.]+ [MG]iB free for guest volumes", 120)
     console.press(ESCAPE)
+    console.wait_for_screen(OVERVIEW, 60)
     console.wait_for_screen(r"Data store: VG xenbox", 120)
     with Shell(console) as shell:
         assert shell.run("grep ' /var/lib/xenbox ' /proc/mounts").startswith("/dev/xenbox/data /var/lib/xenbox ext4")
@@ -95,6 +126,15 @@ def in_guest(console, command: str, expect: str, timeout: float = 120) -> None:
     since = len(console.transcript)
     console.type_line(command)
     console.wait_for_output(expect.encode(), timeout, since=since)
+
+
+def detach(console) -> None:
+    """Ctrl-] back to dom0's shell. The guest's busybox shell asks the terminal where its cursor is;
+    an answer that arrives after leaving lands on dom0's command line: an Enter clears it."""
+    console.press("\x1d")
+    console.settle(3)
+    console.type_line("")
+    console.settle(2)
 
 
 def attach_to_keeper(console, shell) -> None:
@@ -118,7 +158,7 @@ def test_a_volume_on_the_data_store_keeps_what_its_guest_wrote_across_a_host_reb
         attach_to_keeper(console, shell)
         in_guest(console, f"echo {MARK} | dd of=/dev/xvda bs=512 count=1 conv=sync,fsync; echo WROTE-$?",
                  "WROTE-0")
-        console.press("\x1d")                             # Ctrl-]: back to dom0
+        detach(console)
         shell.run("xl shutdown -w keeper", 300)
     console.press("R")                                    # reboot the host from the console
     console.wait_for_screen(r"Reboot this host\?", 60)
@@ -135,4 +175,23 @@ def test_a_volume_on_the_data_store_keeps_what_its_guest_wrote_across_a_host_reb
         attach_to_keeper(console, shell)
         in_guest(console, "dd if=/dev/xvda bs=512 count=1 2>/dev/null | head -n 1 | sed 's/^/READ-/'",
                  f"READ-{MARK}")
-        console.press("\x1d")
+        detach(console)
+
+
+def test_a_data_store_disk_pulled_out_is_reported_and_an_appliance_on_it_is_not_started(console):
+    # An appliance whose volume would be on the data store, kept off it (in the image's own folder,
+    # writable under the RAM overlay) so that its bundle is still readable once the disk is gone.
+    outside = "/usr/share/xenbox/appliances/outside"
+    toml = KEEPER_TOML.replace('name = "keeper"', 'name = "outside"').replace("enabled = true", "enabled = false")
+    lines = " ".join(f"'{line}'" for line in toml.splitlines())
+    with Shell(console) as shell:
+        shell.run("xl destroy keeper", 120)
+        shell.run(f"mkdir -p {outside} && cp /usr/share/xenbox/appliances/sample-web/initrd.img {outside}/ && "
+                  f"printf '%s\\n' {lines} > {outside}/appliance.toml")
+    qemu_monitor(console.monitor, "device_del vdisk0")       # vda, the data store's disk
+    # The overview reads the data store every 30 s.
+    console.wait_for_screen(r"Data store: MISSING - its disk is gone \(unplugged or failed\)", 180)
+    with Shell(console) as shell:
+        said = shell.run("xenbox appliance start outside 2>&1", 300)
+        assert shell.status == 1, said
+        assert "outside: its disk xvda is a volume on the data store, which cannot be used now (MISSING" in said
