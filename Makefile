@@ -32,4 +32,4 @@ bench: images/xenbox.iso
 	$(PY) -m bench
 
 clean:
-	rm -rf images/build images/xenbox*.iso
+	rm -rf images/build images/xenbox*.iso images/bench* images/test-logs
