@@ -104,7 +104,9 @@ class NetworkScreen(Screen):
                 self.draft = draft
                 self._show()
                 self._say("Press a to apply the changes, or change more.")
-        self.app.push_screen(Prompt(question, value, read=read), changed)
+        # Empty, with the setting now as the placeholder: what is typed replaces it, with no
+        # line editing needed (Ctrl-U and Home do not cross every serial terminal).
+        self.app.push_screen(Prompt(question, "", placeholder=value, read=read), changed)
 
     def _checked(self, draft: NetworkConfig, prefix: str) -> NetworkConfig:
         found = problems_for(draft, prefix)
