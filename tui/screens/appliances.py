@@ -49,7 +49,7 @@ class AppliancesScreen(Screen):
     AppliancesScreen #status { height: 1; padding: 0 1; color: $text-muted; }
     """
     # Letter keys only (F-keys don't cross serial). Taken by the app, so not used here:
-    # s shell, l Xen log, R and P host reboot and power-off; never ctrl+a (Xen's).
+    # s shell, l Xen log, w password, R and P host reboot and power-off; never ctrl+a (Xen's).
     BINDINGS = [
         Binding("enter", "start", "Start", show=False, priority=True),
         Binding("u", "start", "Start"),
@@ -70,6 +70,7 @@ class AppliancesScreen(Screen):
         Binding("escape", "app.pop_screen", "Back"),
         # The app's own keys still work here; the footer has no room to show them.
         Binding("s", "app.shell", show=False),
+        Binding("w", "app.password", show=False),
         Binding("l", "app.xen_log", show=False),
         Binding("R", "app.reboot", show=False),
         Binding("P", "app.power_off", show=False),
