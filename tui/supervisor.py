@@ -12,6 +12,7 @@ takes the terminal back, as the kernel would on a hang-up.
 from __future__ import annotations
 
 import ctypes
+import faulthandler
 import gc
 import os
 import signal
@@ -22,8 +23,9 @@ import time
 # Terminal resets a console killed mid-draw may leave undone: leave the alternate
 # screen, stop mouse reporting, show the cursor, reset colours.
 RESET = b"\x1b[?1049l\x1b[?1000l\x1b[?1003l\x1b[?1006l\x1b[?25h\x1b[0m\r\n"
-CRASH_LOOP_SECONDS = 2.0
-PR_SET_PDEATHSIG = 1        # linux/prctl.h    # a console that dies this fast is not restarted in a tight loop
+CRASH_LOOP_SECONDS = 2.0    # a console that dies this fast is not restarted in a tight loop
+STACKS_DIR = "/run/xenbox"
+PR_SET_PDEATHSIG = 1        # linux/prctl.h
 
 
 def take_back_terminal(fd: int, cooked: list) -> None:
@@ -58,9 +60,21 @@ def die_with_parent() -> None:
         pass            # not Linux: the orphan would only linger until its next xl call fails
 
 
+def dump_stacks_on_request(tty: str) -> None:
+    """`kill -USR2 <console pid>` writes where every thread of a stuck console is, to
+    /run/xenbox/console-<tty>.stacks: the terminal itself may be what it is stuck on."""
+    try:
+        os.makedirs(STACKS_DIR, exist_ok=True)
+        stacks = open(os.path.join(STACKS_DIR, f"console-{tty or 'tty'}.stacks"), "a")
+        faulthandler.register(signal.SIGUSR2, file=stacks, all_threads=True)
+    except (OSError, RuntimeError):
+        pass            # no /run (tests) or no faulthandler: the console runs all the same
+
+
 def run_console(tty: str) -> None:
     """In the forked child: one console, until it exits."""
     die_with_parent()
+    dump_stacks_on_request(tty)
     from tui.app import XenBoxApp
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     XenBoxApp(tty=tty).run()

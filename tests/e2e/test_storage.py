@@ -130,7 +130,11 @@ def test_the_data_store_is_made_on_the_blank_disk(console):
 
 
 def in_guest(console, command: str, expect: str, timeout: float = 120) -> None:
-    """Type a command at the guest's shell (attached with `xl console`) and wait for `expect`."""
+    """Type a command at the guest's shell (attached with `xl console`) and wait for `expect`.
+    The guest's busybox shell asks the terminal where its cursor is at each prompt; on a loaded
+    host the answer can reach it split, and its tail lands on the command line as text
+    ("4;5R"): Ctrl-U clears the line first."""
+    console.press("\x15", pause=1)
     since = len(console.transcript)
     console.type_line(command)
     console.wait_for_output(expect.encode(), timeout, since=since)
