@@ -51,6 +51,7 @@ class OverviewScreen(Screen):
         self._timer: Timer | None = None
         self._paused = False
         self._refreshing = False    # a refresh thread is waiting on xl
+        self._store_line = ""
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=True, icon="")
@@ -99,7 +100,9 @@ class OverviewScreen(Screen):
     def read_data_store(self) -> None:
         from hypervisor.storage.datastore import DataStore
         line = DataStore().status().line
-        self.app.call_from_thread(self.query_one("#datastore", Static).update, Text(line))
+        if line != self._store_line:
+            self._store_line = line
+            self.app.call_from_thread(self.query_one("#datastore", Static).update, Text(line))
 
     def refresh_snapshot(self) -> None:
         """Start a refresh unless one is still waiting on xl. A thread worker cannot be
@@ -134,5 +137,5 @@ class OverviewScreen(Screen):
         self.query_one(HostPanel).show(snapshot.host)
         self.query_one(DomainTable).show(snapshot.domains, snapshot.cpu)
         self.query_one(AutostartPanel).show(snapshot.autostart)
-        self.query_one("#status", Static).update(
-            f"{len(snapshot.domains)} domains - updated {time.strftime('%H:%M:%S')}")
+        self.query_one("#status", Static).update(          # one line, always: no layout needed
+            f"{len(snapshot.domains)} domains - updated {time.strftime('%H:%M:%S')}", layout=False)

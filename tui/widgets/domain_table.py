@@ -30,9 +30,20 @@ class DomainTable(DataTable):
         self.add_columns(*COLUMNS)
 
     def show(self, domains: list[Domain], cpu: dict[int, float | None]) -> None:
+        rows = {str(domain.domid): row(domain, cpu.get(domain.domid)) for domain in domains}
+        if list(rows) == [key.value for key in self.rows]:
+            self._change_cells(rows)        # the same domains: only the cells that changed are redrawn
+            return
         selected = self.cursor_row
         self.clear()
-        for domain in domains:
-            self.add_row(*row(domain, cpu.get(domain.domid)), key=str(domain.domid))
+        for key, cells in rows.items():
+            self.add_row(*cells, key=key)
         if domains:
             self.move_cursor(row=min(selected, len(domains) - 1))
+
+    def _change_cells(self, rows: dict[str, tuple[str, ...]]) -> None:
+        columns = list(self.columns)
+        for key, cells in rows.items():
+            for column, (old, new) in zip(columns, zip(self.get_row(key), cells)):
+                if old != new:
+                    self.update_cell(key, column, new, update_width=len(new) > len(old))
