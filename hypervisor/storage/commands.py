@@ -73,6 +73,32 @@ def cmd_init(args, _xl) -> int:
     return 0
 
 
+def cmd_volumes(args, _xl) -> int:
+    from hypervisor.storage.volumes import GuestVolumes
+    listed = GuestVolumes().list()
+    if args.json:
+        print(json.dumps([asdict(v) for v in listed], indent=2))
+        return 0
+    print(f"{'VOLUME':24} {'SIZE':>9}  {'IN USE':6}  APPLIANCE")
+    for v in listed:
+        print(f"{v.name:24} {human_size(v.size):>9}  {'yes' if v.in_use else 'no':6}  {v.owner or '- (left behind)'}")
+    return 0
+
+
+def cmd_grow(args, _xl) -> int:
+    from hypervisor.storage.volumes import GuestVolumes
+    volume = GuestVolumes().grow(args.volume, args.size_mib)
+    say(f"{volume.name} is now {human_size(volume.size)}")
+    return 0
+
+
+def cmd_delete(args, _xl) -> int:
+    from hypervisor.storage.volumes import GuestVolumes
+    GuestVolumes().delete(args.volume, args.confirm)
+    say(f"{args.volume} was deleted")
+    return 0
+
+
 def add_commands(groups) -> None:
     parser = groups.add_parser("storage", help="disks and the data store")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -89,4 +115,15 @@ def add_commands(groups) -> None:
     init.add_argument("--erase", metavar="DISK", help="erase DISK even though it holds data (its name, typed "
                                                       "again, is the confirmation)")
     init.set_defaults(handler=cmd_init)
+    volumes = commands.add_parser("volumes", help="guest volumes on the data store: size, in use, whose")
+    volumes.add_argument("--json", action="store_true", help="print JSON")
+    volumes.set_defaults(handler=cmd_volumes)
+    grow = commands.add_parser("grow", help="grow a guest volume (never shrinks one)")
+    grow.add_argument("volume", help="its name, e.g. web.xvda")
+    grow.add_argument("size_mib", type=int, help="the new size in MiB")
+    grow.set_defaults(handler=cmd_grow)
+    delete = commands.add_parser("delete", help="delete a guest volume no appliance owns (its name again with --confirm)")
+    delete.add_argument("volume", help="its name, e.g. old.xvda")
+    delete.add_argument("--confirm", metavar="VOLUME", help="the volume's name again: what is on it is destroyed")
+    delete.set_defaults(handler=cmd_delete)
 

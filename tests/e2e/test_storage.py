@@ -188,6 +188,13 @@ def test_a_volume_on_the_data_store_keeps_what_its_guest_wrote_across_a_host_reb
         in_guest(console, "dd if=/dev/xvda bs=512 count=1 2>/dev/null | head -n 1 | sed 's/^/READ-/'",
                  f"READ-{MARK}")
         detach(console)
+        # The volume is keeper's: listed as such, never deleted while keeper exists, grown while it runs.
+        assert re.search(r"keeper\.xvda +16 MiB +yes +keeper", shell.run("xenbox storage volumes"))
+        said = shell.run("xenbox storage delete keeper.xvda --confirm keeper.xvda")
+        assert shell.status == 1 and "keeper.xvda is the disk of appliance keeper" in said, said
+        said = shell.run("xenbox storage grow keeper.xvda 24")
+        assert shell.status == 0 and "keeper.xvda is now 24 MiB" in said, said
+        assert shell.run("blockdev --getsize64 /dev/xenbox/keeper.xvda").strip() == str(24 * 1024 * 1024)
 
 
 def test_a_data_store_disk_pulled_out_is_reported_and_an_appliance_on_it_is_not_started(console):

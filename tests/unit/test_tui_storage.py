@@ -12,9 +12,11 @@ from textual.widgets import DataTable, Input, Log, Static
 from hypervisor.storage.datastore import Status
 from hypervisor.storage.disks import Disk
 from hypervisor.storage.lvm import VolumeGroup
+from hypervisor.storage.volumes import GuestVolumes
 from tui.screens.storage import StorageScreen
 from tui.widgets.confirm import Confirm
 from tui.widgets.prompt import Prompt
+from test_storage_volumes import lvm_with_guest_volumes
 
 GIB = 1024 ** 3
 BLANK = Disk("vda", "/dev/vda", "disk", 2 * GIB, serial="XB-DISK-0", stable_id="virtio-XB-DISK-0")
@@ -42,9 +44,10 @@ class FakeStore:
 
 
 class StorageApp(App):
-    def __init__(self, store):
+    def __init__(self, store, lvm):
         super().__init__()
-        self.screen_under_test = StorageScreen(store, FakeDisks())
+        # The guest volumes: the real class, over LVM reports answered by a recording runner.
+        self.screen_under_test = StorageScreen(store, FakeDisks(), GuestVolumes(lvm, appliances=lambda: ["web", "db"]))
         self.notified = []
 
     def notify(self, message, *, severity="information", **options):
@@ -61,11 +64,12 @@ async def settle(pilot):
         await pilot.pause()
 
 
-def drive(test, store=None):
+def drive(test, store=None, lvm=None):
     store = store or FakeStore()
+    lvm = lvm or lvm_with_guest_volumes()
 
     async def run():
-        app = StorageApp(store)
+        app = StorageApp(store, lvm)
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(pilot)
             await test(pilot, app, app.screen_under_test)
@@ -73,8 +77,8 @@ def drive(test, store=None):
     return store
 
 
-def rows(screen):
-    table = screen.query_one(DataTable)
+def rows(screen, table="#disks"):
+    table = screen.query_one(table, DataTable)
     return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
 
 
@@ -130,3 +134,38 @@ def test_a_second_data_store_is_refused_before_anything_is_asked():
         assert app.screen is screen
         assert app.notified[-1] == ("This host already has a data store (VG xenbox).", "warning")
     drive(test, FakeStore(GROUP))
+
+
+def test_guest_volumes_say_whose_they_are_and_an_appliances_volume_is_not_deleted():
+    async def test(pilot, app, screen):
+        assert rows(screen, "#volumes") == [["web.xvda", "64 MiB", "no", "web"],
+                                            ["gone.xvda", "128 MiB", "no", "- (left behind)"],
+                                            ["db.xvda", "200 MiB", "yes", "db"]]
+        await pilot.press("tab", "x")          # the volumes table, its first row: web's disk
+        await settle(pilot)
+        assert app.screen is screen
+        assert app.notified[-1][0].startswith("web.xvda was not changed: web.xvda is the disk of appliance web")
+        assert [c for c in lvm.calls if c[0] == "lvremove"] == []
+    lvm = lvm_with_guest_volumes()
+    drive(test, FakeStore(GROUP), lvm)
+
+
+def test_a_left_behind_volume_is_deleted_after_its_name_is_typed_and_a_volume_grows():
+    async def test(pilot, app, screen):
+        await pilot.press("tab", "down", "x")
+        assert isinstance(app.screen, Prompt) and "Type gone.xvda to delete it" in app.screen.question
+        app.screen.query_one(Input).value = "gone"
+        await pilot.press("enter")
+        assert "that is not gone.xvda" in str(app.screen.query_one("#problem", Static).render())
+        app.screen.query_one(Input).value = "gone.xvda"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert [c for c in lvm.calls if c[0] == "lvremove"] == [["lvremove", "--yes", "xenbox/gone.xvda"]]
+        await pilot.press("g")
+        app.screen.query_one(Input).value = "160"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert [c for c in lvm.calls if c[0] == "lvresize"] == [["lvresize", "--size", f"{160 * 1024 * 1024}b",
+                                                                  "xenbox/gone.xvda"]]
+    lvm = lvm_with_guest_volumes()
+    drive(test, FakeStore(GROUP), lvm)

@@ -1,8 +1,10 @@
-"""Storage: the data store and the host's disks, and the one place a disk is made the data store.
+"""Storage: the data store, the host's disks, and the guest volumes on the data store.
 
 Listing the disks runs lsblk, wipefs and pvs; making the data store erases a disk. Both run in
 worker threads, and each step of the making is shown as it happens. A disk that holds data is
 erased only after its name is typed; the boot medium, mounted and read-only disks never.
+A guest volume grows (never shrinks); one is deleted only when no appliance owns it and no
+guest has it open, and only after its name is typed.
 """
 from __future__ import annotations
 
@@ -16,13 +18,17 @@ from textual.widgets import DataTable, Footer, Header, Log, Static
 from hypervisor.storage import StorageError, human_size
 from hypervisor.storage.datastore import ConfirmationNeeded, DataStore, Status, boot_device, check_can_initialise
 from hypervisor.storage.disks import Disk, Disks, boot_disk, holds_data
+from hypervisor.storage.volumes import GuestVolumes, Volume
 from tui.invalid import Invalid
 from tui.widgets.confirm import Confirm
 from tui.widgets.prompt import Prompt
 
+MIB = 1024 * 1024
+
 # What decides (what is on it) comes before what identifies; all of it is in the line under the table.
 COLUMNS = (("disk", "Disk", 6), ("size", "Size", 8), ("holds", "Holds now", 38), ("model", "Model", 16),
            ("id", "Stable id", 24))
+VOLUME_COLUMNS = (("volume", "Volume", 24), ("size", "Size", 9), ("use", "In use", 6), ("owner", "Appliance", 30))
 
 
 def holds_text(disk: Disk, medium: Disk | None) -> str:
@@ -35,6 +41,7 @@ class StorageScreen(Screen):
     DEFAULT_CSS = """
     StorageScreen #datastore { height: auto; padding: 0 1; border: solid $primary; border-title-color: $text; }
     StorageScreen DataTable { height: 1fr; border: solid $primary; border-title-color: $text; }
+    StorageScreen #volumes { height: auto; max-height: 8; display: none; }
     StorageScreen Log { height: 7; border: solid $accent; display: none; }
     StorageScreen #detail { height: auto; padding: 0 1; }
     StorageScreen #status { height: 1; padding: 0 1; color: $text-muted; }
@@ -42,14 +49,19 @@ class StorageScreen(Screen):
     BINDINGS = [
         Binding("i", "initialise", "Make data store"),
         Binding("u", "rescan", "Rescan"),
+        Binding("g", "grow", "Grow volume"),
+        Binding("x", "delete", "Delete volume"),
         Binding("escape,b", "app.pop_screen", "Back"),
     ]
 
-    def __init__(self, store: DataStore | None = None, disks: Disks | None = None) -> None:
+    def __init__(self, store: DataStore | None = None, disks: Disks | None = None,
+                 volumes: GuestVolumes | None = None) -> None:
         super().__init__()
         self.store = store or DataStore()
         self.disks = disks or Disks()
+        self.volumes = volumes or GuestVolumes()
         self._listed: list[Disk] = []
+        self._volumes: list[Volume] = []
         self._medium: Disk | None = None
         self._status: Status | None = None
         self._busy = False
@@ -57,7 +69,8 @@ class StorageScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=True, icon="")
         yield Static("Looking for the data store ...", id="datastore")
-        yield DataTable(cursor_type="row")
+        yield DataTable(cursor_type="row", id="disks")
+        yield DataTable(cursor_type="row", id="volumes")
         yield Static("", id="detail")
         yield Log(highlight=False)
         yield Static("Listing the disks ...", id="status")
@@ -66,10 +79,14 @@ class StorageScreen(Screen):
     def on_mount(self) -> None:
         self.sub_title = "Storage"
         self.query_one("#datastore").border_title = "Data store"
-        table = self.query_one(DataTable)
+        table = self.query_one("#disks", DataTable)
         table.border_title = "Local disks"
         for key, heading, width in COLUMNS:
             table.add_column(heading, width=width, key=key)
+        volumes = self.query_one("#volumes", DataTable)
+        volumes.border_title = "Guest volumes on the data store (Tab to choose one)"
+        for key, heading, width in VOLUME_COLUMNS:
+            volumes.add_column(heading, width=width, key=key)
         self.action_rescan()
 
     # -- reading ----------------------------------------------------------------
@@ -81,13 +98,33 @@ class StorageScreen(Screen):
             disks, problem = self.disks.list(), None
         except StorageError as error:
             disks, problem = [], str(error)
+        volumes: list[Volume] = []
+        if status.group is not None and not status.problem:
+            try:
+                volumes = self.volumes.list()
+            except StorageError as error:
+                problem = problem or str(error)
         self.app.call_from_thread(self._show, status, disks, problem)
+        self.app.call_from_thread(self._show_volumes, volumes)
+
+    def _show_volumes(self, volumes: list[Volume]) -> None:
+        self._volumes = volumes
+        table = self.query_one("#volumes", DataTable)
+        row = table.cursor_row
+        table.clear()
+        table.display = bool(volumes)
+        for volume in volumes:
+            table.add_row(*(Text(value, no_wrap=True, overflow="ellipsis") for value in (
+                volume.name, human_size(volume.size), "yes" if volume.in_use else "no",
+                volume.owner or "- (left behind)")), key=volume.name)
+        if volumes:
+            table.move_cursor(row=min(row, len(volumes) - 1))
 
     def _show(self, status: Status, disks: list[Disk], problem: str | None) -> None:
         self._status, self._listed = status, disks
         self._medium = boot_disk(disks, boot_device())
         self.query_one("#datastore", Static).update(Text(status.line.removeprefix("Data store: ")))
-        table = self.query_one(DataTable)
+        table = self.query_one("#disks", DataTable)
         row = table.cursor_row
         table.clear()
         for disk in disks:
@@ -106,7 +143,8 @@ class StorageScreen(Screen):
             self._say(count)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._show_detail()
+        if event.data_table.id == "disks":
+            self._show_detail()
 
     def _show_detail(self) -> None:
         disk = self._selected()
@@ -119,7 +157,7 @@ class StorageScreen(Screen):
 
     # -- making the data store -----------------------------------------------------
     def _selected(self) -> Disk | None:
-        table = self.query_one(DataTable)
+        table = self.query_one("#disks", DataTable)
         if not self._listed or not 0 <= table.cursor_row < len(self._listed):
             return None
         return self._listed[table.cursor_row]
@@ -179,4 +217,60 @@ class StorageScreen(Screen):
         self._busy = False
         self.query_one(Log).write_line(outcome)
         self.notify(outcome, severity=severity, markup=False, timeout=10)
+        self.action_rescan()
+
+    # -- guest volumes -------------------------------------------------------------
+    def _selected_volume(self) -> Volume | None:
+        table = self.query_one("#volumes", DataTable)
+        if not self._volumes:
+            self.notify("There are no guest volumes: an appliance's disk on the data store becomes one at its "
+                        "first start.", severity="warning", timeout=8)
+            return None
+        return self._volumes[min(max(table.cursor_row, 0), len(self._volumes) - 1)]
+
+    def action_grow(self) -> None:
+        volume = self._selected_volume()
+        if volume is None:
+            return
+        now = volume.size // MIB
+
+        def size(text: str) -> int:
+            if not text.strip().isdigit() or int(text) <= now:
+                raise Invalid(f"type a whole number of MiB above {now} (volumes only grow), or Escape")
+            return int(text)
+        self.app.push_screen(Prompt(f"New size of {volume.name} in MiB (now {now} MiB; it only grows):",
+                                    read=size), lambda mib: mib and self._change(volume, mib, None))
+
+    def action_delete(self) -> None:
+        volume = self._selected_volume()
+        if volume is None:
+            return
+        if volume.owner or volume.in_use:
+            self._change(volume, None, None)      # refused, with the reason, by GuestVolumes
+            return
+
+        def typed(text: str) -> str:
+            if text != volume.name:
+                raise Invalid(f"that is not {volume.name}: type it exactly, or press Escape to keep it")
+            return text
+        question = (f"Delete {volume.summary}?\nEverything on it is destroyed.\n"
+                    f"Type {volume.name} to delete it:")
+        self.app.push_screen(Prompt(question, read=typed), lambda name: name and self._change(volume, None, name))
+
+    @work(thread=True, exclusive=True, group="storage-volume", exit_on_error=False)
+    def _change(self, volume: Volume, grow_mib: int | None, typed: str | None) -> None:
+        try:
+            if grow_mib is not None:
+                grown = self.volumes.grow(volume.name, grow_mib)
+                outcome, severity = f"{grown.name} is now {human_size(grown.size)}.", "information"
+            else:
+                self.volumes.delete(volume.name, typed)
+                outcome, severity = f"{volume.name} was deleted.", "information"
+        except StorageError as error:
+            outcome, severity = f"{volume.name} was not changed: {error}", "error"
+        self.app.call_from_thread(self._changed, outcome, severity)
+
+    def _changed(self, outcome: str, severity: str) -> None:
+        self.notify(outcome, severity=severity, markup=False, timeout=10)
+        self._say(outcome)
         self.action_rescan()

@@ -1,0 +1,93 @@
+"""Guest volumes on the data store: whose each one is, growing one, deleting one.
+
+A volume `<appliance>.<target>` belongs to the appliance of that name while its bundle exists
+(even one whose manifest is broken right now). Such a volume is never deleted: the appliance's
+next start would quietly make a blank one in its place. Deleting is for volumes left behind by
+appliances that are gone, and it takes the volume's name typed again. The data store's own
+filesystem volume is neither listed nor touched.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from hypervisor import runner
+from hypervisor.storage import StorageError, human_size
+from hypervisor.storage.datastore import DATA_LV, DataStore
+from hypervisor.storage.lvm import LogicalVolume, Lvm
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Volume:
+    name: str
+    size: int
+    in_use: bool            # open: attached to a running guest
+    owner: str | None       # the appliance it belongs to; None: left behind
+
+    @property
+    def summary(self) -> str:
+        owner = f"the disk of appliance {self.owner}" if self.owner else "no appliance's (left behind)"
+        return f"{self.name}, {human_size(self.size)}, {owner}{', in use' if self.in_use else ''}"
+
+
+def owner_of(volume: str, appliances: Iterable[str]) -> str | None:
+    """The appliance whose disk `volume` is: its name up to the last dot, when that appliance exists."""
+    appliance, dot, _target = volume.rpartition(".")
+    return appliance if dot and appliance in set(appliances) else None
+
+
+def appliance_names() -> list[str]:
+    from hypervisor.appliances.catalog import discover    # bundles, read only when asked
+    return [entry.name for entry in discover()]
+
+
+class GuestVolumes:
+    def __init__(self, run: runner.Runner = runner.run,
+                 appliances: Callable[[], list[str]] = appliance_names) -> None:
+        self._lvm = Lvm(run)
+        self._store = DataStore(run)
+        self._appliances = appliances
+
+    def group(self) -> str:
+        status = self._store.status()
+        if status.problem:
+            raise StorageError(f"the data store cannot be used now: {status.problem}")
+        if status.group is None:
+            raise StorageError("this host has no data store: make one on the Storage screen (key t) "
+                               "or with `xenbox storage init DISK`")
+        return status.group.name
+
+    def list(self) -> list[Volume]:
+        names = self._appliances()
+        return [_volume(lv, names) for lv in self._lvm.lvs(self.group()) if lv.name != DATA_LV]
+
+    def find(self, name: str) -> Volume:
+        found = [v for v in self.list() if v.name == name]
+        if not found:
+            raise StorageError(f"the data store has no guest volume {name}: `xenbox storage volumes` lists them")
+        return found[0]
+
+    def grow(self, name: str, size_mib: int) -> Volume:
+        """To `size_mib`; never smaller (that would cut off the end of the guest's disk)."""
+        volume = self.find(name)
+        self._lvm.resize_lv(self.group(), name, size_mib * MIB)
+        return self.find(volume.name)
+
+    def delete(self, name: str, typed: str | None) -> None:
+        """Only a left-behind volume no guest has open, and only with its name typed again."""
+        volume = self.find(name)
+        if volume.owner:
+            raise StorageError(f"{name} is the disk of appliance {volume.owner}: it is kept while the appliance "
+                               f"exists (deleting it would only have a blank one made at its next start); "
+                               f"remove the appliance's bundle first")
+        if volume.in_use:
+            raise StorageError(f"{name} is in use by a running guest: shut the guest down first")
+        if typed != name:
+            raise StorageError(f"deleting {name} destroys what is on it: give its name again to confirm")
+        self._lvm.remove_lv(self.group(), name)
+
+
+def _volume(lv: LogicalVolume, appliances: list[str]) -> Volume:
+    return Volume(lv.name, lv.size, lv.in_use, owner_of(lv.name, appliances))
