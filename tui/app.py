@@ -39,9 +39,9 @@ class XenBoxApp(App):
         Binding("l", "xen_log", "Xen log"),
         Binding("s", "shell", "Shell"),
         Binding("w", "password", "Password"),
-        Binding("R", "reboot", "Reboot host"),
+        Binding("R", "reboot", "Reboot"),
         Binding("P", "power_off", "Power off"),
-        Binding("ctrl+l", "redraw", "Redraw/resize"),
+        Binding("ctrl+l", "redraw", "Redraw"),
     ]
 
     def __init__(self, tty: str = "", xl: Xl | None = None) -> None:

@@ -32,10 +32,11 @@ def test_domain_list_shows_dom0(console):
 
 
 def fills(console, rows: int, cols: int) -> bool:
-    """The Host box spans the width and the footer sits on the last row: laid out to rows x cols."""
+    """The Host box spans the width and the footer's two lines end on the last row: laid out to rows x cols."""
     lines = console.screen.display
     top = next((line.rstrip() for line in lines if line.startswith("┌─ Host")), "")
-    return len(lines) == rows and len(top) == cols and "Appliances" in lines[rows - 1]
+    return (len(lines) == rows and len(top) == cols and "Appliances" in lines[rows - 2]
+            and "Power off" in lines[rows - 1])
 
 
 @pytest.mark.parametrize("rows, cols", [(30, 100), (24, 80)])

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from hypervisor.appliances.autostart import Outcome, read_status
 from hypervisor.host import HostSummary, host_summary
@@ -21,8 +21,10 @@ from tui.screens.storage import StorageScreen
 from tui.widgets.autostart_panel import AutostartPanel
 from tui.widgets.domain_table import DomainTable
 from tui.widgets.host_panel import HostPanel
+from tui.widgets.key_footer import KeyFooter
 
 REFRESH_SECONDS = 2.0
+OVERVIEW_KEY_WIDTH = 13      # "a Appliances" and a space
 STORE_SECONDS = 30.0        # LVM scans every disk: the data store line is read less often
 APPLIANCES = "appliances"
 
@@ -60,7 +62,7 @@ class OverviewScreen(Screen):
         yield DomainTable()
         yield AutostartPanel()
         yield Static("", id="status")
-        yield Footer()
+        yield KeyFooter(OVERVIEW_KEY_WIDTH)     # on two lines at 80 columns, every key readable
 
     def on_mount(self) -> None:
         self.refresh_snapshot()

@@ -13,7 +13,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Log, Static
+from textual.widgets import DataTable, Header, Log, Static
 
 from hypervisor.storage import StorageError, human_size
 from hypervisor.storage.datastore import ConfirmationNeeded, DataStore, Status, boot_device, check_can_initialise
@@ -21,9 +21,11 @@ from hypervisor.storage.disks import Disk, Disks, boot_disk, holds_data
 from hypervisor.storage.volumes import GuestVolumes, Volume
 from tui.invalid import Invalid
 from tui.widgets.confirm import Confirm
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.prompt import Prompt
 
 MIB = 1024 * 1024
+STORAGE_KEY_WIDTH = 17      # "i Make data store" and a space
 
 # What decides (what is on it) comes before what identifies; all of it is in the line under the table.
 COLUMNS = (("disk", "Disk", 6), ("size", "Size", 8), ("holds", "Holds now", 38), ("model", "Model", 16),
@@ -74,7 +76,7 @@ class StorageScreen(Screen):
         yield Static("", id="detail")
         yield Log(highlight=False)
         yield Static("Listing the disks ...", id="status")
-        yield Footer()
+        yield KeyFooter(STORAGE_KEY_WIDTH)
 
     def on_mount(self) -> None:
         self.sub_title = "Storage"

@@ -16,8 +16,9 @@ class KeyFooter(Footer):
     KeyFooter FooterKey { width: 1fr; }
     """
 
-    def __init__(self) -> None:
+    def __init__(self, cell_width: int = CELL_WIDTH) -> None:
         super().__init__(compact=True, show_command_palette=False)
+        self.cell_width = cell_width
 
     def compose(self) -> ComposeResult:
         yield from super().compose()
@@ -27,4 +28,4 @@ class KeyFooter(Footer):
         self._fit(self.size.width)
 
     def _fit(self, width: int) -> None:
-        self.styles.grid_size_columns = max(1, width // CELL_WIDTH)
+        self.styles.grid_size_columns = max(1, width // self.cell_width)
