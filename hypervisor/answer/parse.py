@@ -19,7 +19,7 @@ from hypervisor.network.config import (IPV4_MODES, IPV6_MODES, Addressing, Bridg
                                        validate)
 from hypervisor.network.password import weakness
 from hypervisor.storage import lvm, nfs
-from hypervisor.storage.disks import Disk, boot_disk, holds_data
+from hypervisor.storage.disks import Disk, holds_data, never_erased
 from hypervisor.storage.iscsi import Chap
 
 SECRETS = ("password", "password_hash", "chap_password")      # never quoted back
@@ -355,18 +355,14 @@ def disk_problems(answer: Answer, disks: list[Disk], boot_device: str | None) ->
     """What stops the answer file's disks being initialised on this host, given its disks (`Disks.list()`):
     a disk not found, the boot medium, a disk holding data without wipe_disks_with_data = true."""
     problems = []
-    booted = boot_disk(disks, boot_device)
     for where, device in answer.storage.initialised:
         by_id = device.removeprefix("/dev/disk/by-id/") if device.startswith("/dev/disk/by-id/") else None
         disk = next((d for d in disks if d.path == device or (by_id and d.stable_id == by_id)), None)
         if disk is None:
             found = ", ".join(f"/dev/disk/by-id/{d.stable_id}" if d.stable_id else d.path for d in disks) or "none"
             problems.append(Problem(where, device, f"is no disk on this host; its disks are: {found}"))
-        elif disk == booted:
-            problems.append(Problem(where, device, f"is the XenBox boot medium ({disk.summary}): choose another disk"))
-        elif any(part.mountpoint for part in disk.walk()):
-            problems.append(Problem(where, device, f"{holds_data(disk)}: it is in use, so it is never erased; "
-                                                   "choose another disk"))
+        elif refused := never_erased(disk, boot_device):
+            problems.append(Problem(where, device, f"{refused} ({disk.summary}): choose another disk"))
         elif (reason := holds_data(disk)) and not answer.storage.wipe_disks_with_data:
             problems.append(Problem(where, device, f"{reason}: set storage.wipe_disks_with_data = true to erase it, "
                                                    "or remove it from the answer file"))

@@ -16,7 +16,7 @@ from typing import Callable
 from hypervisor import runner
 from hypervisor.storage import StorageError, human_size
 from hypervisor.storage.atomic import write_atomically
-from hypervisor.storage.disks import Disk, boot_disk, holds_data
+from hypervisor.storage.disks import Disk, holds_data, never_erased
 from hypervisor.storage.lvm import Lvm, VolumeGroup
 from hypervisor.storage.signatures import Signatures
 
@@ -50,14 +50,9 @@ def data_volume_size(vg_size: int, extent: int) -> int:
 
 def check_can_initialise(disk: Disk, boot_device: str | None, confirmed_name: str | None = None) -> None:
     """Refuse the boot medium and a disk in use; a disk holding data needs its name typed."""
-    if boot_disk([disk], boot_device):
-        raise StorageError(f"{disk.path} ({disk.summary}) is the XenBox boot medium: choose another disk")
-    if disk.read_only:
-        raise StorageError(f"{disk.path} ({disk.summary}) is read-only: choose another disk")
-    mounted = [d for d in disk.walk() if d.mountpoint]
-    if mounted:
-        raise StorageError(f"{disk.path} ({disk.summary}) has {mounted[0].path} mounted at {mounted[0].mountpoint}: "
-                           "unmount it first, or choose another disk")
+    refused = never_erased(disk, boot_device)
+    if refused:
+        raise StorageError(f"{disk.path} ({disk.summary}) {refused}: choose another disk")
     reason = holds_data(disk)
     if reason and confirmed_name not in (disk.name, disk.path):
         raise ConfirmationNeeded(disk, reason)

@@ -130,14 +130,17 @@ def boot_disk(disks: list[Disk], boot_device: str | None) -> Disk | None:
     return None
 
 
-def check_usable(disk: Disk, boot_device: str | None) -> None:
-    """Refuse the boot medium, and any disk that holds data (the caller erases it after asking)."""
+def never_erased(disk: Disk, boot_device: str | None) -> str | None:
+    """Why `disk` can never be erased, whatever the operator types: the boot medium, read-only, or in use
+    (a mounted filesystem on it). None: it can be, after asking when `holds_data` says it holds some."""
     if boot_disk([disk], boot_device):
-        raise StorageError(f"{disk.path} ({disk.summary}) is the XenBox boot medium: choose another disk")
-    reason = holds_data(disk)
-    if reason:
-        raise StorageError(f"{disk.path} ({disk.summary}) {reason}: erase it first if its data is no longer needed, "
-                           "or choose another disk")
+        return "is the XenBox boot medium"
+    if disk.read_only:
+        return "is read-only"
+    mounted = [d for d in disk.walk() if d.mountpoint]
+    if mounted:
+        return f"has {mounted[0].path} mounted at {mounted[0].mountpoint}, so it is in use"
+    return None
 
 
 class Disks:

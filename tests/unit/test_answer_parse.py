@@ -174,8 +174,8 @@ def test_disk_problems_against_the_hosts_disks():
         "erase it, or remove it from the answer file",
         "storage.data_disks[2] = '/dev/disk/by-id/ata-C': is the XenBox boot medium (QEMU HARDDISK, 1 GiB): choose "
         "another disk",
-        "storage.data_disks[3] = '/dev/sdd': has sdd1 mounted at /boot: it is in use, so it is never erased; choose "
-        "another disk",
+        "storage.data_disks[3] = '/dev/sdd': has /dev/sdd1 mounted at /boot, so it is in use (QEMU HARDDISK, 1 GiB): "
+        "choose another disk",
         "storage.data_disks[4] = '/dev/disk/by-id/ata-E': is no disk on this host; its disks are: "
         "/dev/disk/by-id/ata-A, /dev/sdb, /dev/disk/by-id/ata-C, /dev/sdd"]
     wiping = parse_answer('[storage]\nwipe_disks_with_data = true\ndata_disks = ["/dev/sdb"]', "a")

@@ -62,7 +62,7 @@ def test_the_boot_medium_and_mounted_or_read_only_disks_are_refused_even_when_na
     disks = {d.name: d for d in parse_lsblk(fixture("vm/lsblk-no-udev.json"))}
     with pytest.raises(StorageError, match=r"^/dev/sdc \(QEMU HARDDISK, .*, usb\) is the XenBox boot medium"):
         check_can_initialise(disks["sdc"], boot_device="/dev/sdc", confirmed_name="sdc")
-    with pytest.raises(StorageError, match=r"^/dev/sda .* has /dev/sda1 mounted at /srv/guests: unmount it first"):
+    with pytest.raises(StorageError, match=r"^/dev/sda .* has /dev/sda1 mounted at /srv/guests, so it is in use: choose another disk"):
         check_can_initialise(disks["sda"], boot_device="/dev/sdc", confirmed_name="sda")
     with pytest.raises(StorageError, match="is read-only: choose another disk"):
         check_can_initialise(replace(BLANK, read_only=True), boot_device=None)

@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 
 from hypervisor.storage import StorageError
-from hypervisor.storage.disks import LSBLK, Disks, boot_disk, check_usable, holds_data, is_local_disk, parse_lsblk, stable_id
+from hypervisor.storage.disks import LSBLK, Disks, boot_disk, holds_data, is_local_disk, never_erased, parse_lsblk, stable_id
 from test_storage_support import Replay, fixture
 
 
@@ -58,8 +58,10 @@ def test_the_boot_medium_is_found_from_the_disk_or_a_partition_and_refused():
     assert boot_disk(disks, boot).name == "sdc"
     assert boot_disk(disks, "/dev/sdc2").name == "sdc"
     assert boot_disk(disks, None) is None
-    with pytest.raises(StorageError, match=r"^/dev/sdc \(QEMU HARDDISK, 129 MiB, usb\) is the XenBox boot medium: choose"):
-        check_usable(boot_disk(disks, boot), boot)
+    assert never_erased(boot_disk(disks, boot), boot) == "is the XenBox boot medium"
+    named = {d.name: d for d in disks}
+    assert never_erased(named["sda"], boot) == "has /dev/sda1 mounted at /srv/guests, so it is in use"
+    assert never_erased(named["sdb"], boot) is None
 
 
 def test_stable_id_without_udev_matches_the_name_udev_gives():
