@@ -146,7 +146,7 @@ def parse_manifest(text: str, bundle_dir: Path, host: HostLimits | None = None) 
     kind = doc.string("type", 'add type = "pv", "pvh" or "hvm"', choices=TYPES)
     memory, vcpus = _memory(doc, host), _vcpus(doc, host)
     boot = _boot(doc, kind, bundle_dir)
-    disks, network = _disks(doc, bundle_dir), _network(doc, name or "")
+    disks, network = _disks(doc, bundle_dir, kind), _network(doc, name or "")
     policy, autostart = _policy(doc), _autostart(doc)
     doc.finish()
     if problems:
@@ -256,7 +256,7 @@ def locate(value: str, bundle_dir: Path) -> tuple[Path | None, str | None]:
     return full, None
 
 
-def _disks(doc: TableReader, bundle_dir: Path) -> tuple[Disk, ...]:
+def _disks(doc: TableReader, bundle_dir: Path, kind: str | None) -> tuple[Disk, ...]:
     disks, tables = [], doc.tables("disks")
     for table in tables:
         cdrom = bool(table.boolean("cdrom"))
@@ -269,6 +269,10 @@ def _disks(doc: TableReader, bundle_dir: Path) -> tuple[Disk, ...]:
             pool, size_mib = None, None
             file = _file(table, "file", bundle_dir, required=True)
             disk_format = table.string("format", choices=("raw", "qcow2")) or "raw"
+            if disk_format == "qcow2" and kind in ("pv", "pvh"):
+                # qcow2 needs QEMU's disk backend in dom0, which XenBox runs only as an HVM guest's device model.
+                table.problem("format", disk_format, f'a {kind} guest\'s disks are raw here: convert the image '
+                                                     '(qemu-img convert -O raw), or make the appliance type = "hvm"')
         target = table.string("target", pattern=DISK_TARGET, valid="a device name such as xvda, xvdb, hda or sda")
         mode = table.string("mode", choices=("rw", "ro")) or ("ro" if cdrom else "rw")
         table.finish()

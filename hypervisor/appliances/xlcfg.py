@@ -40,7 +40,7 @@ def to_xl_cfg(manifest: Manifest) -> str:
     if m.type != "hvm" and m.boot.cmdline:
         settings += [("extra", m.boot.cmdline)]      # pygrub passes it on with --args
     if m.disks:
-        settings += [("disk", [disk_spec(disk) for disk in m.disks])]
+        settings += [("disk", [disk_spec(disk, hvm=m.type == "hvm") for disk in m.disks])]
     if m.network:
         settings += [("vif", [f"mac={nic.mac},bridge={nic.bridge}" for nic in m.network])]
     settings += [("on_poweroff", m.policy.on_poweroff), ("on_reboot", m.policy.on_reboot),
@@ -49,13 +49,16 @@ def to_xl_cfg(manifest: Manifest) -> str:
     return "\n".join([header, *(f"{key} = {_xl_value(value)}" for key, value in settings)]) + "\n"
 
 
-def disk_spec(disk: Disk) -> str:
+def disk_spec(disk: Disk, hvm: bool = False) -> str:
     """xl-disk-configuration(5) with every parameter named; target= takes the rest, so it is last."""
     if disk.file is None:
         raise ValueError(f"disk {disk.target} is on pool {disk.pool}: launch.with_pool_volumes names its volume first")
     params = [f"format={disk.format}", f"vdev={disk.target}", f"access={disk.mode}"]
-    # A pool volume is a block device: XenBox's small hotplug script attaches it (Xen's is too slow).
-    script = [f"script={BLOCK_SCRIPT}"] if disk.pool else []
+    # Raw disks go to the kernel's block backend through XenBox's small hotplug script: Xen's is
+    # too slow under load and needs util-linux's losetup for image files. An HVM guest's image
+    # files are left to its device model, which opens them itself.
+    uses_script = disk.format == "raw" and (disk.pool is not None or not hvm)
+    script = [f"script={BLOCK_SCRIPT}"] if uses_script else []
     return ", ".join(params + ["devtype=cdrom"] * disk.cdrom + script + [f"target={disk.file}"])
 
 

@@ -203,11 +203,18 @@ def test_hvm_refuses_a_kernel_and_pv_refuses_a_boot_order(bundle):
 
 def test_disks_defaults_and_targets(bundle):
     m = parse_manifest(MINIMAL_PV + '[[disks]]\nfile = "data.img"\ntarget = "xvda"\n[[disks]]\nfile = "data2.img"\n'
-                       'format = "qcow2"\nmode = "ro"\n[[disks]]\nfile = "install.iso"\ncdrom = true\n', bundle)
+                       'format = "raw"\nmode = "ro"\n[[disks]]\nfile = "install.iso"\ncdrom = true\n', bundle)
     root = bundle.resolve()
     assert m.disks == (Disk(root / "data.img", "raw", "xvda", "rw", False),
-                       Disk(root / "data2.img", "qcow2", "xvdb", "ro", False),
+                       Disk(root / "data2.img", "raw", "xvdb", "ro", False),
                        Disk(root / "install.iso", "raw", "xvdc", "ro", True))
+
+
+def test_a_qcow2_image_is_for_hvm_guests_only(bundle):
+    assert problems(MINIMAL_PV + '[[disks]]\nfile = "data.img"\nformat = "qcow2"\n', bundle) == {"disks[0].format": (
+        " = 'qcow2': a pv guest's disks are raw here: convert the image (qemu-img convert -O raw), "
+        'or make the appliance type = "hvm"')}
+    assert parse_manifest(HVM + '[[disks]]\nfile = "data.img"\nformat = "qcow2"\n', bundle).disks[0].format == "qcow2"
 
 
 def test_default_targets_skip_the_ones_taken(bundle):

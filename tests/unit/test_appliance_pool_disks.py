@@ -51,7 +51,8 @@ def test_the_pool_disk_gets_its_volume_and_the_xl_cfg_names_it(manifest, tmp_pat
     assert pool.asked == [("db", "xvdb", 512)]
     assert ("'format=raw, vdev=xvdb, access=rw, script=/usr/lib/xenbox/block-phy, target=/dev/xenbox/db.xvdb'"
             in to_xl_cfg(started))
-    assert f"'format=raw, vdev=xvda, access=rw, target={tmp_path}/root.img'" in to_xl_cfg(started)
+    assert f"'format=raw, vdev=xvda, access=rw, script=/usr/lib/xenbox/block-phy, target={tmp_path}/root.img'" \
+        in to_xl_cfg(started)
 
 
 def test_a_missing_pool_stops_only_this_appliance_with_the_reason(manifest):

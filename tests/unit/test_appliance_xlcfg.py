@@ -24,7 +24,7 @@ kernel = "{SAMPLE}/vmlinuz"
 ramdisk = "{SAMPLE}/initrd.img"
 extra = "console=hvc0 root=/dev/xvda ro"
 disk = [
-    'format=raw, vdev=xvda, access=rw, target={SAMPLE}/data.img',
+    'format=raw, vdev=xvda, access=rw, script=/usr/lib/xenbox/block-phy, target={SAMPLE}/data.img',
 ]
 vif = [
     'mac=00:16:3e:12:34:56,bridge=xenbr0',
@@ -37,7 +37,7 @@ on_crash = "restart"
 
 
 def test_pvh_xl_cfg_with_pygrub(tmp_path):
-    (tmp_path / "root.qcow2").write_text("x")
+    (tmp_path / "root.img").write_text("x")
     manifest = parse_manifest("""
 name = "pvh-box"
 type = "pvh"
@@ -49,8 +49,7 @@ initial = 2
 bootloader = "pygrub"
 cmdline = "console=hvc0"
 [[disks]]
-file = "root.qcow2"
-format = "qcow2"
+file = "root.img"
 [[disks]]
 file = "/dev/vg0/pvh-box-data"
 mode = "ro"
@@ -69,8 +68,8 @@ maxvcpus = 2
 bootloader = "pygrub"
 extra = "console=hvc0"
 disk = [
-    'format=qcow2, vdev=xvda, access=rw, target={root}/root.qcow2',
-    'format=raw, vdev=xvdb, access=ro, target=/dev/vg0/pvh-box-data',
+    'format=raw, vdev=xvda, access=rw, script=/usr/lib/xenbox/block-phy, target={root}/root.img',
+    'format=raw, vdev=xvdb, access=ro, script=/usr/lib/xenbox/block-phy, target=/dev/vg0/pvh-box-data',
 ]
 on_poweroff = "destroy"
 on_reboot = "restart"
@@ -137,7 +136,7 @@ def test_quotes_and_backslashes_in_paths_are_escaped_and_read_back(tmp_path):
                               'cmdline = "say \\"hi\\" \\\\o/"\n' f"[[disks]]\nfile = '''{odd.name}'''\n", tmp_path)
     settings = parse_xl_cfg(to_xl_cfg(manifest))
     assert settings["extra"] == 'say "hi" \\o/'
-    assert settings["disk"] == [f"format=raw, vdev=xvda, access=rw, target={odd.resolve()}"]
+    assert settings["disk"] == [f"format=raw, vdev=xvda, access=rw, script=/usr/lib/xenbox/block-phy, target={odd.resolve()}"]
 
 
 def test_quote_refuses_control_characters():
