@@ -19,7 +19,9 @@ from machine import OVERVIEW, Shell, booted, qemu_monitor, wait_for_overview
 DOWN, UP, ESCAPE = "\x1b[B", "\x1b[A", "\x1b"
 MARK = "kept-by-xenbox-4217"
 KEEPER = "/var/lib/xenbox/appliances/keeper"
-# The sample's kernel and busybox ramdisk; the volume is the guest's first disk, xvda.
+SEED = "seeded-by-an-image-file"
+# The sample's kernel and busybox ramdisk; the volume is the guest's first disk, xvda, and a raw
+# image file in the bundle its second, xvdb (attached through a loop device).
 KEEPER_TOML = """name = "keeper"
 type = "pv"
 [memory]
@@ -31,6 +33,9 @@ cmdline = "console=hvc0 quiet"
 [[disks]]
 pool = "local"
 size_mib = 16
+[[disks]]
+file = "seed.img"
+mode = "ro"
 [autostart]
 enabled = true
 order = 20
@@ -161,13 +166,17 @@ def attach_to_keeper(console, shell) -> None:
 
 def test_a_volume_on_the_data_store_keeps_what_its_guest_wrote_across_a_host_reboot(console):
     with Shell(console) as shell:
-        shell.run(f"mkdir -p {KEEPER} && cp /usr/share/xenbox/appliances/sample-web/initrd.img {KEEPER}/")
+        shell.run(f"mkdir -p {KEEPER} && cp /usr/share/xenbox/appliances/sample-web/initrd.img {KEEPER}/ && "
+                  f"dd if=/dev/zero of={KEEPER}/seed.img bs=1M count=2 && "
+                  f"echo {SEED} | dd of={KEEPER}/seed.img conv=notrunc")
         lines = " ".join(f"'{line}'" for line in KEEPER_TOML.splitlines())
         shell.run(f"printf '%s\\n' {lines} > {KEEPER}/appliance.toml")
         said = shell.run("xenbox appliance start keeper", 300)
         assert shell.status == 0, said
         assert "keeper.xvda" in shell.run("lvs --noheadings -o lv_name xenbox")
         attach_to_keeper(console, shell)
+        in_guest(console, "dd if=/dev/xvdb bs=512 count=1 2>/dev/null | head -n 1 | sed 's/^/FILE-/'",
+                 f"FILE-{SEED}")
         in_guest(console, f"echo {MARK} | dd of=/dev/xvda bs=512 count=1 conv=sync,fsync; echo WROTE-$?",
                  "WROTE-0")
         detach(console)
@@ -206,7 +215,7 @@ def test_a_data_store_disk_pulled_out_is_reported_and_an_appliance_on_it_is_not_
     with Shell(console) as shell:
         shell.run("xl destroy keeper", 120)
         shell.run(f"mkdir -p {outside} && cp /usr/share/xenbox/appliances/sample-web/initrd.img {outside}/ && "
-                  f"printf '%s\\n' {lines} > {outside}/appliance.toml")
+                  f"touch {outside}/seed.img && printf '%s\\n' {lines} > {outside}/appliance.toml")
     qemu_monitor(console.monitor, "device_del vdisk0")       # vda, the data store's disk
     # The overview reads the data store every 30 s.
     console.wait_for_screen(r"Data store: MISSING - its disk is gone \(unplugged or failed\)", 180)
