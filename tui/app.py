@@ -8,11 +8,11 @@ from __future__ import annotations
 import subprocess
 import time
 
-from textual import events
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 
-from hypervisor.console_password import read_access
+from hypervisor.console_password import read_access, store_hash
 from hypervisor.xl import Xl
 from tui.invalid import Invalid
 from tui.screens.lock import LockScreen
@@ -27,9 +27,15 @@ from tui.widgets.prompt import Prompt
 POWER_OFF = ["/bin/busybox", "poweroff"]
 REBOOT = ["/bin/busybox", "reboot"]
 SHELL = ["/bin/sh", "-l"]
+
 # How often the console looks at its lock: a password set at boot (the data store is mounted after
 # the console starts) or from the other console locks this one within that time.
 LOCK_CHECK_SECONDS = 2.0
+
+
+def data_store_mounted() -> bool:
+    from hypervisor.storage.datastore import DataStore     # LVM's module, loaded only when asked
+    return DataStore().is_mounted()
 
 
 class XenBoxApp(App):
@@ -85,10 +91,7 @@ class XenBoxApp(App):
         self._last_activity = time.monotonic()
 
     def action_password(self) -> None:
-        from hypervisor.console_password import store_hash
-        from hypervisor.network.password import PasswordError, hash_password
-        from hypervisor.storage.datastore import DataStore
-        if not DataStore().is_mounted():
+        if not data_store_mounted():
             self.notify("The console password is kept on the data store: make one first (key t).",
                         severity="warning", timeout=8)
             return
@@ -106,21 +109,27 @@ class XenBoxApp(App):
                 if again != first:
                     raise Invalid("the two passwords differ: type the same one again, or Escape")
                 return again
-
-            def store(again: str | None) -> None:
-                if again is None:
-                    return
-                try:
-                    hashed = hash_password(again)
-                    store_hash(hashed)
-                except (PasswordError, OSError, ValueError) as error:
-                    self.notify(f"The password was not changed: {error}", severity="error", timeout=10)
-                    return
-                self._unlocked_with = hashed
-                self.notify("Console password set: both consoles ask for it from now on.", timeout=8)
-            self.push_screen(Prompt("Type the new console password again:", read=same, password=True), store)
+            self.push_screen(Prompt("Type the new console password again:", read=same, password=True),
+                             lambda again: again and self._store_password(again))
         self.push_screen(Prompt("New console password (at least 8 characters):", read=chosen, password=True),
                          confirmed)
+
+    @work(thread=True, exclusive=True, group="password", exit_on_error=False)
+    def _store_password(self, password: str) -> None:
+        """yescrypt is slow on purpose (a second or more under emulation): not in the UI's thread."""
+        from hypervisor.network.password import PasswordError, hash_password
+        try:
+            hashed = hash_password(password)
+            store_hash(hashed)
+        except (PasswordError, OSError, ValueError) as error:
+            self.call_from_thread(self.notify, f"The password was not changed: {error}", severity="error",
+                                  timeout=10)
+            return
+        self.call_from_thread(self._password_stored, hashed)
+
+    def _password_stored(self, hashed: str) -> None:
+        self._unlocked_with = hashed
+        self.notify("Console password set: both consoles ask for it from now on.", timeout=8)
 
     def action_xen_log(self) -> None:
         self.push_screen(XenLogScreen(self.xl))

@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 import tui.app as console_app
-from hypervisor.console_password import read_access
+from hypervisor.console_password import read_access, store_hash
 from textual.widgets import Input, Static
 from tui.app import XenBoxApp
 from tui.screens.lock import LockScreen
@@ -84,3 +84,35 @@ def test_a_weak_or_unreadable_hash_locks_nobody_out_and_says_why(tmp_path):
     assert access.password_hash is None and "holds no usable password_hash" in access.problem
     path.write_text("password_hash = \n")
     assert "cannot be read" in read_access(path).problem
+
+
+def test_w_sets_the_password_twice_typed_hashed_off_the_ui_thread_and_kept(console_toml, monkeypatch):
+    import crypt
+    monkeypatch.setattr(console_app, "data_store_mounted", lambda: True)
+    monkeypatch.setattr(console_app, "store_hash", lambda hashed: store_hash(hashed, console_toml))
+
+    async def test(pilot, app):
+        await pilot.press("w")
+        await type_password(pilot, app, "short")
+        assert "at least 8 characters" in str(app.screen.query_one("#problem", Static).render())
+        await type_password(pilot, app, "long-enough-1")
+        await type_password(pilot, app, "long-enough-2")
+        assert "the two passwords differ" in str(app.screen.query_one("#problem", Static).render())
+        await type_password(pilot, app, "long-enough-1")
+        await pilot.pause(0.2)
+        hashed = read_access(console_toml).password_hash
+        assert hashed.startswith("$y$") and crypt.crypt("long-enough-1", hashed) == hashed
+        assert not isinstance(app.screen, LockScreen)      # set here: this console stays open
+    drive(test)
+
+
+def test_w_without_a_data_store_says_where_the_password_would_live(console_toml, monkeypatch):
+    monkeypatch.setattr(console_app, "data_store_mounted", lambda: False)
+    notes = []
+
+    async def test(pilot, app):
+        monkeypatch.setattr(app, "notify", lambda message, **options: notes.append(message))
+        await pilot.press("w")
+        assert notes == ["The console password is kept on the data store: make one first (key t)."]
+        assert not console_toml.exists()
+    drive(test)
