@@ -68,7 +68,7 @@ class OverviewScreen(Screen):
         self.refresh_snapshot()
         self._timer = self.set_interval(REFRESH_SECONDS, self.refresh_snapshot)
         self._store_timer = self.set_interval(STORE_SECONDS, self.read_data_store)
-        self.read_data_store()
+        self.call_after_refresh(self.read_data_store)   # LVM's scan waits for the first frame
 
     def on_screen_suspend(self) -> None:
         if self._timer:
