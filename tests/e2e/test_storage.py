@@ -223,3 +223,19 @@ def test_a_data_store_disk_pulled_out_is_reported_and_an_appliance_on_it_is_not_
         said = shell.run("xenbox appliance start outside 2>&1", 300)
         assert shell.status == 1, said
         assert "outside: its disk xvda is a volume on the data store, which cannot be used now (MISSING" in said
+
+
+def test_a_disk_plugged_in_shows_up_on_the_storage_screen_by_itself(console, tmp_path):
+    image = tmp_path / "hot.img"
+    with open(image, "wb") as disk:
+        disk.truncate(64 * 1024 * 1024)
+    console.press("t")
+    console.wait_for_screen(r"Local disks", 90)
+    console.wait_for_screen(r"vdb +256 MiB", 120)        # the screen has listed the disks there are
+    qemu_monitor(console.monitor, f"drive_add 0 if=none,id=hotdrive,format=raw,file={image}")
+    qemu_monitor(console.monitor, "device_add virtio-blk-pci,drive=hotdrive,id=vdisk9,serial=XB-DISK-9")
+    # No key pressed: the screen notices the new block device and lists the disks again.
+    # (virtio reuses the name of the disk pulled out before: vda, most likely.)
+    console.wait_for_screen(r"vd[a-z] +64 MiB +nothing \(blank\)", 120)
+    console.press("b")
+    console.wait_for_screen(OVERVIEW, 60)

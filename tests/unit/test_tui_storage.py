@@ -25,8 +25,14 @@ GROUP = VolumeGroup("xenbox", 2 * GIB, GIB, 4 * 1024 * 1024, 1, 1, "uuid")
 
 
 class FakeDisks:
+    def __init__(self):
+        self.plugged = [BLANK, USED]
+
     def list(self):
-        return [BLANK, USED]
+        return list(self.plugged)
+
+    def block_devices(self):
+        return frozenset(disk.name for disk in self.plugged)
 
 
 class FakeStore:
@@ -47,7 +53,8 @@ class StorageApp(App):
     def __init__(self, store, lvm):
         super().__init__()
         # The guest volumes: the real class, over LVM reports answered by a recording runner.
-        self.screen_under_test = StorageScreen(store, FakeDisks(), GuestVolumes(lvm, appliances=lambda: ["web", "db"]))
+        self.disks = FakeDisks()
+        self.screen_under_test = StorageScreen(store, self.disks, GuestVolumes(lvm, appliances=lambda: ["web", "db"]))
         self.notified = []
 
     def notify(self, message, *, severity="information", **options):
@@ -169,3 +176,20 @@ def test_a_left_behind_volume_is_deleted_after_its_name_is_typed_and_a_volume_gr
                                                                   "xenbox/gone.xvda"]]
     lvm = lvm_with_guest_volumes()
     drive(test, FakeStore(GROUP), lvm)
+
+
+def test_a_disk_plugged_in_or_pulled_out_shows_up_without_a_key_press(monkeypatch):
+    monkeypatch.setattr("tui.screens.storage.WATCH_SECONDS", 0.1)
+
+    async def test(pilot, app, screen):
+        app.disks.plugged.append(Disk("vdc", "/dev/vdc", "disk", GIB, serial="XB-DISK-9"))
+        await pilot.pause(0.5)
+        await settle(pilot)
+        assert [r[0] for r in rows(screen)] == ["vda", "vdb", "vdc"]
+        assert ("Disks changed: vdc appeared.", "information") in app.notified
+        app.disks.plugged.remove(USED)
+        await pilot.pause(0.5)
+        await settle(pilot)
+        assert [r[0] for r in rows(screen)] == ["vda", "vdc"]
+        assert ("Disks changed: vdb is gone.", "information") in app.notified
+    drive(test)

@@ -26,6 +26,7 @@ from tui.widgets.prompt import Prompt
 
 MIB = 1024 * 1024
 STORAGE_KEY_WIDTH = 17      # "i Make data store" and a space
+WATCH_SECONDS = 2.0         # how often /sys/block is looked at while this screen is open
 
 # What decides (what is on it) comes before what identifies; all of it is in the line under the table.
 COLUMNS = (("disk", "Disk", 6), ("size", "Size", 8), ("holds", "Holds now", 38), ("model", "Model", 16),
@@ -67,6 +68,7 @@ class StorageScreen(Screen):
         self._medium: Disk | None = None
         self._status: Status | None = None
         self._busy = False
+        self._block_devices: frozenset[str] | None = None
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=True, icon="")
@@ -89,6 +91,19 @@ class StorageScreen(Screen):
         volumes.border_title = "Guest volumes on the data store (Tab to choose one)"
         for key, heading, width in VOLUME_COLUMNS:
             volumes.add_column(heading, width=width, key=key)
+        self._block_devices = self.disks.block_devices()
+        self.set_interval(WATCH_SECONDS, self._watch_block_devices)
+        self.action_rescan()
+
+    def _watch_block_devices(self) -> None:
+        """A disk plugged in or pulled out (USB, hot-plug, an iSCSI session) shows up by itself."""
+        now = self.disks.block_devices()
+        if now == self._block_devices:
+            return
+        came, went = sorted(now - self._block_devices), sorted(self._block_devices - now)
+        self._block_devices = now
+        changes = [f"{name} appeared" for name in came] + [f"{name} is gone" for name in went]
+        self.notify("Disks changed: " + ", ".join(changes) + ".", timeout=8)
         self.action_rescan()
 
     # -- reading ----------------------------------------------------------------
