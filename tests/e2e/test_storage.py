@@ -113,8 +113,12 @@ def test_a_disk_holding_a_filesystem_is_erased_only_when_its_name_is_typed(conso
     console.wait_for_screen(r"that is not vdb: type vdb exactly", 60)
     console.press(ESCAPE)                       # the prompt closes: nothing was erased
     wait_until_gone(console, "Enter = accept", 60)
-    console.press("b")                          # back (b, not a second Escape: two could read as Alt-Escape)
-    console.wait_for_screen(OVERVIEW, 60)
+    console.wait_for_screen(r"Choose one and press i", 60)     # the Storage screen is in front again
+    # Back (b, not a second Escape: two could read as Alt-Escape). A limit, not a speed target: with
+    # the other VM busy, CI saw this b take effect 65 s after it was pressed (the console's clock
+    # stood still for 46 s of it: the whole VM was starved of the host's two cores).
+    console.press("b")
+    console.wait_for_screen(OVERVIEW, 180)
     with Shell(console) as shell:
         assert 'TYPE="ext4"' in shell.run("blkid -p /dev/vdb")
 
