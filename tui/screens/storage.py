@@ -40,6 +40,16 @@ def holds_text(disk: Disk, medium: Disk | None) -> str:
     return (holds_data(disk) or "nothing (blank)").removeprefix("holds ")
 
 
+def fill(table: DataTable, rows: dict[str, tuple[str, ...]]) -> None:
+    """Replace the table's rows (key: cells), one line each, the cursor kept near where it was."""
+    row = table.cursor_row
+    table.clear()
+    for key, cells in rows.items():
+        table.add_row(*(Text(value, no_wrap=True, overflow="ellipsis") for value in cells), key=key)
+    if rows:
+        table.move_cursor(row=min(row, len(rows) - 1))
+
+
 class StorageScreen(Screen):
     DEFAULT_CSS = """
     StorageScreen #datastore { height: auto; padding: 0 1; border: solid $primary; border-title-color: $text; }
@@ -127,29 +137,17 @@ class StorageScreen(Screen):
     def _show_volumes(self, volumes: list[Volume]) -> None:
         self._volumes = volumes
         table = self.query_one("#volumes", DataTable)
-        row = table.cursor_row
-        table.clear()
         table.display = bool(volumes)
-        for volume in volumes:
-            table.add_row(*(Text(value, no_wrap=True, overflow="ellipsis") for value in (
-                volume.name, human_size(volume.size), "yes" if volume.in_use else "no",
-                volume.owner or "- (left behind)")), key=volume.name)
-        if volumes:
-            table.move_cursor(row=min(row, len(volumes) - 1))
+        fill(table, {volume.name: (volume.name, human_size(volume.size), "yes" if volume.in_use else "no",
+                                   volume.owner or "- (left behind)") for volume in volumes})
 
     def _show(self, status: Status, disks: list[Disk], problem: str | None) -> None:
         self._status, self._listed = status, disks
         self._medium = boot_disk(disks, boot_device())
         self.query_one("#datastore", Static).update(Text(status.line.removeprefix("Data store: ")))
-        table = self.query_one("#disks", DataTable)
-        row = table.cursor_row
-        table.clear()
-        for disk in disks:
-            table.add_row(*(Text(value, no_wrap=True, overflow="ellipsis") for value in (
-                disk.name, human_size(disk.size), holds_text(disk, self._medium), disk.model or "-",
-                disk.stable_id or "-")), key=disk.name)
-        if disks:
-            table.move_cursor(row=min(row, len(disks) - 1))
+        fill(self.query_one("#disks", DataTable), {disk.name: (
+            disk.name, human_size(disk.size), holds_text(disk, self._medium), disk.model or "-",
+            disk.stable_id or "-") for disk in disks})
         self._show_detail()
         count = f"{len(disks)} disk{'s' * (len(disks) != 1)}."
         if problem:
