@@ -11,6 +11,7 @@ from dataclasses import asdict
 from hypervisor.storage import human_size
 from hypervisor.storage.datastore import ConfirmationNeeded, DataStore, boot_device, check_can_initialise
 from hypervisor.storage.disks import Disk, Disks, boot_disk, holds_data
+from hypervisor.storage.volumes import GuestVolumes
 
 EXIT_FAILED, EXIT_NEEDS_CONFIRMATION = 1, 4
 
@@ -74,7 +75,6 @@ def cmd_init(args, _xl) -> int:
 
 
 def cmd_volumes(args, _xl) -> int:
-    from hypervisor.storage.volumes import GuestVolumes
     listed = GuestVolumes().list()
     if args.json:
         print(json.dumps([asdict(v) for v in listed], indent=2))
@@ -86,14 +86,12 @@ def cmd_volumes(args, _xl) -> int:
 
 
 def cmd_grow(args, _xl) -> int:
-    from hypervisor.storage.volumes import GuestVolumes
     volume = GuestVolumes().grow(args.volume, args.size_mib)
     say(f"{volume.name} is now {human_size(volume.size)}")
     return 0
 
 
 def cmd_delete(args, _xl) -> int:
-    from hypervisor.storage.volumes import GuestVolumes
     GuestVolumes().delete(args.volume, args.confirm)
     say(f"{args.volume} was deleted")
     return 0

@@ -59,25 +59,28 @@ class GuestVolumes:
                                "or with `xenbox storage init DISK`")
         return status.group.name
 
-    def list(self) -> list[Volume]:
+    def list(self, group: str | None = None) -> list[Volume]:
+        """The guest volumes; `group` when the caller has just read the data store's status."""
         names = self._appliances()
-        return [_volume(lv, names) for lv in self._lvm.lvs(self.group()) if lv.name != DATA_LV]
+        return [_volume(lv, names) for lv in self._lvm.lvs(group or self.group()) if lv.name != DATA_LV]
 
-    def find(self, name: str) -> Volume:
-        found = [v for v in self.list() if v.name == name]
+    def find(self, name: str, group: str) -> Volume:
+        found = [v for v in self.list(group) if v.name == name]
         if not found:
             raise StorageError(f"the data store has no guest volume {name}: `xenbox storage volumes` lists them")
         return found[0]
 
     def grow(self, name: str, size_mib: int) -> Volume:
         """To `size_mib`; never smaller (that would cut off the end of the guest's disk)."""
-        volume = self.find(name)
-        self._lvm.resize_lv(self.group(), name, size_mib * MIB)
-        return self.find(volume.name)
+        group = self.group()
+        self.find(name, group)
+        self._lvm.resize_lv(group, name, size_mib * MIB)
+        return self.find(name, group)
 
     def delete(self, name: str, typed: str | None) -> None:
         """Only a left-behind volume no guest has open, and only with its name typed again."""
-        volume = self.find(name)
+        group = self.group()
+        volume = self.find(name, group)
         if volume.owner:
             raise StorageError(f"{name} is the disk of appliance {volume.owner}: it is kept while the appliance "
                                f"exists (deleting it would only have a blank one made at its next start); "
@@ -86,7 +89,7 @@ class GuestVolumes:
             raise StorageError(f"{name} is in use by a running guest: shut the guest down first")
         if typed != name:
             raise StorageError(f"deleting {name} destroys what is on it: give its name again to confirm")
-        self._lvm.remove_lv(self.group(), name)
+        self._lvm.remove_lv(group, name)
 
 
 def _volume(lv: LogicalVolume, appliances: list[str]) -> Volume:

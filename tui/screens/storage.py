@@ -128,7 +128,7 @@ class StorageScreen(Screen):
         volumes: list[Volume] = []
         if status.group is not None and not status.problem:
             try:
-                volumes = self.volumes.list()
+                volumes = self.volumes.list(status.group.name)
             except StorageError as error:
                 problem = problem or str(error)
         self.app.call_from_thread(self._show, status, disks, problem)
