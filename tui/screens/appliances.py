@@ -15,9 +15,8 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Header, Static
+from textual.widgets import DataTable, Static
 from textual.worker import Worker, WorkerState
 
 from hypervisor.appliances.autostart import Outcome, read_status
@@ -33,6 +32,7 @@ from tui.screens.appliance_rows import ApplianceRow, build_rows, summary
 from tui.screens.guest_log import GuestLogScreen
 from tui.widgets.appliance_table import ApplianceTable
 from tui.widgets.confirm import Confirm
+from tui.widgets.header import ClockedScreen, ScreenHeader
 from tui.widgets.key_footer import KeyFooter
 from tui.widgets.prompt import Prompt
 
@@ -40,7 +40,7 @@ REFRESH_SECONDS = 2.0
 REFRESH, ACTION = "appliances-refresh", "appliances-action"
 
 
-class AppliancesScreen(Screen):
+class AppliancesScreen(ClockedScreen):
     DEFAULT_CSS = """
     AppliancesScreen #reason {
         height: auto; max-height: 7; padding: 0 1;
@@ -97,7 +97,7 @@ class AppliancesScreen(Screen):
         self._paused = False
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=True, icon="")
+        yield ScreenHeader(show_clock=True, icon="")
         yield ApplianceTable()
         yield Static("", id="reason")
         yield Static(self._status, id="status")

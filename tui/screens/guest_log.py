@@ -8,9 +8,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from rich.text import Text
-from textual.widgets import Footer, Header, RichLog
+from textual.widgets import Footer, RichLog
 
 from tui.plain_text import last_lines
+from tui.widgets.header import ScreenHeader
 
 LINES = 500
 
@@ -37,7 +38,7 @@ class GuestLogScreen(Screen):
         self.path = path
 
     def compose(self) -> ComposeResult:
-        yield Header(icon="")
+        yield ScreenHeader(icon="")
         # Wrapped: a kernel's long lines stay readable at 80 columns without scrolling sideways.
         yield RichLog(wrap=True, markup=False, highlight=False, max_lines=LINES * 4)
         yield Footer(compact=True, show_command_palette=False)

@@ -13,13 +13,13 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Static
 
 from hypervisor.network.apply import describe, management_nic, move
 from hypervisor.network.config import Addressing, NetworkConfig, hostname_problem, validate
 from hypervisor.network.nic import read_nic
 from tui.invalid import Invalid
+from tui.widgets.header import ClockedScreen, ScreenHeader
 from tui.widgets.keep_or_revert import KeepOrRevert
 from tui.widgets.prompt import Prompt
 
@@ -39,7 +39,7 @@ def read_addressing(text: str, version: int, modes: tuple[str, ...]) -> Addressi
     return Addressing("static", words[0], words[1] if len(words) == 2 else None)
 
 
-class NetworkScreen(Screen):
+class NetworkScreen(ClockedScreen):
     DEFAULT_CSS = """
     NetworkScreen Static.box { height: auto; padding: 0 1; border: solid $primary; border-title-color: $text; }
     NetworkScreen #pending { border: solid $warning; }
@@ -62,7 +62,7 @@ class NetworkScreen(Screen):
         self._busy = False
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=True, icon="")
+        yield ScreenHeader(show_clock=True, icon="")
         yield Static("", id="nic", classes="box")
         yield Static("", id="current", classes="box")
         yield Static("", id="pending", classes="box")

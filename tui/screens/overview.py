@@ -8,9 +8,8 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Header, Static
+from textual.widgets import Static
 
 from hypervisor.appliances.autostart import Outcome, read_status
 from hypervisor.host import HostSummary, host_summary
@@ -20,6 +19,7 @@ from tui.screens.appliances import AppliancesScreen
 from tui.screens.storage import StorageScreen
 from tui.widgets.autostart_panel import AutostartPanel
 from tui.widgets.domain_table import DomainTable
+from tui.widgets.header import ClockedScreen, ScreenHeader
 from tui.widgets.host_panel import HostPanel
 from tui.widgets.key_footer import KeyFooter
 
@@ -37,7 +37,7 @@ class Snapshot:
     autostart: list[Outcome]
 
 
-class OverviewScreen(Screen):
+class OverviewScreen(ClockedScreen):
     DEFAULT_CSS = """
     #status { height: 1; padding: 0 1; color: $text-muted; }
     #datastore { height: auto; padding: 0 1; }
@@ -56,7 +56,7 @@ class OverviewScreen(Screen):
         self._store_line = ""
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=True, icon="")
+        yield ScreenHeader(show_clock=True, icon="")
         yield HostPanel()
         yield Static("Data store: looking for it ...", id="datastore")
         yield DomainTable()

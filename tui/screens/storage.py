@@ -12,8 +12,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
-from textual.widgets import DataTable, Header, Log, Static
+from textual.widgets import DataTable, Log, Static
 
 from hypervisor.storage import StorageError, human_size
 from hypervisor.storage.datastore import ConfirmationNeeded, DataStore, Status, boot_device, check_can_initialise
@@ -21,6 +20,7 @@ from hypervisor.storage.disks import Disk, Disks, boot_disk, holds_data
 from hypervisor.storage.volumes import GuestVolumes, Volume
 from tui.invalid import Invalid
 from tui.widgets.confirm import Confirm
+from tui.widgets.header import ClockedScreen, ScreenHeader
 from tui.widgets.key_footer import KeyFooter
 from tui.widgets.prompt import Prompt
 
@@ -50,7 +50,7 @@ def fill(table: DataTable, rows: dict[str, tuple[str, ...]]) -> None:
         table.move_cursor(row=min(row, len(rows) - 1))
 
 
-class StorageScreen(Screen):
+class StorageScreen(ClockedScreen):
     DEFAULT_CSS = """
     StorageScreen #datastore { height: auto; padding: 0 1; border: solid $primary; border-title-color: $text; }
     StorageScreen DataTable { height: 1fr; border: solid $primary; border-title-color: $text; }
@@ -81,7 +81,7 @@ class StorageScreen(Screen):
         self._block_devices: frozenset[str] | None = None
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=True, icon="")
+        yield ScreenHeader(show_clock=True, icon="")
         yield Static("Looking for the data store ...", id="datastore")
         yield DataTable(cursor_type="row", id="disks")
         yield DataTable(cursor_type="row", id="volumes")

@@ -5,10 +5,11 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Log
+from textual.widgets import Footer, Log
 
 from hypervisor.runner import CommandError
 from hypervisor.xl import Xl
+from tui.widgets.header import ScreenHeader
 
 
 class XenLogScreen(Screen):
@@ -22,7 +23,7 @@ class XenLogScreen(Screen):
         self.xl = xl
 
     def compose(self) -> ComposeResult:
-        yield Header(icon="")
+        yield ScreenHeader(icon="")
         yield Log(highlight=False)
         yield Footer()
 
