@@ -48,7 +48,8 @@ def host_shutdown_guests(args: argparse.Namespace, xl: Xl) -> int:
 
 def host_boot(args: argparse.Namespace, xl: Xl) -> int:
     from hypervisor.boot import boot
-    return boot(lambda line: print(f"xenbox: {line}", flush=True), args.safe, xl)
+    from hypervisor.boot_messages import say_at_boot
+    return boot(say_at_boot, args.safe, xl)
 
 
 def host_dmesg(args: argparse.Namespace, xl: Xl) -> int:

@@ -12,6 +12,7 @@ from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 
+from hypervisor.boot_messages import log_size
 from hypervisor.console_password import read_access, store_hash
 from hypervisor.xl import Xl
 from tui.invalid import Invalid
@@ -31,6 +32,8 @@ SHELL = ["/bin/sh", "-l"]
 # How often the console looks at its lock: a password set at boot (the data store is mounted after
 # the console starts) or from the other console locks this one within that time.
 LOCK_CHECK_SECONDS = 2.0
+# How often the serial console looks for boot messages printed over it (see hypervisor/boot_messages.py).
+BOOT_MESSAGES_SECONDS = 1.0
 
 
 def data_store_mounted() -> bool:
@@ -64,6 +67,16 @@ class XenBoxApp(App):
         self.push_screen(OverviewScreen(self.xl))
         self.check_lock()
         self.set_interval(LOCK_CHECK_SECONDS, self.check_lock)
+        if is_serial(self.tty):
+            self._boot_log_size = log_size()
+            self.set_interval(BOOT_MESSAGES_SECONDS, self.redraw_over_boot_messages)
+
+    def redraw_over_boot_messages(self) -> None:
+        """Boot messages share the serial line and scroll this screen: draw it all again after them."""
+        size = log_size()
+        if size != self._boot_log_size:
+            self._boot_log_size = size
+            self.refresh(repaint=True)
 
     # -- the console lock ------------------------------------------------------------
     async def on_event(self, event: events.Event) -> None:

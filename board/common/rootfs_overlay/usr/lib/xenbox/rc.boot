@@ -3,7 +3,8 @@
 # daemons in Debian's order (see /etc/init.d/xen in xen-utils-common).
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
-log() { echo "xenbox: $*" > /dev/console; }
+# Said on the serial line, and kept: the serial console UI redraws itself when the log grows.
+log() { echo "xenbox: $*" > /dev/console; echo "xenbox: $*" >> /run/xenbox/boot.log; }
 
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -16,7 +17,7 @@ ln -sf /proc/self/fd/0 /dev/stdin
 ln -sf /proc/self/fd/1 /dev/stdout
 ln -sf /proc/self/fd/2 /dev/stderr
 mount -t tmpfs -o mode=1777 tmpfs /tmp
-mkdir -p /var/run /var/lib/xen /var/log/xen /run/xen /run/xenstored /run/lock
+mkdir -p /var/run /var/lib/xen /var/log/xen /run/xen /run/xenstored /run/lock /run/lvm /run/xenbox
 hostname -F /etc/hostname
 ip link set lo up
 
@@ -65,7 +66,6 @@ else
     log "no wired network interface found: xenbr0 carries guest traffic only"
 fi
 
-mkdir -p /run/lvm /run/xenbox
 # In the background, so the console comes up meanwhile: mount the data store, set the host up
 # (kept settings or an answer file), start the appliances. Each outcome is said on the console.
 safe=""

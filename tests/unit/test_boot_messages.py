@@ -1,0 +1,54 @@
+"""Boot messages go to the serial line and into the boot log; the serial console redraws after them."""
+import asyncio
+import io
+
+import tui.app as console_app
+from hypervisor.boot_messages import log_size, say_at_boot
+from tui.app import XenBoxApp
+from test_tui_appliances import FakeXl, domains
+
+
+def test_a_boot_message_is_said_then_kept(tmp_path):
+    out, log = io.StringIO(), tmp_path / "boot.log"
+    say_at_boot("appliance web started", out, log)
+    say_at_boot("data store: none", out, log)
+    assert out.getvalue() == "xenbox: appliance web started\nxenbox: data store: none\n"
+    assert log.read_text() == out.getvalue()
+
+
+def test_without_a_place_for_the_log_the_message_is_still_said(tmp_path):
+    out = io.StringIO()
+    say_at_boot("hello", out, tmp_path / "missing-folder" / "boot.log")
+    assert out.getvalue() == "xenbox: hello\n"
+    assert log_size(tmp_path / "missing-folder" / "boot.log") == 0
+
+
+def redraws_after(tmp_path, monkeypatch, tty: str, write_message: bool) -> list[bool]:
+    """What the console asked to redraw in full, after (maybe) a boot message was printed over it."""
+    log = tmp_path / "boot.log"
+    monkeypatch.setattr(console_app, "log_size", lambda: log_size(log))
+    repaints: list[bool] = []
+
+    async def run():
+        app = XenBoxApp(tty=tty, xl=FakeXl(domains()))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            original = app.refresh
+            app.refresh = lambda **how: repaints.append(how.get("repaint", True)) or original(**how)
+            if write_message:
+                say_at_boot("xenbr0 has address 10.0.2.15", io.StringIO(), log)
+            await pilot.pause(console_app.BOOT_MESSAGES_SECONDS * 2.5)
+    asyncio.run(run())
+    return repaints
+
+
+def test_the_serial_console_redraws_once_after_a_boot_message(tmp_path, monkeypatch):
+    assert redraws_after(tmp_path, monkeypatch, "hvc0", write_message=True) == [True]
+
+
+def test_no_message_no_redraw(tmp_path, monkeypatch):
+    assert redraws_after(tmp_path, monkeypatch, "hvc0", write_message=False) == []
+
+
+def test_the_screen_console_does_not_watch_the_serial_lines_messages(tmp_path, monkeypatch):
+    assert redraws_after(tmp_path, monkeypatch, "tty1", write_message=True) == []
