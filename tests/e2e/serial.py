@@ -38,6 +38,7 @@ class SerialConsole:
         self.screen = _Screen(cols, rows, lambda data: self.child.send(data.encode()))
         self.stream = pyte.ByteStream(self.screen)
         self.log = log_path.open("wb")
+        self.timing = log_path.with_suffix(".timing").open("w")   # when each chunk came: stalls show up
         self.transcript = b""
         self.events: list[tuple[float, bytes]] = []
         self.typed: list[tuple[float, bytes]] = []     # what the test sent, and when
@@ -55,6 +56,7 @@ class SerialConsole:
         self.log.flush()
         self.transcript += data
         self.events.append((time.monotonic() - self.started, data))
+        self.timing.write(f"{self.events[-1][0]:.2f} {len(data)}\n")
         self.stream.feed(data)
 
     def resize(self, rows: int, cols: int) -> None:
@@ -94,7 +96,16 @@ class SerialConsole:
         now = time.monotonic() - self.started
         typed = ", ".join(f"{data.decode(errors='replace')!r} {now - at:.0f} s ago" for at, data in self.typed[-3:])
         return (f"Screen:\n{self.display()}\nLast output ({age:.0f} s ago), raw:\n{tail!r}\n"
-                f"Last typed: {typed or 'nothing'}")
+                f"Last typed: {typed or 'nothing'}\n{self._silences(now - 300)}")
+
+    def _silences(self, since: float) -> str:
+        """The machine's longest silences lately: a console that stalled shows as a gap, one that
+        drew but not what was waited for does not."""
+        times = [at for at, _ in self.events if at >= since]
+        gaps = sorted(((later - earlier, earlier) for earlier, later in zip(times, times[1:])), reverse=True)[:3]
+        now = time.monotonic() - self.started
+        said = ", ".join(f"{gap:.0f} s from {now - at:.0f} s ago" for gap, at in gaps if gap >= 3)
+        return f"Silences over 3 s in the last 300 s: {said or 'none'}"
 
     def wait_for_exit(self, timeout: float) -> int:
         deadline = time.monotonic() + timeout
@@ -137,6 +148,7 @@ class SerialConsole:
 
     def _send(self, data: bytes) -> None:
         self.typed.append((time.monotonic() - self.started, data))
+        self.timing.write(f"{self.typed[-1][0]:.2f} typed {data!r}\n")
         self.child.send(data)
 
     def ask_xen_what_dom0_is_doing(self) -> None:
@@ -157,3 +169,4 @@ class SerialConsole:
         if self.child.isalive():
             self.child.terminate(force=True)
         self.log.close()
+        self.timing.close()
