@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
 
 from hypervisor.appliances.manifest import Manifest
 from hypervisor.appliances.xlcfg import to_xl_cfg
@@ -19,10 +19,13 @@ class CannotStart(Exception):
 
 
 class Pool(Protocol):
-    def volume(self, appliance: str, target: str, size_mib: int) -> Path: ...
+    def volume(self, appliance: str, target: str, size_mib: int, disk_format: str = "raw") -> Path: ...
 
 
-def start(manifest: Manifest, xl: Xl, config_dir: Path = CONFIG_DIR, pool: Pool | None = None) -> Path:
+OpenPool = Callable[[str], Pool]
+
+
+def start(manifest: Manifest, xl: Xl, config_dir: Path = CONFIG_DIR, pools: OpenPool | None = None) -> Path:
     running = xl.domain(manifest.name)
     if running is not None:
         raise CannotStart(f"{manifest.name} is already running (domain {running.domid})")
@@ -30,7 +33,7 @@ def start(manifest: Manifest, xl: Xl, config_dir: Path = CONFIG_DIR, pool: Pool 
     if manifest.memory.initial_mib > free:
         raise CannotStart(f"{manifest.name} needs {manifest.memory.initial_mib} MiB but Xen has only {free} MiB "
                           f"free: stop another guest or lower memory.initial_mib in its appliance.toml")
-    manifest = with_pool_volumes(manifest, pool)
+    manifest = with_pool_volumes(manifest, pools)
     missing = [str(d.file) for d in manifest.disks if d.file is not None and not d.file.exists()]
     if missing:
         raise CannotStart(f"{manifest.name}'s disk {missing[0]} is missing: attach it or fix disks in appliance.toml")
@@ -45,16 +48,16 @@ def start(manifest: Manifest, xl: Xl, config_dir: Path = CONFIG_DIR, pool: Pool 
     return cfg
 
 
-def with_pool_volumes(manifest: Manifest, pool: Pool | None = None) -> Manifest:
-    """The manifest with each pool disk's volume made (at first start) and named by its device."""
+def with_pool_volumes(manifest: Manifest, pools: OpenPool | None = None) -> Manifest:
+    """The manifest with each pool disk's volume or image made (at first start) and named by its path."""
     if not any(disk.pool for disk in manifest.disks):
         return manifest
-    if pool is None:
-        from hypervisor.storage.pools import LocalPool     # LVM only for appliances that use it
-        pool = LocalPool()
+    if pools is None:
+        from hypervisor.storage.pools import open_pool     # LVM only for appliances that use it
+        pools = open_pool
     try:
-        disks = tuple(replace(d, file=pool.volume(manifest.name, d.target, d.size_mib)) if d.pool else d
-                      for d in manifest.disks)
+        disks = tuple(replace(d, file=pools(d.pool).volume(manifest.name, d.target, d.size_mib, d.format))
+                      if d.pool else d for d in manifest.disks)
     except StorageError as error:
         raise CannotStart(f"{manifest.name}: {error}") from error
     return replace(manifest, disks=disks)

@@ -25,7 +25,7 @@ BOOT_DEVICES = ("disk", "cd", "network")
 DISK_TARGET = re.compile(r"(xvd[a-z]{1,3}|hd[a-z]|sd[a-z]{1,2})([1-9][0-9]?)?")
 BRIDGE = re.compile(r"[A-Za-z0-9_.-]{1,15}")       # a Linux interface name, safe inside a vif spec
 MAC = re.compile(r"[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}")
-POOLS = ("local",)          # hypervisor.storage.pools.POOLS; not imported: manifests are read without LVM
+POOLS = ("local", "files")  # hypervisor.storage.pools.POOLS; not imported: manifests are read without LVM
 HVM_ONLY_BOOT = "hvm guests boot from their disks (boot.order); kernel, ramdisk, cmdline and bootloader are for pv/pvh"
 
 
@@ -269,10 +269,6 @@ def _disks(doc: TableReader, bundle_dir: Path, kind: str | None) -> tuple[Disk, 
             pool, size_mib = None, None
             file = _file(table, "file", bundle_dir, required=True)
             disk_format = table.string("format", choices=("raw", "qcow2")) or "raw"
-            if disk_format == "qcow2" and kind in ("pv", "pvh"):
-                # qcow2 needs QEMU's disk backend in dom0, which XenBox runs only as an HVM guest's device model.
-                table.problem("format", disk_format, f'a {kind} guest\'s disks are raw here: convert the image '
-                                                     '(qemu-img convert -O raw), or make the appliance type = "hvm"')
         target = table.string("target", pattern=DISK_TARGET, valid="a device name such as xvda, xvdb, hda or sda")
         mode = table.string("mode", choices=("rw", "ro")) or ("ro" if cdrom else "rw")
         table.finish()
@@ -291,15 +287,21 @@ def _disks(doc: TableReader, bundle_dir: Path, kind: str | None) -> tuple[Disk, 
 
 
 def _pool_volume(table: TableReader, cdrom: bool) -> tuple[str | None, int | None, None, str]:
-    """A disk on a pool: a raw volume of size_mib, made at the appliance's first start."""
+    """A disk on a pool, made at the appliance's first start: a raw LVM volume on `local`, a raw or
+    qcow2 image file on `files`."""
     pool = table.string("pool", choices=POOLS)
     size_mib = table.integer("size_mib", "add size_mib = <MiB>, the size of the volume made at first start",
                              minimum=1, unit="MiB")
     table.refuse("file", "a disk is a file in the bundle or a volume on a pool, not both: drop file or pool")
-    table.refuse("format", "volumes on a pool are raw: leave format out")
+    if pool == "files":
+        disk_format = table.string("format", choices=("raw", "qcow2")) or "raw"
+    else:
+        table.refuse("format", 'volumes on the local pool are raw: leave format out, or use pool = "files" '
+                               "for a qcow2 image")
+        disk_format = "raw"
     if cdrom:
         table.problem("cdrom", True, "a volume on a pool is a disk; a CD-ROM is an image file in the bundle")
-    return pool, size_mib, None, "raw"
+    return pool, size_mib, None, disk_format
 
 
 def xvd_name(index: int) -> str:

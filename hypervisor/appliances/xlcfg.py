@@ -59,7 +59,10 @@ def disk_spec(disk: Disk, hvm: bool = False) -> str:
     # files are left to its device model, which opens them itself.
     uses_script = disk.format == "raw" and (disk.pool is not None or not hvm)
     script = [f"script={BLOCK_SCRIPT}"] if uses_script else []
-    return ", ".join(params + ["devtype=cdrom"] * disk.cdrom + script + [f"target={disk.file}"])
+    # qcow2 is read by QEMU: libxl starts one in dom0 for a PV/PVH guest's qcow2 disks (and an HVM
+    # guest's device model serves its own). Named, so the xl.cfg says which backend a disk has.
+    qdisk = ["backendtype=qdisk"] if disk.format == "qcow2" else []
+    return ", ".join(params + ["devtype=cdrom"] * disk.cdrom + qdisk + script + [f"target={disk.file}"])
 
 
 def _xl_value(value: XlValue) -> str:

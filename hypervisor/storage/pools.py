@@ -1,20 +1,39 @@
 """Storage pools that appliance disks are carved from, and the volumes an appliance's disks become.
 
-`local` is the data store's volume group: a manifest disk `pool = "local"` becomes the LVM
-volume `<appliance>.<target>`, made at the appliance's first start and kept afterwards
-(a later start never shrinks, grows or wipes it).
+Each is made at the appliance's first start and kept afterwards (a later start never shrinks, grows
+or wipes it):
+- `local`, the data store's volume group: a manifest disk `pool = "local"` becomes the LVM volume
+  `<appliance>.<target>`;
+- `files`, the data store's filesystem: `pool = "files"` becomes the image file
+  `images/<appliance>.<target>.<raw|qcow2>` (raw ones sparse: a disk costs what the guest wrote).
 """
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
+from typing import Callable, Protocol
 
 from hypervisor import runner
-from hypervisor.storage import StorageError
-from hypervisor.storage.datastore import DataStore
+from hypervisor.storage import StorageError, human_size
+from hypervisor.storage.atomic import sync_directory
+from hypervisor.storage.datastore import MOUNTPOINT, DataStore
+from hypervisor.storage.images import Images
 from hypervisor.storage.lvm import Lvm
 
-POOLS = ("local",)
+POOLS = ("local", "files")
 MIB = 1024 * 1024
+Say = Callable[[str], None]
+
+
+class Pool(Protocol):
+    def volume(self, appliance: str, target: str, size_mib: int, disk_format: str = "raw",
+               say: Say = lambda line: None) -> Path: ...
+
+
+def open_pool(name: str, run: runner.Runner = runner.run) -> Pool:
+    """The pool a manifest disk names (the manifest allows only POOLS)."""
+    return {"local": LocalPool, "files": FilePool}[name](run)
 
 
 def volume_name(appliance: str, target: str) -> str:
@@ -28,8 +47,9 @@ class LocalPool:
         self._lvm = Lvm(run)
         self._store = DataStore(run)
 
-    def volume(self, appliance: str, target: str, size_mib: int, say=lambda line: None) -> Path:
-        """The volume's device, made first if it does not exist yet."""
+    def volume(self, appliance: str, target: str, size_mib: int, disk_format: str = "raw",
+               say: Say = lambda line: None) -> Path:
+        """The volume's device, made first if it does not exist yet. Volumes are raw."""
         status = self._store.status()
         if status.problem:
             raise StorageError(f"its disk {target} is a volume on the data store, which cannot be used now "
@@ -46,3 +66,40 @@ class LocalPool:
         elif not found[0].active:
             self._lvm.activate(group, name)
         return Path(f"/dev/{group}/{name}")
+
+
+class FilePool:
+    """Guest disk images in the data store's filesystem: raw (sparse) or qcow2."""
+
+    def __init__(self, run: runner.Runner = runner.run, folder: Path = MOUNTPOINT / "images",
+                 store: DataStore | None = None) -> None:
+        self._images = Images(run)
+        self._store = store or DataStore(run)
+        self.folder = folder
+
+    def volume(self, appliance: str, target: str, size_mib: int, disk_format: str = "raw",
+               say: Say = lambda line: None) -> Path:
+        """The image's path, made first if it does not exist yet."""
+        path = self.folder / f"{volume_name(appliance, target)}.{disk_format}"
+        if path.exists():
+            return path
+        if not self._store.is_mounted():
+            raise StorageError(f"its disk {target} is an image file on the data store, which is not mounted: set "
+                               "one up on the Storage screen (key t), or reattach its disks and reboot")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        size, free = size_mib * MIB, shutil.disk_usage(self.folder).free
+        if size > free:     # raw images are sparse, but a guest filling a disk it was promised must not fail
+            raise StorageError(f"its disk {target} needs {human_size(size)} and the data store's filesystem has "
+                               f"{human_size(free)} free: delete images there, or lower size_mib in appliance.toml")
+        say(f"creating its {size_mib} MiB {disk_format} image {path}")
+        partial = path.with_name(f".{path.name}.partial")     # a power cut mid-way leaves no half image in place
+        partial.unlink(missing_ok=True)
+        if disk_format == "qcow2":
+            self._images.create(str(partial), size, "qcow2")
+        else:
+            with open(partial, "wb") as image:
+                image.truncate(size)
+                os.fsync(image.fileno())
+        os.replace(partial, path)
+        sync_directory(self.folder)
+        return path

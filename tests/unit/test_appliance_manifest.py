@@ -210,11 +210,10 @@ def test_disks_defaults_and_targets(bundle):
                        Disk(root / "install.iso", "raw", "xvdc", "ro", True))
 
 
-def test_a_qcow2_image_is_for_hvm_guests_only(bundle):
-    assert problems(MINIMAL_PV + '[[disks]]\nfile = "data.img"\nformat = "qcow2"\n', bundle) == {"disks[0].format": (
-        " = 'qcow2': a pv guest's disks are raw here: convert the image (qemu-img convert -O raw), "
-        'or make the appliance type = "hvm"')}
-    assert parse_manifest(HVM + '[[disks]]\nfile = "data.img"\nformat = "qcow2"\n', bundle).disks[0].format == "qcow2"
+def test_a_qcow2_image_is_for_every_guest_type(bundle):
+    """PV/PVH guests' qcow2 disks are served by a QEMU libxl starts in dom0; HVM ones by the device model."""
+    for head in (MINIMAL_PV, HVM):
+        assert parse_manifest(head + '[[disks]]\nfile = "data.img"\nformat = "qcow2"\n', bundle).disks[0].format == "qcow2"
 
 
 def test_default_targets_skip_the_ones_taken(bundle):
@@ -251,13 +250,21 @@ def test_a_disk_on_a_pool_is_a_volume_made_at_first_start(bundle):
     assert m.disks[1] == Disk(None, "raw", "xvdb", "rw", False, pool="local", size_mib=64)
 
 
+def test_a_disk_on_the_files_pool_is_an_image_raw_unless_qcow2_is_asked_for(bundle):
+    m = parse_manifest(MINIMAL_PV + '[[disks]]\npool = "files"\nsize_mib = 64\n'
+                       '[[disks]]\npool = "files"\nsize_mib = 32\nformat = "qcow2"\n', bundle)
+    assert m.disks == (Disk(None, "raw", "xvda", "rw", False, pool="files", size_mib=64),
+                       Disk(None, "qcow2", "xvdb", "rw", False, pool="files", size_mib=32))
+
+
 def test_pool_disks_name_what_is_wrong(bundle):
     assert problems(MINIMAL_PV + '[[disks]]\npool = "fast"\nfile = "data.img"\nformat = "qcow2"\n', bundle) == {
-        "disks[0].pool": " = 'fast': must be one of \"local\"",
+        "disks[0].pool": " = 'fast': must be one of \"local\", \"files\"",
         "disks[0].size_mib": ": missing: add size_mib = <MiB>, the size of the volume made at first start",
         "disks[0].file": " = 'data.img': a disk is a file in the bundle or a volume on a pool, not both: "
                          "drop file or pool",
-        "disks[0].format": " = 'qcow2': volumes on a pool are raw: leave format out"}
+        "disks[0].format": " = 'qcow2': volumes on the local pool are raw: leave format out, or use "
+                           'pool = "files" for a qcow2 image'}
     assert problems(MINIMAL_PV + '[[disks]]\nfile = "data.img"\nsize_mib = 0\n', bundle) == {
         "disks[0].size_mib": ' = 0: goes with pool: a volume made on a pool, e.g. pool = "local"; '
                              "a disk image in the bundle has its own size"}

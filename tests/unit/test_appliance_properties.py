@@ -33,7 +33,7 @@ toml_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
                            | st.dictionaries(st.sampled_from(SCHEMA_KEYS) | st.text(max_size=8), inner, max_size=3),
                            max_leaves=8)
 
-FORMATS = {"pv": ["raw"], "pvh": ["raw"], "hvm": ["raw", "qcow2"]}
+FORMATS = ["raw", "qcow2"]
 
 
 def inline_toml(value) -> str:
@@ -208,9 +208,9 @@ def valid_manifests(draw) -> dict:
         if draw(st.booleans()):
             doc["boot"]["ramdisk"] = draw(bundle_files | host_paths)
     disks = []
-    for index in range(draw(st.integers(0, 4))):     # qcow2 is for hvm guests only (no qdisk backend in dom0)
+    for index in range(draw(st.integers(0, 4))):
         cdrom = draw(st.booleans())
-        disks.append({"file": draw(bundle_files | host_paths), "format": draw(st.sampled_from(FORMATS[kind])),
+        disks.append({"file": draw(bundle_files | host_paths), "format": draw(st.sampled_from(FORMATS)),
                       "mode": "ro" if cdrom else draw(st.sampled_from(["rw", "ro"])), "cdrom": cdrom,
                       "target": f"xvd{'abcd'[index]}"})
     doc.update({"disks": disks} if disks else {})

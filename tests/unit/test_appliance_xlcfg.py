@@ -129,6 +129,16 @@ on_crash = "destroy"
 """
 
 
+def test_qcow2_disks_name_qemus_backend_for_every_guest_type(tmp_path):
+    (tmp_path / "data.qcow2").write_text("x")
+    for kind, boot in (("pv", 'kernel = "/boot/vmlinuz"'), ("hvm", 'order = ["disk"]')):
+        manifest = parse_manifest(f'name = "q"\ntype = "{kind}"\n[memory]\ninitial_mib = 64\n[boot]\n{boot}\n'
+                                  '[[disks]]\nfile = "data.qcow2"\nformat = "qcow2"\n', tmp_path)
+        spec = f"'format=qcow2, vdev=xvda, access=rw, backendtype=qdisk, target={tmp_path.resolve()}/data.qcow2'"
+        assert spec in to_xl_cfg(manifest), kind
+        assert parse_disk_spec(spec.strip("'")).others == ("backendtype=qdisk",)
+
+
 def test_quotes_and_backslashes_in_paths_are_escaped_and_read_back(tmp_path):
     odd = tmp_path / "it's a \"disk\" \\ here.img"
     odd.write_text("x")
