@@ -7,18 +7,15 @@ and hostname from there, and the file it came from is not applied again.
 """
 from __future__ import annotations
 
-import shutil
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from hypervisor.answer.parse import Answer, Appliance, disk_problems
 from hypervisor.appliances.catalog import APPLIANCE_DIRS
-from hypervisor.appliances.manifest import MANIFEST_NAME, load_bundle
+from hypervisor.appliances.manifest import load_bundle
 from hypervisor.appliances.problems import ManifestError, Problem
-from hypervisor.appliances.safe_tar import unpack_bundle
-from hypervisor.appliances.tomlwrite import dumps
+from hypervisor.appliances.install import install_bundle
 from hypervisor.console_password import store_hash
 from hypervisor.network.apply import apply_network, describe
 from hypervisor.storage.atomic import write_atomically
@@ -137,34 +134,15 @@ def _appliances(answer: Answer, folder: Path | None, say: Say) -> None:
     if problems:            # host_problems found none; the volume may have gone since
         raise RuntimeError("; ".join(str(p) for p in problems))
     for bundle in bundles:
-        installed = _install(bundle)
+        installed = _install(bundle, say)
         say(f"answer file: appliance {installed.name} installed in {installed}")
 
 
-def _install(bundle: Bundle) -> Path:
-    INSTALL_INTO.mkdir(parents=True, exist_ok=True)
-    staging = INSTALL_INTO / f".installing-{bundle.path.name}"
-    shutil.rmtree(staging, ignore_errors=True)
-    if bundle.path.is_dir():
-        shutil.copytree(bundle.path, staging, symlinks=True)
-        root = staging
-    else:
-        staging.mkdir()
-        root = unpack_bundle(bundle.path, staging, MANIFEST_NAME)
+def _install(bundle: Bundle, say: Say) -> Path:
     overrides = {key: value for key, value in (("enabled", bundle.appliance.autostart),
                                                 ("order", bundle.appliance.order)) if value is not None}
-    if overrides:           # rewritten only when the answer file changes its autostart (comments are lost)
-        manifest_path = root / MANIFEST_NAME
-        document = tomllib.loads(manifest_path.read_text())
-        document.setdefault("autostart", {}).update(overrides)
-        manifest_path.write_text(dumps(document))
-    name = load_bundle(root).name
-    target = INSTALL_INTO / name
-    if target.exists():
-        shutil.rmtree(target)
-    root.rename(target)
-    shutil.rmtree(staging, ignore_errors=True)
-    return target
+    return install_bundle(bundle.path, INSTALL_INTO, lambda line: say(f"answer file: {line}"), replace=True,
+                          autostart=overrides)
 
 
 def reapply_settings(say: Say) -> bool:

@@ -235,6 +235,24 @@ def cmd_import(args, xl: Xl) -> int:
     return 0
 
 
+def cmd_add(args, xl: Xl) -> int:
+    from hypervisor.appliances.install import InstallError, install_bundle
+    from hypervisor.appliances.problems import ManifestError
+    from hypervisor.storage.datastore import MOUNTPOINT, DataStore
+    source, into = Path(args.source), Path(args.into)
+    if not source.exists():
+        return fail(f"{source} does not exist: give a bundle folder or a .tar of one", EXIT_NOT_FOUND)
+    if into.is_relative_to(MOUNTPOINT) and not DataStore().is_mounted():
+        return fail("this host has no data store, so an added appliance would be gone at the next boot: "
+                    "make one first (the console's Storage screen, key t)")
+    try:
+        folder = install_bundle(source, into, say, replace=args.replace)
+    except (InstallError, ManifestError) as error:
+        return fail(f"{source} was not added: {error}")
+    say(f"added appliance {folder.name} in {folder}; `xenbox appliance start {folder.name}` starts it")
+    return 0
+
+
 def cmd_autostart(args, xl: Xl) -> int:
     outcomes = boot_start.autostart(discover(), xl, say)
     boot_start.write_status(outcomes)
@@ -285,4 +303,8 @@ def add_commands(groups) -> None:
     command("import", cmd_import, "turn an xl.cfg (e.g. from /etc/xen) into an appliance",
             ("cfg", {"help": "the xl.cfg file"})).add_argument(
         "--into", default=str(APPLIANCE_DIRS[0]), help=f"where appliances live (default {APPLIANCE_DIRS[0]})")
+    add = command("add", cmd_add, "install an appliance bundle (a folder or a .tar of one), its images copied "
+                                  "with progress", ("source", {"help": "bundle folder or .tar"}))
+    add.add_argument("--replace", action="store_true", help="replace an installed appliance of the same name")
+    add.add_argument("--into", default=str(APPLIANCE_DIRS[0]), help=f"where appliances live (default {APPLIANCE_DIRS[0]})")
     command("autostart", cmd_autostart, "start the autostart appliances in order (run at boot)")

@@ -20,8 +20,9 @@ DOWN, UP, ESCAPE = "\x1b[B", "\x1b[A", "\x1b"
 MARK = "kept-by-xenbox-4217"
 KEEPER = "/var/lib/xenbox/appliances/keeper"
 SEED = "seeded-by-an-image-file"
-# The sample's kernel and busybox ramdisk; the volume is the guest's first disk, xvda, and a raw
-# image file in the bundle its second, xvdb (attached through a loop device).
+# The sample's kernel and busybox ramdisk; the volume is the guest's first disk, xvda, a raw image
+# file in the bundle its second, xvdb (attached through a loop device), and a qcow2 image on the
+# files pool its third, xvdc (served by a QEMU that libxl starts in dom0 for it).
 KEEPER_TOML = """name = "keeper"
 type = "pv"
 [memory]
@@ -36,6 +37,10 @@ size_mib = 16
 [[disks]]
 file = "seed.img"
 mode = "ro"
+[[disks]]
+pool = "files"
+format = "qcow2"
+size_mib = 8
 [autostart]
 enabled = true
 order = 20
@@ -170,19 +175,27 @@ def attach_to_keeper(console, shell) -> None:
 
 def test_a_volume_on_the_data_store_keeps_what_its_guest_wrote_across_a_host_reboot(console):
     with Shell(console) as shell:
-        shell.run(f"mkdir -p {KEEPER} && cp /usr/share/xenbox/appliances/sample-web/initrd.img {KEEPER}/ && "
-                  f"dd if=/dev/zero of={KEEPER}/seed.img bs=1M count=2 && "
-                  f"echo {SEED} | dd of={KEEPER}/seed.img conv=notrunc")
+        # The bundle is made in dom0's /tmp, then added: copied onto the data store, its image with progress.
+        bundle = "/tmp/keeper"
+        shell.run(f"mkdir -p {bundle} && cp /usr/share/xenbox/appliances/sample-web/initrd.img {bundle}/ && "
+                  f"dd if=/dev/zero of={bundle}/seed.img bs=1M count=24 && "
+                  f"echo {SEED} | dd of={bundle}/seed.img conv=notrunc")
         lines = " ".join(f"'{line}'" for line in KEEPER_TOML.splitlines())
-        shell.run(f"printf '%s\\n' {lines} > {KEEPER}/appliance.toml")
+        shell.run(f"printf '%s\\n' {lines} > {bundle}/appliance.toml")
+        said = shell.run(f"xenbox appliance add {bundle}", 300)
+        assert shell.status == 0 and f"added appliance keeper in {KEEPER}" in said, said
+        assert "copied seed.img: 24 MiB in" in said, said
         said = shell.run("xenbox appliance start keeper", 300)
         assert shell.status == 0, said
         assert "keeper.xvda" in shell.run("lvs --noheadings -o lv_name xenbox")
+        image = shell.run("qemu-img info -U --output=json /var/lib/xenbox/images/keeper.xvdc.qcow2")
+        assert '"format": "qcow2"' in image, image
         attach_to_keeper(console, shell)
         in_guest(console, "dd if=/dev/xvdb bs=512 count=1 2>/dev/null | head -n 1 | sed 's/^/FILE-/'",
                  f"FILE-{SEED}")
-        in_guest(console, f"echo {MARK} | dd of=/dev/xvda bs=512 count=1 conv=sync,fsync; echo WROTE-$?",
-                 "WROTE-0")
+        for disk in ("xvda", "xvdc"):
+            in_guest(console, f"echo {MARK}-{disk} | dd of=/dev/{disk} bs=512 count=1 conv=sync,fsync; "
+                              "echo WROTE-$?", "WROTE-0")
         detach(console)
         shell.run("xl shutdown -w keeper", 300)
     console.press("R")                                    # reboot the host from the console
@@ -198,8 +211,9 @@ def test_a_volume_on_the_data_store_keeps_what_its_guest_wrote_across_a_host_reb
     console.wait_for_output(rb"xenbox: appliance keeper started", GUEST_START, since=since)
     with Shell(console) as shell:
         attach_to_keeper(console, shell)
-        in_guest(console, "dd if=/dev/xvda bs=512 count=1 2>/dev/null | head -n 1 | sed 's/^/READ-/'",
-                 f"READ-{MARK}")
+        for disk in ("xvda", "xvdc"):
+            in_guest(console, f"dd if=/dev/{disk} bs=512 count=1 2>/dev/null | head -n 1 | sed 's/^/READ-/'",
+                     f"READ-{MARK}-{disk}")
         detach(console)
         # The volume is keeper's: listed as such, never deleted while keeper exists, grown while it runs.
         assert re.search(r"keeper\.xvda +16 MiB +yes +keeper", shell.run("xenbox storage volumes"))

@@ -65,7 +65,7 @@ def test_a_built_in_appliance_is_installed_with_the_answer_files_autostart(tmp_p
     answer = parse_answer('[[appliances]]\nsource = "sample-web"\nautostart = false\norder = 3\n', "answer.toml")
     bundles, problems = answer_apply.find_bundles(answer, tmp_path)
     assert problems == [] and [b.path for b in bundles] == [built_in / "sample-web"]
-    installed = answer_apply._install(bundles[0])
+    installed = answer_apply._install(bundles[0], lambda line: None)
     assert installed == tmp_path / "installed" / "sample-web"
     text = (installed / "appliance.toml").read_text()
     assert "[autostart]\nenabled = false\norder = 3" in text
