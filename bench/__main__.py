@@ -2,7 +2,8 @@
 
 In XenBox's boot it also times the autostarted sample guest's first HTTP answer and
 the Appliances screen's refresh with 1 and 50 appliances; then it boots the sample
-guest alone (no Xen) as the HTTP answer's baseline.
+guest alone (no Xen) as the HTTP answer's baseline. A last XenBox boot with three
+disks times the data store's making and an appliance's import (bench/storage.py).
 
     python -m bench [--iso images/xenbox.iso] [--rounds N] [--json images/bench.json]
 
@@ -20,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import guest, http, refresh, report
+from bench import guest, http, refresh, report, storage
 from bench.boot import Timeout
 from bench.floor import build_floor_iso
 from bench.guest import DirectBoot
@@ -80,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         floor_iso = build_floor_iso(iso, args.work)
         alone = guest_alone(iso, args.work)
         floors, xenboxes, guests = boot_rounds(max(1, args.rounds), floor_iso, iso, alone, args.logs)
+        stored = storage.measure(iso, args.work, args.logs / "storage.serial.log")
     except BuildError as error:
         print(f"bench failed: {error}\n  {error.hint}", file=sys.stderr)
         return 1
@@ -94,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                           for f, x in zip(floors, xenboxes)])
     counts = (refresh.COUNTS[0], refresh.COUNTS[-1])
     appliance_rows = report.median([report.appliance_figures(x, g, counts) for x, g in zip(xenboxes, guests)])
+    storage_rows = storage.figures(stored)
     end_load = os.getloadavg()
     rounds = f"{len(floors)} rounds, medians" if len(floors) > 1 else "one round"
     heading = (f"XenBox {xenbox_version} against its floor (same Xen, kernel and GRUB menu, busybox-only initramfs)\n"
@@ -105,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
                               against="baseline"))
     print(f"\nIssue 3's targets, as measured here (TCG: dom0's CPU is emulated, many times slower than hardware):\n"
           f"{report.verdicts(appliance_rows)}")
+    print("\n" + report.table(storage_rows, "Storage: issue 4's targets, each beside a baseline from the same boot",
+                              against="baseline"))
+    print(f"\nIssue 4's targets, as measured here:\n{report.verdicts(storage_rows)}")
     print("Targets are informational. Times are TCG emulation on a shared host: read the ratios, and the\n"
           "CPU-time timeline rather than the wall clock when the host is busy.")
     method = {
@@ -118,10 +124,13 @@ def main(argv: list[str] | None = None) -> int:
                              f"polled every {http.PAUSE} s with {http.ATTEMPT_TIMEOUT} s timeouts; "
                              "baseline: the sample guest's kernel and initramfs booted by QEMU alone "
                              "(console ttyS0, e1000 driver added), after XenBox",
+        "storage": "one more XenBox boot with a blank 20 GiB disk (the data store), an ext4 disk holding a "
+                   "bundle with a 1 GiB image, and a second blank 20 GiB disk (mkfs.ext4's baseline); times by "
+                   "dom0's /proc/uptime around each command; caches dropped before dd and before the add",
         "appliances_refresh": f"in dom0, bench/probes/refresh_cpu.py: getrusage self + children, "
                               f"{refresh.REFRESHES} refreshes after a first one, counts {list(refresh.COUNTS)}",
     }
-    report.write_json(args.json, rows + appliance_rows, method, sizes, {"floor": floors, "xenbox": xenboxes},
+    report.write_json(args.json, rows + appliance_rows + storage_rows, method, sizes, {"floor": floors, "xenbox": xenboxes},
                       guests)
     print(f"Results: {args.json}; serial logs: {args.logs}")
     return 0

@@ -54,14 +54,15 @@ class TimedConsole(_serial.SerialConsole):
 
 
 @contextlib.contextmanager
-def booted(iso: Path, log: Path, host_forwards: list[str] | None = None):
+def booted(iso: Path, log: Path, host_forwards: list[str] | None = None, disks: list[Path] | None = None):
     """QEMU's start is the console's `started` (t0): it is taken just before the process is spawned.
 
-    `host_forwards` are QEMU user-net hostfwd rules (bench/http.py makes them).
+    `host_forwards` are QEMU user-net hostfwd rules (bench/http.py makes them); `disks` are raw
+    images attached as virtio disks (vda, vdb, ...).
     """
     log.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="xenbox-bench-") as workdir:
-        machine = Machine(iso=iso, accel="tcg", host_forwards=list(host_forwards or []))
+        machine = Machine(iso=iso, accel="tcg", host_forwards=list(host_forwards or []), disks=list(disks or []))
         console = TimedConsole(machine.argv(Path(workdir)), log)
         try:
             yield console
