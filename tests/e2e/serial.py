@@ -35,13 +35,19 @@ class SerialConsole:
     def __init__(self, argv: list[str], log_path: Path, rows: int = ROWS, cols: int = COLS) -> None:
         self.started = time.monotonic()
         self.child = pexpect.spawn(argv[0], argv[1:], timeout=None, echo=False)
-        self.screen = _Screen(cols, rows, lambda data: self.child.send(data.encode()))
+        # A real terminal answers queries; a test may silence it (see answer_queries).
+        self.answers_queries = True
+        self.screen = _Screen(cols, rows, self._answer)
         self.stream = pyte.ByteStream(self.screen)
         self.log = log_path.open("wb")
         self.timing = log_path.with_suffix(".timing").open("w")   # when each chunk came: stalls show up
         self.transcript = b""
         self.events: list[tuple[float, bytes]] = []
         self.typed: list[tuple[float, bytes]] = []     # what the test sent, and when
+
+    def _answer(self, data: str) -> None:
+        if self.answers_queries:
+            self.child.send(data.encode())
 
     # -- reading ---------------------------------------------------------
     def pump(self, seconds: float = 0.2) -> None:
