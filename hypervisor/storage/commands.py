@@ -79,9 +79,10 @@ def cmd_volumes(args, _xl) -> int:
     if args.json:
         print(json.dumps([asdict(v) for v in listed], indent=2))
         return 0
-    print(f"{'VOLUME':24} {'SIZE':>9}  {'IN USE':6}  APPLIANCE")
+    print(f"{'VOLUME':24} {'POOL':5}  {'SIZE':>9}  {'IN USE':6}  APPLIANCE")
     for v in listed:
-        print(f"{v.name:24} {human_size(v.size):>9}  {'yes' if v.in_use else 'no':6}  {v.owner or '- (left behind)'}")
+        print(f"{v.name:24} {v.pool:5}  {human_size(v.size):>9}  {'yes' if v.in_use else 'no':6}  "
+              f"{v.owner or '- (left behind)'}")
     return 0
 
 

@@ -37,7 +37,8 @@ class Images:
 
     def info(self, path: str) -> ImageInfo:
         try:
-            return parse_info(self._run(["qemu-img", "info", "--output=json", path], timeout=30))
+            # -U: a running guest's QEMU holds the image locked; reading its header is still safe.
+            return parse_info(self._run(["qemu-img", "info", "-U", "--output=json", path], timeout=30))
         except runner.CommandError as error:
             raise StorageError(explain(error, [
                 ("No such file", f"{path} does not exist: check the path")])) from error
@@ -56,4 +57,14 @@ class Images:
             raise StorageError(explain(error, [
                 ("No such file", f"the folder {Path(path).parent} does not exist: create it, or choose another place"),
                 ("No space left", f"{Path(path).parent} has no room for {path}: free some space or choose another place")
+            ])) from error
+
+    def resize(self, path: str, size: int) -> None:
+        """To `size` bytes; growing only (qemu-img refuses to shrink without --shrink, which is never given)."""
+        try:
+            self._run(["qemu-img", "resize", "-q", path, str(size)], timeout=120)
+        except runner.CommandError as error:
+            raise StorageError(explain(error, [
+                ("lock", f"{path} is in use by a running guest: shut the guest down, then grow it"),
+                ("No space left", f"{Path(path).parent} has no room to grow {path}: free some space first")
             ])) from error

@@ -1,6 +1,8 @@
 """Guest volumes on the data store: whose each one is, growing one, deleting one.
 
-A volume `<appliance>.<target>` belongs to the appliance of that name while its bundle exists
+They live in two pools: `local`, LVM volumes `<appliance>.<target>` in the data store's volume
+group, and `files`, image files `<appliance>.<target>.<raw|qcow2>` in its filesystem. Either kind
+`<appliance>.<target>` belongs to the appliance of that name while its bundle exists
 (even one whose manifest is broken right now). Such a volume is never deleted: the appliance's
 next start would quietly make a blank one in its place. Deleting is for volumes left behind by
 appliances that are gone, and it takes the volume's name typed again. The data store's own
@@ -13,7 +15,8 @@ from typing import Callable, Iterable
 
 from hypervisor import runner
 from hypervisor.storage import StorageError, human_size
-from hypervisor.storage.datastore import DATA_LV, DataStore
+from hypervisor.storage.datastore import DATA_LV, MOUNTPOINT, DataStore
+from hypervisor.storage.image_files import ImageFile, ImageFiles
 from hypervisor.storage.lvm import LogicalVolume, Lvm
 
 MIB = 1024 * 1024
@@ -25,6 +28,7 @@ class Volume:
     size: int
     in_use: bool            # open: attached to a running guest
     owner: str | None       # the appliance it belongs to; None: left behind
+    pool: str = "local"     # local: an LVM volume; files: an image file (its name ends .raw or .qcow2)
 
     @property
     def summary(self) -> str:
@@ -45,10 +49,12 @@ def appliance_names() -> list[str]:
 
 class GuestVolumes:
     def __init__(self, run: runner.Runner = runner.run,
-                 appliances: Callable[[], list[str]] = appliance_names) -> None:
+                 appliances: Callable[[], list[str]] = appliance_names,
+                 images: ImageFiles | None = None) -> None:
         self._lvm = Lvm(run)
         self._store = DataStore(run)
         self._appliances = appliances
+        self._images = images or ImageFiles(MOUNTPOINT / "images", run)
 
     def group(self) -> str:
         status = self._store.status()
@@ -60,9 +66,10 @@ class GuestVolumes:
         return status.group.name
 
     def list(self, group: str | None = None) -> list[Volume]:
-        """The guest volumes; `group` when the caller has just read the data store's status."""
+        """The guest volumes, LVM ones first; `group` when the caller has just read the data store's status."""
         names = self._appliances()
-        return [_volume(lv, names) for lv in self._lvm.lvs(group or self.group()) if lv.name != DATA_LV]
+        volumes = [_volume(lv, names) for lv in self._lvm.lvs(group or self.group()) if lv.name != DATA_LV]
+        return volumes + [_image_volume(image, names) for image in self._images.list()]
 
     def find(self, name: str, group: str) -> Volume:
         found = [v for v in self.list(group) if v.name == name]
@@ -73,9 +80,15 @@ class GuestVolumes:
     def grow(self, name: str, size_mib: int) -> Volume:
         """To `size_mib`; never smaller (that would cut off the end of the guest's disk)."""
         group = self.group()
-        self.find(name, group)
-        self._lvm.resize_lv(group, name, size_mib * MIB)
+        volume = self.find(name, group)
+        if volume.pool == "files":
+            self._images.grow(self._image(name), size_mib * MIB)
+        else:
+            self._lvm.resize_lv(group, name, size_mib * MIB)
         return self.find(name, group)
+
+    def _image(self, name: str) -> ImageFile:
+        return next(image for image in self._images.list() if image.name == name)
 
     def delete(self, name: str, typed: str | None) -> None:
         """Only a left-behind volume no guest has open, and only with its name typed again."""
@@ -89,8 +102,15 @@ class GuestVolumes:
             raise StorageError(f"{name} is in use by a running guest: shut the guest down first")
         if typed != name:
             raise StorageError(f"deleting {name} destroys what is on it: give its name again to confirm")
-        self._lvm.remove_lv(group, name)
+        if volume.pool == "files":
+            self._images.delete(self._image(name))
+        else:
+            self._lvm.remove_lv(group, name)
 
 
 def _volume(lv: LogicalVolume, appliances: list[str]) -> Volume:
     return Volume(lv.name, lv.size, lv.in_use, owner_of(lv.name, appliances))
+
+
+def _image_volume(image: ImageFile, appliances: list[str]) -> Volume:
+    return Volume(image.name, image.size, image.in_use, owner_of(image.volume, appliances), pool="files")

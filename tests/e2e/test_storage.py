@@ -195,6 +195,8 @@ def test_a_volume_on_the_data_store_keeps_what_its_guest_wrote_across_a_host_reb
         assert "keeper.xvda" in shell.run("lvs --noheadings -o lv_name xenbox")
         image = shell.run("qemu-img info -U --output=json /var/lib/xenbox/images/keeper.xvdc.qcow2")
         assert '"format": "qcow2"' in image, image
+        listed = shell.run("xenbox storage volumes")       # the image is a volume too, held by keeper's QEMU
+        assert re.search(r"keeper\.xvdc\.qcow2 +files +8 MiB +yes +keeper", listed), listed
         attach_to_keeper(console, shell)
         in_guest(console, "dd if=/dev/xvdb bs=512 count=1 2>/dev/null | head -n 1 | sed 's/^/FILE-/'",
                  f"FILE-{SEED}")

@@ -2,10 +2,12 @@
 e2e storage test). The VG report is one captured in the VM; the volumes report is in the same format,
 written here with the names XenBox gives guest volumes (<appliance>.<target>)."""
 import json
+from pathlib import Path
 
 import pytest
 
 from hypervisor.storage import StorageError
+from hypervisor.storage.image_files import ImageFiles
 from hypervisor.storage.volumes import GuestVolumes, owner_of
 from test_storage_support import Replay
 
@@ -32,8 +34,9 @@ def lvm_with_guest_volumes():
     return Runner({("vgs",): "vm/vgs.json"})
 
 
-def volumes(run, appliances=("web", "db")):
-    return GuestVolumes(run, appliances=lambda: list(appliances))
+def volumes(run, appliances=("web", "db"), images_folder=Path("/nonexistent/images")):
+    """Image files in `images_folder` (test_storage_image_volumes.py); none by default."""
+    return GuestVolumes(run, appliances=lambda: list(appliances), images=ImageFiles(images_folder, run, held=set))
 
 
 def lvm_calls(run, tool):

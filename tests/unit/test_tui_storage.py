@@ -5,12 +5,14 @@ LVM, wipefs and mkfs cannot run against real disks here; the stand-ins have the 
 same screen over serial against the real tools and virtual disks.
 """
 import asyncio
+from pathlib import Path
 
 from textual.app import App
 from textual.widgets import DataTable, Input, Log, Static
 
 from hypervisor.storage.datastore import Status
 from hypervisor.storage.disks import Disk
+from hypervisor.storage.image_files import ImageFiles
 from hypervisor.storage.lvm import VolumeGroup
 from hypervisor.storage.volumes import GuestVolumes
 from tui.screens.storage import StorageScreen
@@ -50,11 +52,13 @@ class FakeStore:
 
 
 class StorageApp(App):
-    def __init__(self, store, lvm):
+    def __init__(self, store, lvm, images):
         super().__init__()
-        # The guest volumes: the real class, over LVM reports answered by a recording runner.
+        # The guest volumes: the real class, over LVM reports answered by a recording runner,
+        # and image files in `images` (none when it does not exist).
         self.disks = FakeDisks()
-        self.screen_under_test = StorageScreen(store, self.disks, GuestVolumes(lvm, appliances=lambda: ["web", "db"]))
+        self.screen_under_test = StorageScreen(store, self.disks, GuestVolumes(lvm, appliances=lambda: ["web", "db"],
+                                                                            images=ImageFiles(images, lvm, held=set)))
         self.notified = []
 
     def notify(self, message, *, severity="information", **options):
@@ -71,12 +75,12 @@ async def settle(pilot):
         await pilot.pause()
 
 
-def drive(test, store=None, lvm=None):
+def drive(test, store=None, lvm=None, images=Path("/nonexistent/images")):
     store = store or FakeStore()
     lvm = lvm or lvm_with_guest_volumes()
 
     async def run():
-        app = StorageApp(store, lvm)
+        app = StorageApp(store, lvm, images)
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(pilot)
             await test(pilot, app, app.screen_under_test)
@@ -145,9 +149,9 @@ def test_a_second_data_store_is_refused_before_anything_is_asked():
 
 def test_guest_volumes_say_whose_they_are_and_an_appliances_volume_is_not_deleted():
     async def test(pilot, app, screen):
-        assert rows(screen, "#volumes") == [["web.xvda", "64 MiB", "no", "web"],
-                                            ["gone.xvda", "128 MiB", "no", "- (left behind)"],
-                                            ["db.xvda", "200 MiB", "yes", "db"]]
+        assert rows(screen, "#volumes") == [["web.xvda", "local", "64 MiB", "no", "web"],
+                                            ["gone.xvda", "local", "128 MiB", "no", "- (left behind)"],
+                                            ["db.xvda", "local", "200 MiB", "yes", "db"]]
         await pilot.press("tab", "x")          # the volumes table, its first row: web's disk
         await settle(pilot)
         assert app.screen is screen
@@ -155,6 +159,14 @@ def test_guest_volumes_say_whose_they_are_and_an_appliances_volume_is_not_delete
         assert [c for c in lvm.calls if c[0] == "lvremove"] == []
     lvm = lvm_with_guest_volumes()
     drive(test, FakeStore(GROUP), lvm)
+
+
+def test_image_files_on_the_files_pool_are_listed_after_the_lvm_volumes(tmp_path):
+    async def test(pilot, app, screen):
+        assert rows(screen, "#volumes")[-1] == ["web.xvdb.raw", "files", "8 MiB", "no", "web"]
+    with open(tmp_path / "web.xvdb.raw", "wb") as image:
+        image.truncate(8 * 1024 * 1024)
+    drive(test, FakeStore(GROUP), images=tmp_path)
 
 
 def test_a_left_behind_volume_is_deleted_after_its_name_is_typed_and_a_volume_grows():

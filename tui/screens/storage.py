@@ -31,7 +31,8 @@ WATCH_SECONDS = 2.0         # how often /sys/block is looked at while this scree
 # What decides (what is on it) comes before what identifies; all of it is in the line under the table.
 COLUMNS = (("disk", "Disk", 6), ("size", "Size", 8), ("holds", "Holds now", 38), ("model", "Model", 16),
            ("id", "Stable id", 24))
-VOLUME_COLUMNS = (("volume", "Volume", 24), ("size", "Size", 9), ("use", "In use", 6), ("owner", "Appliance", 30))
+VOLUME_COLUMNS = (("volume", "Volume", 24), ("pool", "Pool", 5), ("size", "Size", 9), ("use", "In use", 6),
+                  ("owner", "Appliance", 22))
 
 
 def holds_text(disk: Disk, medium: Disk | None) -> str:
@@ -138,7 +139,7 @@ class StorageScreen(ClockedScreen):
         self._volumes = volumes
         table = self.query_one("#volumes", DataTable)
         table.display = bool(volumes)
-        fill(table, {volume.name: (volume.name, human_size(volume.size), "yes" if volume.in_use else "no",
+        fill(table, {volume.name: (volume.name, volume.pool, human_size(volume.size), "yes" if volume.in_use else "no",
                                    volume.owner or "- (left behind)") for volume in volumes})
 
     def _show(self, status: Status, disks: list[Disk], problem: str | None) -> None:
