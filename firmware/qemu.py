@@ -54,6 +54,7 @@ class Machine:
     vga: bool = False
     disks: list[Path] = field(default_factory=list)
     monitor: Path | None = None      # a unix socket for QEMU's monitor (tests unplug disks there)
+    scsi: bool = False               # a virtio-scsi controller (scsi0), empty: tests plug LUNs into it
     serial: str = "stdio"
     reboot: bool = False             # a guest reboot restarts the machine; else QEMU exits (tests see it end)
     host_forwards: list[str] = field(default_factory=list)   # user-net hostfwd rules: "tcp:127.0.0.1:8080-10.0.2.16:80"
@@ -80,6 +81,8 @@ class Machine:
         for number, disk in enumerate(self.disks):
             argv += ["-drive", f"if=none,id=disk{number},format=raw,file={disk}",
                      "-device", f"virtio-blk-pci,drive=disk{number},id=vdisk{number},serial=XB-DISK-{number}"]
+        if self.scsi:
+            argv += ["-device", "virtio-scsi-pci,id=scsi0"]
         if self.monitor:
             argv += ["-monitor", f"unix:{self.monitor},server,nowait"]
         netdev = "user,id=net0" + "".join(f",hostfwd={rule}" for rule in self.host_forwards)

@@ -23,9 +23,12 @@ class Pool(Protocol):
 
 
 OpenPool = Callable[[str], Pool]
+# (target, stable id, partition) -> the host disk's device node (hypervisor.storage.host_disks)
+HostDisk = Callable[[str, str, "int | None"], Path]
 
 
-def start(manifest: Manifest, xl: Xl, config_dir: Path = CONFIG_DIR, pools: OpenPool | None = None) -> Path:
+def start(manifest: Manifest, xl: Xl, config_dir: Path = CONFIG_DIR, pools: OpenPool | None = None,
+          host_disk: HostDisk | None = None) -> Path:
     running = xl.domain(manifest.name)
     if running is not None:
         raise CannotStart(f"{manifest.name} is already running (domain {running.domid})")
@@ -33,7 +36,8 @@ def start(manifest: Manifest, xl: Xl, config_dir: Path = CONFIG_DIR, pools: Open
     if manifest.memory.initial_mib > free:
         raise CannotStart(f"{manifest.name} needs {manifest.memory.initial_mib} MiB but Xen has only {free} MiB "
                           f"free: stop another guest or lower memory.initial_mib in its appliance.toml")
-    manifest = with_pool_volumes(manifest, pools)
+    # Host disks first: finding them changes nothing, while a pool volume is made at first start.
+    manifest = with_pool_volumes(with_host_disks(manifest, host_disk), pools)
     missing = [str(d.file) for d in manifest.disks if d.file is not None and not d.file.exists()]
     if missing:
         raise CannotStart(f"{manifest.name}'s disk {missing[0]} is missing: attach it or fix disks in appliance.toml")
@@ -58,6 +62,21 @@ def with_pool_volumes(manifest: Manifest, pools: OpenPool | None = None) -> Mani
     try:
         disks = tuple(replace(d, file=pools(d.pool).volume(manifest.name, d.target, d.size_mib, d.format))
                       if d.pool else d for d in manifest.disks)
+    except StorageError as error:
+        raise CannotStart(f"{manifest.name}: {error}") from error
+    return replace(manifest, disks=disks)
+
+
+def with_host_disks(manifest: Manifest, host_disk: HostDisk | None = None) -> Manifest:
+    """The manifest with each host disk found by its stable id and named by its device node."""
+    if not any(disk.device for disk in manifest.disks):
+        return manifest
+    if host_disk is None:
+        from hypervisor.storage.host_disks import HostDisks    # lsblk and xenstore only when needed
+        host_disk = HostDisks().device
+    try:
+        disks = tuple(replace(d, file=host_disk(d.target, d.device, d.partition)) if d.device else d
+                      for d in manifest.disks)
     except StorageError as error:
         raise CannotStart(f"{manifest.name}: {error}") from error
     return replace(manifest, disks=disks)

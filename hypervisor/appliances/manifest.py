@@ -22,6 +22,8 @@ TYPES = ("pv", "pvh", "hvm")
 ACTIONS = ("destroy", "restart", "preserve", "coredump-destroy", "coredump-restart", "rename-restart")
 BOOT_DEVICES = ("disk", "cd", "network")
 # xen-vbd-interface(7): xvd for PV disks, hd and sd emulated ones; xen-tools gives partitions (xvda2).
+# /dev/disk/by-id names: wwn-0x5000c500a1b2c3d4, virtio-XB1, usb-Kingston_DT_101-0:0
+STABLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:+@-]*")
 DISK_TARGET = re.compile(r"(xvd[a-z]{1,3}|hd[a-z]|sd[a-z]{1,2})([1-9][0-9]?)?")
 BRIDGE = re.compile(r"[A-Za-z0-9_.-]{1,15}")       # a Linux interface name, safe inside a vif spec
 MAC = re.compile(r"[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}")
@@ -65,6 +67,8 @@ class Disk:
     cdrom: bool
     pool: str | None = None        # a volume on a storage pool, made at first start
     size_mib: int | None = None
+    device: str | None = None      # a host disk (or LUN) given whole, by its stable id; found at each start
+    partition: int | None = None   # ... or one of its partitions
 
 
 @dataclass(frozen=True)
@@ -260,10 +264,17 @@ def _disks(doc: TableReader, bundle_dir: Path, kind: str | None) -> tuple[Disk, 
     disks, tables = [], doc.tables("disks")
     for table in tables:
         cdrom = bool(table.boolean("cdrom"))
+        device, partition = None, None
         if "pool" in table.data:
             pool, size_mib, file, disk_format = _pool_volume(table, cdrom)
+        elif "device" in table.data:
+            pool, size_mib, file, disk_format = None, None, None, "raw"
+            device, partition = _host_disk(table, cdrom)
         else:
-            table.refuse("pool", "")        # absent here; named so the unknown-key hint lists it
+            table.refuse("pool", "")        # absent here; named so the unknown-key hint lists them
+            table.refuse("device", "")
+            table.refuse("partition", 'goes with device: a partition of a host disk, e.g. device = '
+                                      '"wwn-0x5000c500a1b2c3d4"')
             table.refuse("size_mib", 'goes with pool: a volume made on a pool, e.g. pool = "local"; '
                                      "a disk image in the bundle has its own size")
             pool, size_mib = None, None
@@ -274,7 +285,7 @@ def _disks(doc: TableReader, bundle_dir: Path, kind: str | None) -> tuple[Disk, 
         table.finish()
         if cdrom and mode == "rw":
             table.problem("mode", mode, 'a CD-ROM is read-only: write mode = "ro" or leave mode out')
-        disks.append(Disk(file, disk_format, target or "", mode, cdrom, pool, size_mib))
+        disks.append(Disk(file, disk_format, target or "", mode, cdrom, pool, size_mib, device, partition))
     # A disk without a target gets the first name no other disk has: xvda, xvdb, ...
     taken = {disk.target for disk in disks}
     free = (name for name in map(xvd_name, itertools.count()) if name not in taken)
@@ -293,6 +304,8 @@ def _pool_volume(table: TableReader, cdrom: bool) -> tuple[str | None, int | Non
     size_mib = table.integer("size_mib", "add size_mib = <MiB>, the size of the volume made at first start",
                              minimum=1, unit="MiB")
     table.refuse("file", "a disk is a file in the bundle or a volume on a pool, not both: drop file or pool")
+    table.refuse("device", "a disk is a volume on a pool or a host disk, not both: drop device or pool")
+    table.refuse("partition", "goes with device (a host disk), not with pool: drop it")
     if pool == "files":
         disk_format = table.string("format", choices=("raw", "qcow2")) or "raw"
     else:
@@ -302,6 +315,18 @@ def _pool_volume(table: TableReader, cdrom: bool) -> tuple[str | None, int | Non
     if cdrom:
         table.problem("cdrom", True, "a volume on a pool is a disk; a CD-ROM is an image file in the bundle")
     return pool, size_mib, None, disk_format
+
+
+def _host_disk(table: TableReader, cdrom: bool) -> tuple[str | None, int | None]:
+    """A host disk, or one of its partitions, given to the guest as it is (raw)."""
+    device = table.string("device", pattern=STABLE_ID, valid="a disk's stable id, as the ID column of `xenbox "
+                          "storage disks` shows it (e.g. wwn-0x5000c500a1b2c3d4 or virtio-XB1), not /dev/sdX")
+    partition = table.integer("partition", minimum=1)
+    for key in ("file", "size_mib", "format"):
+        table.refuse(key, "a host disk is given as it is, raw, at its own size: drop " + key)
+    if cdrom:
+        table.problem("cdrom", True, "a host disk is a disk; a CD-ROM is an image file in the bundle")
+    return device, partition
 
 
 def xvd_name(index: int) -> str:

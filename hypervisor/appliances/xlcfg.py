@@ -52,12 +52,12 @@ def to_xl_cfg(manifest: Manifest) -> str:
 def disk_spec(disk: Disk, hvm: bool = False) -> str:
     """xl-disk-configuration(5) with every parameter named; target= takes the rest, so it is last."""
     if disk.file is None:
-        raise ValueError(f"disk {disk.target} is on pool {disk.pool}: launch.with_pool_volumes names its volume first")
+        raise ValueError(f"disk {disk.target} is on pool {disk.pool or 'host'}: launch names its volume first")
     params = [f"format={disk.format}", f"vdev={disk.target}", f"access={disk.mode}"]
     # Raw disks go to the kernel's block backend through XenBox's small hotplug script: Xen's is
     # too slow under load and needs util-linux's losetup for image files. An HVM guest's image
-    # files are left to its device model, which opens them itself.
-    uses_script = disk.format == "raw" and (disk.pool is not None or not hvm)
+    # files are left to its device model, which opens them itself; block devices never are.
+    uses_script = disk.format == "raw" and (disk.pool is not None or disk.device is not None or not hvm)
     script = [f"script={BLOCK_SCRIPT}"] if uses_script else []
     # qcow2 is read by QEMU: libxl starts one in dom0 for a PV/PVH guest's qcow2 disks (and an HVM
     # guest's device model serves its own). Named, so the xl.cfg says which backend a disk has.

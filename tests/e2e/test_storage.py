@@ -21,8 +21,10 @@ MARK = "kept-by-xenbox-4217"
 KEEPER = "/var/lib/xenbox/appliances/keeper"
 SEED = "seeded-by-an-image-file"
 # The sample's kernel and busybox ramdisk; the volume is the guest's first disk, xvda, a raw image
-# file in the bundle its second, xvdb (attached through a loop device), and a qcow2 image on the
-# files pool its third, xvdc (served by a QEMU that libxl starts in dom0 for it).
+# file in the bundle its second, xvdb (attached through a loop device), a qcow2 image on the files
+# pool its third, xvdc (served by a QEMU that libxl starts in dom0 for it), and the second partition
+# of a SCSI LUN plugged into the host, named by its WWN, its fourth, xvdd.
+LUN_WWN = "0x5000c500000b0001"
 KEEPER_TOML = """name = "keeper"
 type = "pv"
 [memory]
@@ -41,6 +43,9 @@ mode = "ro"
 pool = "files"
 format = "qcow2"
 size_mib = 8
+[[disks]]
+device = "wwn-0x5000c500000b0001"
+partition = 2
 [autostart]
 enabled = true
 order = 20
@@ -72,12 +77,17 @@ def console(iso, tmp_path_factory):
     subprocess.run(["mkfs.ext4", "-q", "-F", "-L", "old", str(used)], check=True)
     answer = answer_volume(folder, MISTAKES)
     monitor = folder / "monitor.sock"
-    with booted(iso, "storage", disks=[blank, used, answer], reboot=True, monitor=monitor) as console:
+    lun = folder / "lun.img"            # plugged in by a test: two partitions, the second keeper's
+    with open(lun, "wb") as image:
+        image.truncate(48 * 1024 * 1024)
+    subprocess.run(["sfdisk", "-q", str(lun)], input=b"label: gpt\nsize=16MiB\nsize=16MiB\n", check=True)
+    with booted(iso, "storage", disks=[blank, used, answer], reboot=True, monitor=monitor, scsi=True) as console:
         wait_for_overview(console)
         # The sample appliance autostarts meanwhile. Under TCG its `xl create` kept dom0 so busy that
         # the console answered no key for 47 s (CI); the keys below start once it has run.
         console.wait_for_output(rb"xenbox: appliance sample-web (started|NOT started)", 900)
         console.monitor = monitor
+        console.lun = lun
         yield console
 
 
@@ -178,8 +188,19 @@ def attach_to_keeper(console, shell) -> None:
     in_guest(console, "echo IN-$(hostname)", "IN-sample-web")
 
 
+def plug_in_lun(console) -> None:
+    """A SAS-like disk appears on the running host's SCSI controller (it stays across host reboots)."""
+    qemu_monitor(console.monitor, f"drive_add 0 if=none,id=lun0,format=raw,file={console.lun}")
+    said = qemu_monitor(console.monitor, f"device_add scsi-hd,drive=lun0,bus=scsi0.0,wwn={LUN_WWN},id=lun0")
+    assert "Error" not in said, said
+
+
 def test_a_volume_on_the_data_store_keeps_what_its_guest_wrote_across_a_host_reboot(console):
+    plug_in_lun(console)
     with Shell(console) as shell:
+        # No udev: the kernel names the LUN, XenBox finds it by its WWN.
+        shell.run("until [ -b /dev/sda2 ]; do sleep 1; done", 120)
+        assert "wwn-0x5000c500000b0001" in shell.run("xenbox storage disks")
         # The bundle is made in dom0's /tmp, then added: copied onto the data store, its image with progress.
         bundle = "/tmp/keeper"
         shell.run(f"mkdir -p {bundle} && cp /usr/share/xenbox/appliances/sample-web/initrd.img {bundle}/ && "
@@ -200,11 +221,24 @@ def test_a_volume_on_the_data_store_keeps_what_its_guest_wrote_across_a_host_reb
         attach_to_keeper(console, shell)
         in_guest(console, "dd if=/dev/xvdb bs=512 count=1 2>/dev/null | head -n 1 | sed 's/^/FILE-/'",
                  f"FILE-{SEED}")
-        for disk in ("xvda", "xvdc"):
+        for disk in ("xvda", "xvdc", "xvdd"):
             in_guest(console, f"echo {MARK}-{disk} | dd of=/dev/{disk} bs=512 count=1 conv=sync,fsync; "
                               "echo WROTE-$?", "WROTE-0")
         detach(console)
+        # The LUN goes to one guest at a time: a second appliance naming it is refused, and says whose it is.
+        twin = "/usr/share/xenbox/appliances/twin"     # the image's folder, under the RAM overlay: gone at reboot
+        toml = KEEPER_TOML.replace('name = "keeper"', 'name = "twin"').replace("enabled = true", "enabled = false")
+        lines = " ".join(f"'{line}'" for line in toml.splitlines())
+        shell.run(f"mkdir -p {twin} && cp {bundle}/initrd.img {bundle}/seed.img {twin}/ && "
+                  f"printf '%s\\n' {lines} > {twin}/appliance.toml")
+        said = shell.run("xenbox appliance start twin 2>&1", 300)
+        assert shell.status == 1, said
+        assert re.search(r"twin: its disk xvdd is /dev/sd[a-z]2 \(wwn-0x5000c500000b0001, partition 2\), and "
+                         r"/dev/sd[a-z]2 is already a disk of the running guest with domain id \d+", said), said
         shell.run("xl shutdown -w keeper", 300)
+        # What the guest wrote on its xvdd is on the LUN's second partition, not its first.
+        assert shell.run("dd if=/dev/sda2 bs=512 count=1 2>/dev/null | head -n 1").strip() == f"{MARK}-xvdd"
+        assert MARK not in shell.run("dd if=/dev/sda1 bs=512 count=1 2>/dev/null | head -n 1")
     console.press("R")                                    # reboot the host from the console
     console.wait_for_screen(r"Reboot this host\?", 180)
     since = len(console.transcript)
@@ -218,7 +252,7 @@ def test_a_volume_on_the_data_store_keeps_what_its_guest_wrote_across_a_host_reb
     console.wait_for_output(rb"xenbox: appliance keeper started", GUEST_START, since=since)
     with Shell(console) as shell:
         attach_to_keeper(console, shell)
-        for disk in ("xvda", "xvdc"):
+        for disk in ("xvda", "xvdc", "xvdd"):
             in_guest(console, f"dd if=/dev/{disk} bs=512 count=1 2>/dev/null | head -n 1 | sed 's/^/READ-/'",
                      f"READ-{MARK}-{disk}")
         detach(console)

@@ -77,16 +77,26 @@ def test_stable_id_without_udev_matches_the_name_udev_gives():
     assert stable_id([]) is None
 
 
-def test_disks_fills_contents_from_wipefs_and_pvs_when_udev_is_absent(tmp_path):
-    sysfs = tmp_path / "sys"
+def captured_sysfs(folder):
+    """The captured VM's /sys files that name its disks (serials, WWIDs), rebuilt under `folder`."""
     for line in fixture("vm/sysfs-ids.txt").splitlines():
         path, value = line.split(":", 1)
-        (sysfs / path.removeprefix("/sys/")).parent.mkdir(parents=True, exist_ok=True)
-        (sysfs / path.removeprefix("/sys/")).write_text(value + "\n")
+        (folder / path.removeprefix("/sys/")).parent.mkdir(parents=True, exist_ok=True)
+        (folder / path.removeprefix("/sys/")).write_text(value + "\n")
+    return folder
+
+
+def captured_tools(more=None):
+    """A runner answering lsblk, pvs and wipefs as they answered in the captured VM."""
     answers = {tuple(LSBLK): "vm/lsblk-no-udev.json", ("pvs",): "vm/pvs.json"}
     for name in ("vda", "sda", "sda1", "sda2", "sdb", "sdc", "sdd", "sde", "sdf"):
         answers[("wipefs", "--json", "--no-act", f"/dev/{name}")] = f"vm/wipefs-{name}.json"
-    run = Replay(answers)
+    return Replay({**answers, **(more or {})})
+
+
+def test_disks_fills_contents_from_wipefs_and_pvs_when_udev_is_absent(tmp_path):
+    sysfs = captured_sysfs(tmp_path / "sys")
+    run = captured_tools()
     disks = {d.name: d for d in Disks(run, by_id=tmp_path / "no-udev", sysfs=sysfs).list()}
     assert (disks["vda"].fstype, disks["vda"].vg, disks["vda"].stable_id) == ("LVM2_member", "xenbox", "virtio-XB-VIRTIO-0001")
     assert (disks["sda"].pttype, disks["sda"].stable_id) == ("gpt", "wwn-0x5000c50015ea71ac")
