@@ -3,7 +3,8 @@
 1. mount the data store, found by its tag;
 2. set the host up: from the settings kept on the data store, or else from an answer file if there is one
    (checked whole first: one with any problem changes nothing and lists them all);
-3. start the autostart appliances, unless in safe mode.
+3. attach the iSCSI targets kept on the data store;
+4. start the autostart appliances, unless in safe mode.
 Every line goes to the serial console, prefixed "xenbox:".
 """
 from __future__ import annotations
@@ -55,12 +56,20 @@ def set_up_host(say: Say, cmdline: str) -> None:
         release()
 
 
+def attach_iscsi(say: Say) -> None:
+    """The iSCSI targets kept on the data store, before the appliances whose disks are on them."""
+    from hypervisor.storage.iscsi_targets import CONFIG, IscsiTargets
+    if CONFIG.exists():
+        IscsiTargets().attach_all(say)
+
+
 def boot(say: Say, safe: bool, xl: Xl | None = None, cmdline_path: Path = Path("/proc/cmdline")) -> int:
     say(DataStore().mount(say).line)
     try:
         set_up_host(say, cmdline_path.read_text())
     except Exception as error:      # the appliances still start: a setup bug must not keep guests down
         say(f"host setup failed: {error}")
+    attach_iscsi(say)
     if safe:
         say("safe mode: no appliances are started")
         return 0

@@ -11,6 +11,7 @@ from dataclasses import asdict
 from hypervisor.storage import human_size
 from hypervisor.storage.datastore import ConfirmationNeeded, DataStore, boot_device, check_can_initialise
 from hypervisor.storage.disks import Disk, Disks, boot_disk, holds_data
+from hypervisor.storage.iscsi_commands import add_iscsi_commands
 from hypervisor.storage.volumes import GuestVolumes
 
 EXIT_FAILED, EXIT_NEEDS_CONFIRMATION = 1, 4
@@ -125,4 +126,5 @@ def add_commands(groups) -> None:
     delete.add_argument("volume", help="its name, e.g. old.xvda")
     delete.add_argument("--confirm", metavar="VOLUME", help="the volume's name again: what is on it is destroyed")
     delete.set_defaults(handler=cmd_delete)
+    add_iscsi_commands(commands)
 

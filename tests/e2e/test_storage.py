@@ -14,6 +14,7 @@ import time
 import pytest
 
 from answer_volume import answer_volume
+from iscsi_target import CHAP_SECRET, CHAP_USER, IQN, LUN_ID as SAN_LUN, iscsi_target
 from machine import OVERVIEW, Shell, booted, qemu_monitor, wait_for_overview
 
 DOWN, UP, ESCAPE = "\x1b[B", "\x1b[A", "\x1b"
@@ -23,7 +24,8 @@ SEED = "seeded-by-an-image-file"
 # The sample's kernel and busybox ramdisk; the volume is the guest's first disk, xvda, a raw image
 # file in the bundle its second, xvdb (attached through a loop device), a qcow2 image on the files
 # pool its third, xvdc (served by a QEMU that libxl starts in dom0 for it), and the second partition
-# of a SCSI LUN plugged into the host, named by its WWN, its fourth, xvdd.
+# of a SCSI LUN plugged into the host, named by its WWN, its fourth, xvdd; the LUN of an iSCSI target
+# reached over the network, attached with CHAP, its fifth, xvde.
 LUN_WWN = "0x5000c500000b0001"
 KEEPER_TOML = """name = "keeper"
 type = "pv"
@@ -46,10 +48,12 @@ size_mib = 8
 [[disks]]
 device = "wwn-0x5000c500000b0001"
 partition = 2
+[[disks]]
+device = "%s"
 [autostart]
 enabled = true
 order = 20
-"""
+""" % SAN_LUN
 MISTAKES = """
 [host]
 hostname = "edge_01!"
@@ -81,13 +85,14 @@ def console(iso, tmp_path_factory):
     with open(lun, "wb") as image:
         image.truncate(48 * 1024 * 1024)
     subprocess.run(["sfdisk", "-q", str(lun)], input=b"label: gpt\nsize=16MiB\nsize=16MiB\n", check=True)
-    with booted(iso, "storage", disks=[blank, used, answer], reboot=True, monitor=monitor, scsi=True) as console:
+    with iscsi_target(folder) as san, \
+            booted(iso, "storage", disks=[blank, used, answer], reboot=True, monitor=monitor, scsi=True) as console:
         wait_for_overview(console)
         # The sample appliance autostarts meanwhile. Under TCG its `xl create` kept dom0 so busy that
         # the console answered no key for 47 s (CI); the keys below start once it has run.
         console.wait_for_output(rb"xenbox: appliance sample-web (started|NOT started)", 900)
         console.monitor = monitor
-        console.lun = lun
+        console.lun, console.san = lun, san
         yield console
 
 
@@ -201,6 +206,17 @@ def test_a_volume_on_the_data_store_keeps_what_its_guest_wrote_across_a_host_reb
         # No udev: the kernel names the LUN, XenBox finds it by its WWN.
         shell.run("until [ -b /dev/sda2 ]; do sleep 1; done", 120)
         assert "wwn-0x5000c500000b0001" in shell.run("xenbox storage disks")
+        # The SAN: its target found on the portal; a wrong CHAP secret refused and nothing kept; then attached.
+        portal = console.san.portal
+        assert IQN in shell.run(f"xenbox storage iscsi discover {portal}", 300)
+        said = shell.run(f"echo wrong-secret | xenbox storage iscsi add san {portal} {IQN} --chap-user {CHAP_USER} "
+                         "2>&1", 300)
+        assert shell.status == 1 and "refused the login: check the CHAP user name and password" in said, said
+        assert "san" not in shell.run("xenbox storage iscsi list")
+        said = shell.run(f"echo {CHAP_SECRET} | xenbox storage iscsi add san {portal} {IQN} --chap-user {CHAP_USER}",
+                         300)
+        assert shell.status == 0 and re.search(r"iSCSI san: attached .* disks: sd[a-z]", said), said
+        assert SAN_LUN in shell.run("xenbox storage disks")
         # The bundle is made in dom0's /tmp, then added: copied onto the data store, its image with progress.
         bundle = "/tmp/keeper"
         shell.run(f"mkdir -p {bundle} && cp /usr/share/xenbox/appliances/sample-web/initrd.img {bundle}/ && "
@@ -221,7 +237,7 @@ def test_a_volume_on_the_data_store_keeps_what_its_guest_wrote_across_a_host_reb
         attach_to_keeper(console, shell)
         in_guest(console, "dd if=/dev/xvdb bs=512 count=1 2>/dev/null | head -n 1 | sed 's/^/FILE-/'",
                  f"FILE-{SEED}")
-        for disk in ("xvda", "xvdc", "xvdd"):
+        for disk in ("xvda", "xvdc", "xvdd", "xvde"):
             in_guest(console, f"echo {MARK}-{disk} | dd of=/dev/{disk} bs=512 count=1 conv=sync,fsync; "
                               "echo WROTE-$?", "WROTE-0")
         detach(console)
@@ -239,6 +255,8 @@ def test_a_volume_on_the_data_store_keeps_what_its_guest_wrote_across_a_host_reb
         # What the guest wrote on its xvdd is on the LUN's second partition, not its first.
         assert shell.run("dd if=/dev/sda2 bs=512 count=1 2>/dev/null | head -n 1").strip() == f"{MARK}-xvdd"
         assert MARK not in shell.run("dd if=/dev/sda1 bs=512 count=1 2>/dev/null | head -n 1")
+    # ... and what it wrote on xvde went over iSCSI into the file behind the target's LUN, on this machine.
+    assert console.san.backing.read_bytes()[:512].split(b"\n")[0] == f"{MARK}-xvde".encode()
     console.press("R")                                    # reboot the host from the console
     console.wait_for_screen(r"Reboot this host\?", 180)
     since = len(console.transcript)
@@ -249,10 +267,13 @@ def test_a_volume_on_the_data_store_keeps_what_its_guest_wrote_across_a_host_reb
     # Found by its tag, mounted before autostart, which finds keeper's bundle on it.
     console.wait_for_output(rb"xenbox: Data store: VG xenbox, 2 GiB on 1 disk", GUEST_START, since=since)
     console.wait_for_screen(r"Data store: VG xenbox, 2 GiB on 1 disk", 180)
+    # The target is attached again at boot, before the appliances start.
+    console.wait_for_output(rb"xenbox: iSCSI san: attached iqn\.2026-11\.org\.xenbox\.test:san", GUEST_START,
+                            since=since)
     console.wait_for_output(rb"xenbox: appliance keeper started", GUEST_START, since=since)
     with Shell(console) as shell:
         attach_to_keeper(console, shell)
-        for disk in ("xvda", "xvdc", "xvdd"):
+        for disk in ("xvda", "xvdc", "xvdd", "xvde"):
             in_guest(console, f"dd if=/dev/{disk} bs=512 count=1 2>/dev/null | head -n 1 | sed 's/^/READ-/'",
                      f"READ-{MARK}-{disk}")
         detach(console)

@@ -1,0 +1,201 @@
+"""iSCSI targets this host attaches, kept in config/iscsi.toml on the data store and attached
+again at every boot. Their LUNs become local disks (sdX, no udev) that appliances name by their
+stable id (`device = "wwn-0x6..."`), as any host disk.
+
+open-iscsi needs its daemon and an initiator name, and dom0 starts neither: the name is made once
+per host (a random one, kept on the data store: every box booting the same image must not share
+one), and iscsid is started the first time a target is attached.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from hypervisor import runner
+from hypervisor.appliances.tomlwrite import dumps
+from hypervisor.storage import StorageError
+from hypervisor.storage.atomic import write_atomically
+from hypervisor.storage.datastore import MOUNTPOINT, DataStore
+from hypervisor.storage.iscsi import Chap, Iscsi
+
+CONFIG = MOUNTPOINT / "config" / "iscsi.toml"
+INITIATOR = MOUNTPOINT / "config" / "iscsi-initiatorname"
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+PORTAL = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[^\s\[\]:/]+)(?::[0-9]{1,5})?")
+IQN = re.compile(r"iqn\.[0-9]{4}-[0-9]{2}\.[a-z0-9][a-z0-9.-]*(:[^\s]+)?|eui\.[0-9A-Fa-f]{16}|naa\.[0-9A-Fa-f]{16,32}")
+DEFAULT_PORT = 3260
+BOOT_ATTEMPTS, BOOT_RETRY_SECONDS = 12, 5
+DISKS_APPEAR_SECONDS = 20      # after a login the kernel scans the LUNs; under emulation that takes seconds
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class IscsiTarget:
+    name: str            # the operator's name for it: "san"
+    portal: str          # host:port
+    iqn: str
+    chap: Chap | None = None
+
+
+def with_port(portal: str) -> str:
+    """192.168.1.5 -> 192.168.1.5:3260; [2001:db8::5] -> [2001:db8::5]:3260; a port given is kept."""
+    host_part = portal.rsplit("]", 1)[-1]
+    return portal if ":" in host_part else f"{portal}:{DEFAULT_PORT}"
+
+
+def read_targets(path: Path = CONFIG) -> list[IscsiTarget]:
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        return []
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise StorageError(f"{path} cannot be read ({error}): fix it, or restore {path.name}.prev beside it") from error
+    targets = []
+    for index, entry in enumerate(data.get("targets", [])):
+        try:
+            chap = Chap(entry["chap_user"], entry["chap_password"]) if "chap_user" in entry else None
+            targets.append(IscsiTarget(entry["name"], entry["portal"], entry["target"], chap))
+        except (KeyError, TypeError) as error:
+            raise StorageError(f"{path}: targets[{index}] lacks {error}: fix it, or restore {path.name}.prev") from error
+    return targets
+
+
+def write_targets(targets: list[IscsiTarget], path: Path = CONFIG) -> None:
+    entries = [{"name": t.name, "portal": t.portal, "target": t.iqn,
+                **({"chap_user": t.chap.username, "chap_password": t.chap.password} if t.chap else {})}
+               for t in targets]
+    write_atomically(path, "# iSCSI targets this host attaches at boot. Change with `xenbox storage iscsi "
+                           "add|remove`.\n\n" + (dumps({"targets": entries}) if entries else ""))
+    path.chmod(0o600)      # CHAP secrets
+
+
+class IscsiTargets:
+    def __init__(self, run: runner.Runner = runner.run, config: Path = CONFIG, initiator: Path = INITIATOR,
+                 etc: Path = Path("/etc/iscsi"), sleep: Callable[[float], None] = time.sleep,
+                 stored: Callable[[], bool] | None = None) -> None:
+        self._run = run
+        self._iscsi = Iscsi(run)
+        self.config = config
+        self._initiator = initiator
+        self._etc = etc
+        self._sleep = sleep
+        self._stored = stored or DataStore(run).is_mounted      # is there a data store to keep targets on
+
+    def list(self) -> list[IscsiTarget]:
+        return read_targets(self.config)
+
+    def discover(self, portal: str) -> list[str]:
+        self._start_daemon()
+        return [target.iqn for target in self._iscsi.discover(with_port(portal))]
+
+    def add(self, name: str, portal: str, iqn: str, chap: Chap | None, say: Say) -> list[str]:
+        """Attach the target now, and keep it only if that worked. Returns its disks (sdb, ...)."""
+        if not NAME.fullmatch(name):
+            raise StorageError(f"{name!r} is not a usable name: use 1-64 letters, digits, '_', '.' or '-'")
+        if not PORTAL.fullmatch(portal):
+            raise StorageError(f"{portal!r} is not a portal: give host or host:port, e.g. 192.168.1.5:3260")
+        if not IQN.fullmatch(iqn):
+            raise StorageError(f"{iqn!r} is not an iSCSI name: give one such as iqn.2004-01.com.example:storage")
+        if not self._stored():
+            raise StorageError("this host has no data store to keep the target on: set one up first "
+                               "(Storage screen, key t)")
+        targets = self.list()
+        if any(t.name == name for t in targets):
+            raise StorageError(f"there is already an iSCSI target named {name}: remove it first, or choose another name")
+        target = IscsiTarget(name, with_port(portal), iqn, chap)
+        disks = self.attach(target, say)
+        write_targets([*targets, target], self.config)
+        return disks
+
+    def remove(self, name: str, say: Say) -> None:
+        targets = self.list()
+        found = [t for t in targets if t.name == name]
+        if not found:
+            raise StorageError(f"there is no iSCSI target named {name}: `xenbox storage iscsi list` lists them")
+        self._iscsi.logout(found[0].iqn, found[0].portal)     # refused while a guest uses one of its disks
+        write_targets([t for t in targets if t.name != name], self.config)
+        say(f"iSCSI {name}: detached and forgotten")
+
+    def attach(self, target: IscsiTarget, say: Say) -> list[str]:
+        """Discover the portal and log in to the target (already logged in is fine)."""
+        self._start_daemon()
+        attached = [s for s in self._iscsi.sessions() if s.iqn == target.iqn]
+        if not attached:
+            found = self._iscsi.discover(target.portal)
+            if not any(t.iqn == target.iqn for t in found):
+                offered = ", ".join(t.iqn for t in found) or "none"
+                raise StorageError(f"the portal {target.portal} offers no target {target.iqn} (it offers: {offered}): "
+                                   "check the target name")
+            self._iscsi.login(target.iqn, target.portal, target.chap)
+        disks = self._disks_of(target.iqn)
+        say(f"iSCSI {target.name}: attached {target.iqn} at {target.portal}, "
+            f"disks: {', '.join(disks) if disks else 'none yet'}")
+        return disks
+
+    def attach_all(self, say: Say) -> list[str]:
+        """At boot: every kept target; returns the names of those that failed (each said with its reason).
+        The network may still be coming up (DHCP runs meanwhile), and after a power cut the SAN may
+        boot slower than this host: a target that fails is tried again for about a minute."""
+        try:
+            pending = self.list()
+        except StorageError as error:
+            say(f"iSCSI: {error}")
+            return ["iscsi.toml"]
+        failed: dict[str, StorageError] = {}
+        for attempt in range(BOOT_ATTEMPTS):
+            failed = {}
+            for target in pending:
+                try:
+                    self.attach(target, say)
+                except StorageError as error:
+                    failed[target.name] = error
+            pending = [t for t in pending if t.name in failed]
+            if not pending or attempt == BOOT_ATTEMPTS - 1:
+                break
+            if attempt == 0:
+                say(f"iSCSI: {', '.join(failed)} not reachable yet; trying again for a minute")
+            self._sleep(BOOT_RETRY_SECONDS)
+        for name, error in failed.items():
+            say(f"iSCSI {name}: NOT attached: {error}; appliances with disks on it will not start")
+        return list(failed)
+
+    def _disks_of(self, iqn: str) -> list[str]:
+        """The target's disks, once the kernel has scanned its LUNs."""
+        deadline = time.monotonic() + DISKS_APPEAR_SECONDS
+        while True:
+            disks = [disk for s in self._iscsi.sessions() if s.iqn == iqn for disk in s.disks]
+            if disks or time.monotonic() > deadline:
+                return disks
+            self._sleep(1)
+
+    def _start_daemon(self) -> None:
+        """iscsid with this host's initiator name: started once, by the first caller."""
+        try:
+            self._run(["pidof", "iscsid"], timeout=10)
+            return
+        except runner.CommandError:
+            pass
+        name_file = self._etc / "initiatorname.iscsi"
+        name_file.parent.mkdir(parents=True, exist_ok=True)
+        name_file.write_text(f"InitiatorName={self.initiator_name()}\n")
+        try:
+            self._run(["modprobe", "-q", "iscsi_tcp"], timeout=30)
+            self._run(["iscsid"], timeout=30)        # forks into the background once it listens
+        except runner.CommandError as error:
+            raise StorageError(f"the iSCSI daemon could not be started ({error.sentence})") from error
+
+    def initiator_name(self) -> str:
+        """This host's iSCSI name, made once and kept on the data store (targets' ACLs name it)."""
+        try:
+            return self._initiator.read_text().strip()
+        except FileNotFoundError:
+            pass
+        name = f"iqn.2026-11.org.xenbox:{secrets.token_hex(6)}"
+        if self._initiator.parent.is_dir():
+            write_atomically(self._initiator, name + "\n")
+        return name
