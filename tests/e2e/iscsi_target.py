@@ -46,6 +46,7 @@ def iscsi_target(folder: Path, size_mib: int = 32):
     with open(backing, "wb") as image:
         image.truncate(size_mib * 1024 * 1024)
     port = _free_port()
+    Path("/var/run/tgtd").mkdir(parents=True, exist_ok=True)      # its control socket's folder
     log = open(folder / "tgtd.log", "wb")
     daemon = subprocess.Popen(["tgtd", "-f", "-C", str(CONTROL_PORT), "--iscsi", f"portal=127.0.0.1:{port}"],
                               stdout=log, stderr=subprocess.STDOUT)
