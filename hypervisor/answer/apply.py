@@ -66,9 +66,13 @@ def host_problems(answer: Answer, folder: Path | None, disks: list[Disk], boot_d
     """What stops this answer file being applied on this host; empty when it can be."""
     problems = disk_problems(answer, disks, boot_device)
     for index, pool in enumerate(answer.storage.pools):
-        problems.append(Problem(f"storage.pools[{index}]", pool.name, f"is a {pool.type} pool; this XenBox "
-                                "cannot set up storage pools from an answer file yet: leave storage.pools out "
-                                "and add the pool later"))
+        if pool.type != "iscsi":
+            problems.append(Problem(f"storage.pools[{index}]", pool.name, f"is a {pool.type} pool; this XenBox "
+                                    "sets up only iscsi pools from an answer file yet: leave this one out and "
+                                    "add it later"))
+        elif not answer.storage.data_disks:
+            problems.append(Problem(f"storage.pools[{index}]", pool.name, "is kept on the data store, and this "
+                                    "answer file makes none: add storage.data_disks"))
     problems += find_bundles(answer, folder)[1]
     return problems
 
@@ -89,6 +93,7 @@ def apply_answer(answer: Answer, text: bytes, folder: Path | None, disks: list[D
     failures: list[str] = []
     steps = [("data store", lambda: _data_store(answer, disks, store, say)),
              ("network", lambda: _network(answer, say, failures)),
+             ("storage pools", lambda: _pools(answer, say)),
              ("console password", lambda: _password(answer, store, say)),
              ("appliances", lambda: _appliances(answer, folder, say))]
     for number, (title, step) in enumerate(steps, start=1):
@@ -117,6 +122,17 @@ def _data_store(answer: Answer, disks: list[Disk], store: DataStore, say: Say) -
 def _network(answer: Answer, say: Say, failures: list[str]) -> None:
     say(f"answer file: {describe(answer.network)}")
     failures += apply_network(answer.network, lambda line: say(f"answer file: {line}"))
+
+
+def _pools(answer: Answer, say: Say) -> None:
+    """iSCSI targets are kept now and attached right after, by the boot (which retries while the
+    network comes up): see hypervisor.boot."""
+    from hypervisor.storage.iscsi_targets import IscsiTargets
+    for pool in answer.storage.pools:
+        IscsiTargets().keep(pool.name, pool.portal, pool.target, pool.chap)
+        say(f"answer file: iSCSI target {pool.target} at {pool.portal} kept as {pool.name}; attached next")
+    if not answer.storage.pools:
+        say("answer file: no storage pools")
 
 
 def _password(answer: Answer, store: DataStore, say: Say) -> None:

@@ -95,6 +95,16 @@ class IscsiTargets:
 
     def add(self, name: str, portal: str, iqn: str, chap: Chap | None, say: Say) -> list[str]:
         """Attach the target now, and keep it only if that worked. Returns its disks (sdb, ...)."""
+        target = self._new(name, portal, iqn, chap)
+        disks = self.attach(target, say)
+        write_targets([*self.list(), target], self.config)
+        return disks
+
+    def keep(self, name: str, portal: str, iqn: str, chap: Chap | None) -> None:
+        """Keep the target without attaching it now (an answer file: boot attaches it next, with retries)."""
+        write_targets([*self.list(), self._new(name, portal, iqn, chap)], self.config)
+
+    def _new(self, name: str, portal: str, iqn: str, chap: Chap | None) -> IscsiTarget:
         if not NAME.fullmatch(name):
             raise StorageError(f"{name!r} is not a usable name: use 1-64 letters, digits, '_', '.' or '-'")
         if not PORTAL.fullmatch(portal):
@@ -104,13 +114,9 @@ class IscsiTargets:
         if not self._stored():
             raise StorageError("this host has no data store to keep the target on: set one up first "
                                "(Storage screen, key t)")
-        targets = self.list()
-        if any(t.name == name for t in targets):
+        if any(t.name == name for t in self.list()):
             raise StorageError(f"there is already an iSCSI target named {name}: remove it first, or choose another name")
-        target = IscsiTarget(name, with_port(portal), iqn, chap)
-        disks = self.attach(target, say)
-        write_targets([*targets, target], self.config)
-        return disks
+        return IscsiTarget(name, with_port(portal), iqn, chap)
 
     def remove(self, name: str, say: Say) -> None:
         targets = self.list()

@@ -59,7 +59,7 @@ def unlock(console, wrong_first: bool = False):
 
 def test_the_answer_file_sets_the_host_up_with_no_keystrokes(console):
     console.wait_for_output(rb"xenbox: answer file: found on the volume labelled XENBOX \(/dev/vdb\)", SETUP)
-    console.wait_for_output(rb"xenbox: answer file: step 4/4: appliances", SETUP)
+    console.wait_for_output(rb"xenbox: answer file: step 5/5: appliances", SETUP)
     console.wait_for_output(rb"xenbox: answer file: applied\r*\n", SETUP)
     console.wait_for_output(rb"xenbox: appliance sample-web started", SETUP)
     unlock(console, wrong_first=True)          # the password it set locks the console at once

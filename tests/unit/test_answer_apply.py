@@ -49,9 +49,37 @@ source = "web-2"
     assert problems[0].startswith("storage.data_disks[0] = '/dev/disk/by-id/virtio-XB-DISK-1': holds an ext4 "
                                   "filesystem: set storage.wipe_disks_with_data = true")
     assert problems[1].startswith("storage.data_disks[1] = '/dev/disk/by-id/virtio-NOPE': is no disk on this host")
-    assert "is a nfs pool; this XenBox cannot set up storage pools from an answer file yet" in problems[2]
+    assert "is a nfs pool; this XenBox sets up only iscsi pools from an answer file yet" in problems[2]
     assert problems[3] == (f"appliances[0].source = 'web-2': is neither beside the answer file ({tmp_path}/web-2) "
                            "nor a built-in appliance (built in: none)")
+
+
+def test_an_iscsi_pool_needs_a_data_store_to_be_kept_on_and_is_kept_for_the_boot_to_attach(tmp_path, monkeypatch):
+    pool = """
+[[storage.pools]]
+name = "san"
+type = "iscsi"
+portal = "10.0.2.2:3261"
+target = "iqn.2026-11.org.xenbox.test:san"
+chap_user = "xenbox"
+chap_password = "xenbox-chap-secret"
+"""
+    without_store = parse_answer(pool, "answer.toml")
+    problems = [str(p) for p in answer_apply.host_problems(without_store, tmp_path, [BLANK], None)]
+    assert problems == ["storage.pools[0] = 'san': is kept on the data store, and this answer file makes none: "
+                        "add storage.data_disks"]
+    answer = parse_answer('[storage]\ndata_disks = ["/dev/vda"]\n' + pool, "answer.toml")
+    assert answer_apply.host_problems(answer, tmp_path, [BLANK], None) == []
+    from hypervisor.storage import iscsi_targets
+    kept_in = tmp_path / "config" / "iscsi.toml"
+    said = []
+    real = iscsi_targets.IscsiTargets      # kept in the test's folder, not the host's data store
+    monkeypatch.setattr(iscsi_targets, "IscsiTargets", lambda: real(config=kept_in, stored=lambda: True))
+    answer_apply._pools(answer, said.append)
+    assert said == ["answer file: iSCSI target iqn.2026-11.org.xenbox.test:san at 10.0.2.2:3261 kept as san; "
+                    "attached next"]
+    kept = iscsi_targets.read_targets(kept_in)
+    assert [(t.name, t.portal, t.chap.username) for t in kept] == [("san", "10.0.2.2:3261", "xenbox")]
 
 
 def test_data_disks_are_matched_by_stable_id_or_kernel_name():
