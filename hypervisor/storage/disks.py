@@ -10,6 +10,7 @@ import json
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 from hypervisor import runner
 from hypervisor.storage import ParseError, StorageError, human_size, lvm, signatures
@@ -40,10 +41,16 @@ class Disk:
     children: tuple["Disk", ...] = ()
     vg: str | None = None             # the volume group when it is an LVM physical volume
     stable_id: str | None = None      # /dev/disk/by-id name, or the same name built from the WWN / serial
+    given_to: str | None = None       # "appliance web as its disk xvdb": a manifest names it (host disks)
 
     @property
     def partitions(self) -> list["Disk"]:
         return [c for c in self.children if c.type == "part"]
+
+    def partition(self, number: int) -> "Disk | None":
+        """Partition `number`: vdb2, or nvme0n1p2 / mmcblk0p2 (a name ending in a digit takes a p)."""
+        names = {f"{self.name}{number}", f"{self.name}p{number}"}
+        return next((part for part in self.partitions if part.name in names), None)
 
     def walk(self):
         yield self
@@ -101,6 +108,8 @@ def stable_id(by_id_names: list[str], wwid: str | None = None, virtio_serial: st
 
 def holds_data(disk: Disk) -> str | None:
     """Why erasing this disk would lose something, as the end of a sentence about it; None when it is blank."""
+    if disk.given_to:       # a guest writes on it what it likes: no signature need show
+        return f"is given to {disk.given_to}"
     mounted = [d for d in disk.walk() if d.mountpoint]
     if mounted:
         where = mounted[0]
@@ -143,12 +152,32 @@ def never_erased(disk: Disk, boot_device: str | None) -> str | None:
     return None
 
 
+Given = dict[tuple[str, "int | None"], str]      # (stable id, partition) -> "appliance web as its disk xvdb"
+
+
+def given_to_appliances() -> Given:
+    """The host disks the appliances' manifests name (`device = ...`), read when asked."""
+    from hypervisor.appliances.catalog import discover
+    return {(disk.device, disk.partition): f"appliance {entry.name} as its disk {disk.target}"
+            for entry in discover() if entry.manifest for disk in entry.manifest.disks if disk.device}
+
+
+def mark_given(disk: Disk, given: Given) -> Disk:
+    if not disk.stable_id:
+        return disk
+    children = tuple(replace(child, given_to=next((who for (sid, number), who in given.items() if number and
+                                                   sid == disk.stable_id and disk.partition(number) == child), None))
+                     if child.type == "part" else child for child in disk.children)
+    return replace(disk, given_to=given.get((disk.stable_id, None)), children=children)
+
+
 class Disks:
     def __init__(self, run: runner.Runner = runner.run, *, by_id: Path = Path("/dev/disk/by-id"),
-                 sysfs: Path = Path("/sys")) -> None:
+                 sysfs: Path = Path("/sys"), given: Callable[[], Given] = given_to_appliances) -> None:
         self._run = run
         self._by_id = by_id
         self._sysfs = sysfs
+        self._given = given
 
     def block_devices(self) -> frozenset[str]:
         """The kernel's block devices by name (/sys/block): cheap enough to read every few seconds,
@@ -169,9 +198,11 @@ class Disks:
         except StorageError:
             pv_vgs = {}      # no LVM tools, or no PVs: nothing to add
         links = self._links()
+        given = self._given()
         # Without udev lsblk knows no serials; a virtio disk tells its own in sysfs.
-        return [replace(self._contents(d, pv_vgs), serial=d.serial or self._read(d.name, "serial"), stable_id=stable_id(
-            links.get(d.path, []), self._read(d.name, "device/wwid"), self._read(d.name, "serial"))) for d in disks]
+        return [mark_given(replace(self._contents(d, pv_vgs), serial=d.serial or self._read(d.name, "serial"),
+                                   stable_id=stable_id(links.get(d.path, []), self._read(d.name, "device/wwid"),
+                                                       self._read(d.name, "serial"))), given) for d in disks]
 
     def usable(self, boot_device: str | None) -> list[Disk]:
         """Disks a new volume group may take now: not the boot medium, holding no data."""

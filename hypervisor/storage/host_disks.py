@@ -32,12 +32,6 @@ def attached_vbd_paths(run: runner.Runner = runner.run) -> dict[str, int]:
         return {}           # no guest has a block device yet: the folder does not exist
 
 
-def partition_of(disk: Disk, number: int) -> Disk | None:
-    """Partition `number` of `disk`: vdb2, or nvme0n1p2 / mmcblk0p2 (a name ending in a digit takes a p)."""
-    names = {f"{disk.name}{number}", f"{disk.name}p{number}"}
-    return next((part for part in disk.partitions if part.name in names), None)
-
-
 class HostDisks:
     def __init__(self, run: runner.Runner = runner.run, disks: Disks | None = None,
                  booted: Callable[[], str | None] = boot_device, sysfs: Path = Path("/sys")) -> None:
@@ -60,7 +54,7 @@ class HostDisks:
             raise StorageError(f"its disk {target} is {named}, the XenBox boot medium, which no guest is given")
         chosen = disk
         if partition is not None:
-            chosen = partition_of(disk, partition)
+            chosen = disk.partition(partition)
             if chosen is None:
                 have = ", ".join(p.name for p in disk.partitions) or "none"
                 raise StorageError(f"its disk {target} is {named}, which has no partition {partition} (its "

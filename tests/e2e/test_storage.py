@@ -227,6 +227,8 @@ def test_a_volume_on_the_data_store_keeps_what_its_guest_wrote_across_a_host_reb
         said = shell.run(f"xenbox appliance add {bundle}", 300)
         assert shell.status == 0 and f"added appliance keeper in {KEEPER}" in said, said
         assert "copied seed.img: 24 MiB in" in said, said
+        # Named by keeper, the LUN's second partition is kept from the data store's hands (no signature on it).
+        assert "sda2: given to appliance keeper as its disk xvdd" in shell.run("xenbox storage disks")
         said = shell.run("xenbox appliance start keeper", 300)
         assert shell.status == 0, said
         assert "keeper.xvda" in shell.run("lvs --noheadings -o lv_name xenbox")

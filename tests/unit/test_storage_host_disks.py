@@ -12,7 +12,7 @@ from hypervisor.appliances.manifest import Disk, parse_manifest
 from hypervisor.appliances.xlcfg import disk_spec
 from hypervisor.appliances.problems import ManifestError
 from hypervisor.storage import StorageError
-from hypervisor.storage.disks import Disks
+from hypervisor.storage.disks import Disks, holds_data
 from hypervisor.storage.host_disks import HostDisks, parse_vbd_paths
 from test_storage_disks import captured_sysfs, captured_tools
 
@@ -153,3 +153,15 @@ def test_a_host_disk_goes_to_blkback_through_xenboxs_script_for_hvm_guests_too()
     disk = Disk(Path("/dev/sdb2"), "raw", "hda", "rw", False, device="wwn-0x5000c50015ea71ad", partition=2)
     assert disk_spec(disk, hvm=True) == "format=raw, vdev=hda, access=rw, script=/usr/lib/xenbox/block-phy, " \
                                         "target=/dev/sdb2"
+
+
+def test_a_disk_an_appliance_is_given_holds_its_data_even_without_a_signature(tmp_path):
+    run = captured_tools()
+    given = {("wwn-0x5000c50015ea71ad", None): "appliance web as its disk xvdb",
+             ("wwn-0x5000c50015ea71ac", 2): "appliance db as its disk xvdc"}
+    disks = {d.name: d for d in Disks(run, by_id=tmp_path / "no-udev", sysfs=captured_sysfs(tmp_path / "sys"),
+                                      given=lambda: given).list()}
+    assert holds_data(disks["sdb"]) == "is given to appliance web as its disk xvdb"      # blank, yet not erased unasked
+    assert [(p.name, p.given_to) for p in disks["sda"].partitions] == [("sda1", None),
+                                                                       ("sda2", "appliance db as its disk xvdc")]
+    assert disks["sdd"].given_to is None
