@@ -107,6 +107,11 @@ class Iscsi:
             ("cannot make connection", f"no iSCSI target answers at {portal}: check the address and port, "
                                        "and that the storage is switched on")], timeout=120))
 
+    def add_node(self, target: str, portal: str) -> None:
+        """The node record a login needs, for the portal as this host reaches it: discovery records
+        the portal the target announces, which behind NAT or on a multi-homed SAN is another one."""
+        self._iscsiadm(["-m", "node", "-o", "new", "-T", target, "-p", portal], [])
+
     def login(self, target: str, portal: str, chap: Chap | None = None) -> None:
         node = ["-m", "node", "-T", target, "-p", portal]
         unknown = [("No records found", f"{target} was not found at {portal}: discover the portal first")]

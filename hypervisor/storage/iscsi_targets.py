@@ -137,6 +137,7 @@ class IscsiTargets:
                 offered = ", ".join(t.iqn for t in found) or "none"
                 raise StorageError(f"the portal {target.portal} offers no target {target.iqn} (it offers: {offered}): "
                                    "check the target name")
+            self._iscsi.add_node(target.iqn, target.portal)
             self._iscsi.login(target.iqn, target.portal, target.chap)
         disks = self._disks_of(target.iqn)
         say(f"iSCSI {target.name}: attached {target.iqn} at {target.portal}, "

@@ -63,6 +63,6 @@ def iscsi_target(folder: Path, size_mib: int = 32):
         _tgtadm("--op", "bind", "--mode", "account", "--tid", "1", "--user", CHAP_USER)
         yield Target(port, backing)
     finally:
-        daemon.terminate()
+        daemon.kill()          # tgtd ignores SIGTERM while an initiator is logged in
         daemon.wait(10)
         log.close()

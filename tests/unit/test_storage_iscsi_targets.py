@@ -55,7 +55,10 @@ def test_adding_a_target_logs_in_and_keeps_it_only_then(tmp_path):
     said = []
     disks = targets(tmp_path, run).add("san", "127.0.0.1", STORE1, None, said.append)
     assert disks == ["sdd", "sde"]
-    assert ["iscsiadm", "-m", "node", "-T", STORE1, "-p", "127.0.0.1:3260", "--login"] in run.calls
+    # The node record for the portal as given (a target behind NAT announces another), then the login.
+    new = ["iscsiadm", "-m", "node", "-o", "new", "-T", STORE1, "-p", "127.0.0.1:3260"]
+    login = ["iscsiadm", "-m", "node", "-T", STORE1, "-p", "127.0.0.1:3260", "--login"]
+    assert run.calls.index(new) < run.calls.index(login)
     assert said == [f"iSCSI san: attached {STORE1} at 127.0.0.1:3260, disks: sdd, sde"]
     kept = tomllib.loads((tmp_path / "config" / "iscsi.toml").read_text())
     assert kept["targets"] == [{"name": "san", "portal": "127.0.0.1:3260", "target": STORE1}]

@@ -65,6 +65,7 @@ class StorageScreen(ClockedScreen):
         Binding("u", "rescan", "Rescan"),
         Binding("g", "grow", "Grow volume"),
         Binding("x", "delete", "Delete volume"),
+        Binding("s", "iscsi", "iSCSI targets"),
         Binding("escape,b", "app.pop_screen", "Back"),
     ]
 
@@ -234,6 +235,10 @@ class StorageScreen(ClockedScreen):
         self.query_one(Log).write_line(outcome)
         self.notify(outcome, severity=severity, markup=False, timeout=10)
         self.action_rescan()
+
+    def action_iscsi(self) -> None:
+        from tui.screens.iscsi import IscsiScreen      # open-iscsi only when asked for
+        self.app.push_screen(IscsiScreen())   # its disks come and go in /sys/block: listed by the watch
 
     # -- guest volumes -------------------------------------------------------------
     def _selected_volume(self) -> Volume | None:
