@@ -286,6 +286,15 @@ def test_a_volume_on_the_data_store_keeps_what_its_guest_wrote_across_a_host_reb
         said = shell.run("xenbox storage grow keeper.xvda 24")
         assert shell.status == 0 and "keeper.xvda is now 24 MiB" in said, said
         assert shell.run("blockdev --getsize64 /dev/xenbox/keeper.xvda").strip() == str(24 * 1024 * 1024)
+    # The console lists the target the boot attached again (Storage screen, key s).
+    console.press("t")
+    console.wait_for_screen(r"Local disks", 180)
+    console.press("s")
+    console.wait_for_screen(r"san +10\.0\.2\.2:\d+ +yes +iqn\.2026-11\.org\.xenbox\.test:san", 180)
+    console.press("b")
+    console.wait_for_screen(r"Local disks", 180)
+    console.press("b")
+    console.wait_for_screen(OVERVIEW, 180)
 
 
 def test_a_data_store_disk_pulled_out_is_reported_and_an_appliance_on_it_is_not_started(console):
