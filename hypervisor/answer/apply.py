@@ -7,13 +7,15 @@ and hostname from there, and the file it came from is not applied again.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
 from hypervisor.answer.parse import Answer, Appliance, disk_problems
 from hypervisor.appliances.catalog import APPLIANCE_DIRS
-from hypervisor.appliances.manifest import load_bundle
+from hypervisor.appliances.manifest import MANIFEST_NAME, load_bundle, parse_manifest_bytes
+from hypervisor.appliances.safe_tar import sketch_bundle
 from hypervisor.appliances.problems import ManifestError, Problem
 from hypervisor.appliances.install import install_bundle
 from hypervisor.console_password import store_hash
@@ -52,14 +54,27 @@ def find_bundles(answer: Answer, folder: Path | None) -> tuple[list[Bundle], lis
             problems.append(Problem(where, appliance.source, f"is neither {looked}a built-in appliance "
                                                              f"(built in: {built_in})"))
             continue
-        if path.is_dir():
-            try:
-                load_bundle(path)
-            except ManifestError as error:
-                problems.append(Problem(where, appliance.source, f"is not a valid appliance: {error}"))
-                continue
+        try:
+            check_bundle(path)
+        except ManifestError as error:
+            problems.append(Problem(where, appliance.source, f"is not a valid appliance: {error}"))
+            continue
         bundles.append(Bundle(appliance, path))
     return bundles, problems
+
+
+def check_bundle(path: Path) -> None:
+    """The bundle's manifest against its files; a .tar is read, not unpacked (it may hold GiBs)."""
+    if path.is_dir():
+        load_bundle(path)
+        return
+    with tempfile.TemporaryDirectory(prefix="xenbox-check-") as folder:
+        try:
+            bundle = sketch_bundle(path, Path(folder), MANIFEST_NAME)
+            parse_manifest_bytes((bundle / MANIFEST_NAME).read_bytes(), bundle)
+        except ManifestError as error:     # said of the archive and its members, not of the sketch
+            inside = f"{folder}/"
+            raise ManifestError(str(path), [replace(p, message=p.message.replace(inside, "")) for p in error.problems])
 
 
 def host_problems(answer: Answer, folder: Path | None, disks: list[Disk], boot_device: str | None) -> list[Problem]:

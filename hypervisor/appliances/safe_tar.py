@@ -35,6 +35,34 @@ def unpack_bundle(archive: Path, into: Path, manifest_name: str) -> Path:
         raise ManifestError(source, [Problem("bundle", None, f"cannot be unpacked: {error}")]) from None
 
 
+def sketch_bundle(archive: Path, into: Path, manifest_name: str) -> Path:
+    """Check an archive as unpack_bundle would, without unpacking its contents: the manifest is
+    written out, every other file becomes a sparse file of its size (no bytes copied), so the
+    manifest can be checked against the files there are before a multi-GiB bundle is unpacked."""
+    source = str(archive)
+    try:
+        into.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(archive, "r:*") as tar:
+            members = tar.getmembers()
+            problems = [problem for member in members if (problem := _escape(member))]
+            if problems:
+                raise ManifestError(source, problems)
+            for member in members:
+                target = into / member.name
+                if member.isdir():
+                    target.mkdir(parents=True, exist_ok=True)
+                elif member.isfile():
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    if PurePosixPath(member.name).name == manifest_name:
+                        target.write_bytes(tar.extractfile(member).read())
+                    else:
+                        with open(target, "wb") as sketch:
+                            sketch.truncate(member.size)
+        return _bundle_root(into, manifest_name, source)
+    except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError) as error:
+        raise ManifestError(source, [Problem("bundle", None, f"cannot be read: {error}")]) from None
+
+
 def _escape(member: tarfile.TarInfo) -> Problem | None:
     """Why this member could land outside the bundle, if it could."""
     field = f"tar member {member.name!r}"

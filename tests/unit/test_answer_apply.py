@@ -140,3 +140,19 @@ def test_a_labelled_volume_is_mounted_read_only_with_the_type_blkid_reads(tmp_pa
     assert calls == [["blkid", "-o", "value", "-s", "TYPE", "/dev/vdb"],
                      ["mount", "-o", "ro", "-t", "ext4", "/dev/vdb", str(tmp_path / "volume")]]
     assert (found.data, found.folder) == (b"# on the stick\n", tmp_path / "volume")
+
+
+def test_a_tar_bundle_is_checked_before_anything_changes_without_being_unpacked(tmp_path, built_in):
+    import tarfile
+    bundle = sample_bundle(tmp_path / "src")
+    with tarfile.open(tmp_path / "web.tar", "w") as tar:
+        tar.add(bundle, arcname="web")
+    (bundle / "data.img").unlink()
+    with tarfile.open(tmp_path / "broken.tar", "w") as tar:
+        tar.add(bundle, arcname="web")
+    answer = parse_answer('[[appliances]]\nsource = "web.tar"\n[[appliances]]\nsource = "broken.tar"\n', "answer.toml")
+    bundles, problems = answer_apply.find_bundles(answer, tmp_path)
+    assert [b.path.name for b in bundles] == ["web.tar"]
+    assert [str(p) for p in problems] == [
+        f"appliances[1].source = 'broken.tar': is not a valid appliance: {tmp_path}/broken.tar: 1 problem\n"
+        "  disks[0].file = 'data.img': is not a file in the bundle (looked for web/data.img)"]
