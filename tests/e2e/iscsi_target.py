@@ -7,6 +7,7 @@ tgtd runs with its own control socket number and port, so a tgtd already on the 
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import time
@@ -17,7 +18,9 @@ IQN = "iqn.2026-11.org.xenbox.test:san"
 CHAP_USER, CHAP_SECRET = "xenbox", "xenbox-chap-secret"
 # tgt names its LUNs' WWNs after target and LUN: NAA 6, ...e0000 + tid (4 hex) + lun (4 hex)
 LUN_ID = "wwn-0x60000000000000000e00000000010001"
-CONTROL_PORT = 42          # tgtd -C: its control socket is /var/run/tgtd/socket.42
+# tgtd -C: its control socket is /var/run/tgtd/socket.N; one per test run, so that a tgtd left
+# over by a run that was killed does not answer for this one.
+CONTROL_PORT = 1000 + os.getpid() % 30000
 
 
 @dataclass(frozen=True)
