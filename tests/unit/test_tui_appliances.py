@@ -472,10 +472,10 @@ def test_stopped_appliance_refuses_running_only_keys_without_calling_xen():
 
 KEYS = {"u": "Start", "d": "Stop", "b": "Reboot", "X": "Destroy", "p": "Pause", "v": "Save", "o": "Restore",
         "m": "Memory", "c": "vCPUs", "i": "Pin", "n": "Rename", "y": "SysRq", "k": "Core", "e": "Console",
-        "g": "Log", "escape": "Back"}
+        "g": "Log", "a": "Add", "escape": "Back"}
 
 
-def test_footer_shows_every_key_on_two_lines_at_80_columns():
+def test_footer_shows_every_key_on_three_lines_at_80_columns():
     async def test(pilot, screen, xl):
         shown = {key: active.binding.description for key, active in screen.active_bindings.items()
                  if active.binding.show}
@@ -483,5 +483,39 @@ def test_footer_shows_every_key_on_two_lines_at_80_columns():
         assert "ctrl+a" not in screen.active_bindings
         assert screen.active_bindings["enter"].binding.action == "start"
         footer = screen.query_one("KeyFooter")
-        assert footer.size.height == 2 and footer.region.bottom == 24
+        assert footer.size.height == 3 and footer.region.bottom == 24     # 17 keys, 8 to a line
     drive(test)
+
+
+def test_a_bundle_is_added_from_the_console_with_its_copy_said_and_a_broken_one_named(tmp_path):
+    import shutil
+    places = Places(tmp_path / "saved", tmp_path / "cores", tmp_path / "logs", tmp_path / "installed")
+    good, broken = tmp_path / "stick" / "web", tmp_path / "stick" / "broken"
+    shutil.copytree(SAMPLE_WEB, good)
+    shutil.copytree(SAMPLE_WEB, broken)
+    (broken / "data.img").unlink()
+
+    async def test(pilot, screen, xl):
+        await pilot.press("a")
+        await pilot.pause()
+        prompt = pilot.app.screen
+        prompt.query_one(Input).value = "stick/web"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert pilot.app.screen is prompt          # said why, and still asking
+        assert "give the bundle's full path" in str(prompt.query_one("#problem", Static).render())
+        prompt.query_one(Input).value = str(good)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert pilot.app.notified[-1] == ("Added appliance sample-web: select it and press u to start it.",
+                                          "information")
+        assert (tmp_path / "installed" / "sample-web" / "appliance.toml").is_file()
+        await pilot.press("a")
+        await pilot.pause()
+        pilot.app.screen.query_one(Input).value = str(broken)
+        await pilot.press("enter")
+        await settle(pilot)
+        message, severity = pilot.app.notified[-1]
+        assert severity == "error" and message.startswith(f"{broken} was not added: ")
+        assert "disks[0].file = 'data.img': is not a file in the bundle" in message
+    drive(test, places=places)

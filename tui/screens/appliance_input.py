@@ -81,6 +81,19 @@ def file_path(text: str, folder: Path) -> Path:
     return path if path.is_absolute() else folder / path
 
 
+def bundle_path(text: str) -> Path:
+    """A bundle to add: a folder holding appliance.toml, or a .tar of one (absolute: there is no
+    folder it would be relative to)."""
+    path = Path(text.strip()).expanduser()
+    if not path.is_absolute():
+        raise Invalid("give the bundle's full path, starting with /")
+    if path.is_dir() and not (path / "appliance.toml").is_file():
+        raise Invalid(f"{path} holds no appliance.toml: give the bundle's own folder")
+    if not path.is_dir() and not path.is_file():
+        raise Invalid(f"{path} does not exist: give a bundle folder or a .tar of one")
+    return path
+
+
 def existing_file(text: str, folder: Path) -> Path:
     path = file_path(text, folder)
     if not path.is_file():

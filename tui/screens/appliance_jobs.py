@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from hypervisor.appliances.catalog import APPLIANCE_DIRS
 from hypervisor.appliances.commands import CONSOLE_LOGS
 from hypervisor.appliances.launch import start as launch
 from hypervisor.shutdown import ask_to_shut_down
@@ -26,6 +27,7 @@ class Places:
     saved: Path = typed.SAVED_DIR
     cores: Path = typed.CORES_DIR
     console_logs: Path = CONSOLE_LOGS
+    appliances: Path = APPLIANCE_DIRS[0]      # where an added bundle is installed
 
     def console_log(self, name: str) -> Path:
         return self.console_logs / f"guest-{name}.log"
@@ -38,6 +40,7 @@ class Job:
     call: Callable[[], Any] = field(repr=False)     # may return the notification itself
     done: str | None = None         # the notification when it worked, if `call` returns none
     follow: str | None = None       # the appliance to select afterwards (a rename, a restore)
+    reports: bool = False           # `call` takes a say(line) for progress, shown on the status line
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,29 @@ def pause_or_unpause(xl: Xl, row: ApplianceRow) -> Job:
 def save_question(row: ApplianceRow, saved_dir: Path) -> Question:
     return Question(f"Save {row.name} to this file ({row.name} stops running once saved):",
                     lambda text: typed.file_path(text, saved_dir), str(typed.save_file(row.name, saved_dir)))
+
+
+def add_question() -> Question:
+    return Question("Add an appliance from its bundle (a folder or a .tar of one, e.g. on a USB stick "
+                    "mounted from the shell):", typed.bundle_path, placeholder="/mnt/stick/web.tar")
+
+
+def add(source: Path, into: Path, has_data_store: Callable[[], bool] | None = None) -> Job:
+    """Installed as `xenbox appliance add` does: checked first, images copied with progress."""
+    from hypervisor.appliances.install import InstallError, install_bundle
+    from hypervisor.appliances.problems import ManifestError
+    from hypervisor.storage.datastore import MOUNTPOINT, DataStore
+
+    def call(say: Callable[[str], None]) -> str:
+        if into.is_relative_to(MOUNTPOINT) and not (has_data_store or DataStore().is_mounted)():
+            raise NotDone("This host has no data store, so an added appliance would be gone at the next boot: "
+                          "make one first (Storage screen, key t).")
+        try:
+            folder = install_bundle(source, into, say)
+        except (InstallError, ManifestError) as error:
+            raise NotDone(f"{source} was not added: {error}") from error
+        return f"Added appliance {folder.name}: select it and press u to start it."
+    return Job(f"Adding {source.name}", f"Could not add {source}", call, reports=True)
 
 
 def save(xl: Xl, row: ApplianceRow, path: Path, saved: dict[str, Path]) -> Job:

@@ -67,6 +67,7 @@ class AppliancesScreen(ClockedScreen):
         Binding("k", "dump_core", "Core"),
         Binding("e", "console", "Console"),
         Binding("g", "log", "Log"),
+        Binding("a", "add", "Add"),
         Binding("escape", "app.pop_screen", "Back"),
         # The app's own keys still work here; the footer has no room to show them.
         Binding("s", "app.shell", show=False),
@@ -228,7 +229,8 @@ class AppliancesScreen(ClockedScreen):
     def _run_job(self, number: int, job: jobs.Job) -> None:
         try:
             try:
-                said = job.call()
+                said = job.call(lambda line: self.app.call_from_thread(self._job_progress, number, job, line)) \
+                    if job.reports else job.call()
                 outcome = (said if isinstance(said, str) else job.done, "information")
             except (CannotStart, jobs.NotDone) as error:
                 outcome = (str(error), "error")          # already a sentence naming the appliance
@@ -239,6 +241,11 @@ class AppliancesScreen(ClockedScreen):
         finally:
             self.app.call_from_thread(self._job_ended, number)
         self.app.call_from_thread(self._job_finished, *outcome, job.follow)
+
+    def _job_progress(self, number: int, job: jobs.Job, line: str) -> None:
+        if number in self._doing and self.is_attached:
+            self._doing[number] = f"{job.doing}: {line}"
+            self._set_status(self._status)
 
     def _job_ended(self, job: int) -> None:
         self._doing.pop(job, None)
@@ -280,6 +287,9 @@ class AppliancesScreen(ClockedScreen):
     def action_pause(self) -> None:
         if row := self._running_row("pause"):
             self._run(jobs.pause_or_unpause(self.xl, row))
+
+    def action_add(self) -> None:
+        self._ask(jobs.add_question(), lambda source: self._run(jobs.add(source, self.places.appliances)))
 
     def action_save(self) -> None:
         if row := self._running_row("save"):
