@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from hypervisor import runner
-from hypervisor.network.config import MANAGEMENT_BRIDGE, NetworkConfig, change, resolv_conf
+from hypervisor.network.config import MANAGEMENT_BRIDGE, Bridge, NetworkConfig, change, resolv_conf
 
 GUEST_PORTS = ("vif", "tap")     # xenbr0's ports that are guests' interfaces, not the host's NIC
 
@@ -75,4 +75,13 @@ def describe(config: NetworkConfig) -> str:
     ipv4 = (f"IPv4 {config.ipv4.address}" + (f" via {config.ipv4.gateway}" if config.ipv4.gateway else "")
             if config.ipv4.mode == "static" else "IPv4 by DHCP")
     return ", ".join([f"hostname {config.hostname or 'from DHCP'}", ipv4, f"IPv6 {config.ipv6.mode}"]
-                     + ([f"DNS {' '.join(config.dns)}"] if config.dns else []))
+                     + ([f"DNS {' '.join(config.dns)}"] if config.dns else [])
+                     + ([f"bridges {', '.join(map(bridge_text, config.bridges))}"] if config.bridges else []))
+
+
+def bridge_text(bridge: Bridge) -> str:
+    """'xenbr1 on eth1', 'xenbr2 on VLAN 20 of eth0', 'lab host-only': the screen's own syntax, spelled out."""
+    if bridge.host_only:
+        return f"{bridge.name} host-only"
+    on = f"VLAN {bridge.vlan} of {bridge.nic or 'the management NIC'}" if bridge.vlan else bridge.nic
+    return f"{bridge.name} on {on}"

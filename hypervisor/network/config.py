@@ -280,9 +280,12 @@ def address_commands(config: NetworkConfig) -> list[list[str]]:
     return _ipv6_settings(config) + _addresses(config)
 
 
-def bridge_commands(config: NetworkConfig, nic: str | None) -> list[list[str]]:
+def bridge_commands(config: NetworkConfig, nic: str | None, skip: frozenset[Bridge] = frozenset()) -> list[list[str]]:
+    """The extra bridges, those in `skip` (already up) left out."""
     commands = []
     for index, bridge in enumerate(config.bridges):
+        if bridge in skip:
+            continue
         commands.append(_new_bridge(bridge.name))
         parent = bridge.nic or nic
         if bridge.host_only or parent is None:
@@ -306,9 +309,10 @@ def to_commands(config: NetworkConfig, nic: str | None) -> list[list[str]]:
     return commands + _addresses(config) + bridge_commands(config, nic)
 
 
-def teardown_commands(config: NetworkConfig, nic: str | None) -> list[list[str]]:
+def teardown_commands(config: NetworkConfig, nic: str | None, keep: frozenset[Bridge] = frozenset()) -> list[list[str]]:
     """Undo `config` on a running host, keeping xenbr0 and its guests' ports: addresses, routes we added
-    (proto boot), IPv6 settings, extra bridges. The DHCP client is a process: the caller stops it first."""
+    (proto boot), IPv6 settings, extra bridges but those in `keep`. The DHCP client is a process: the
+    caller stops it first."""
     bridge = MANAGEMENT_BRIDGE
     commands = [["ip", "-4", "route", "flush", "dev", bridge, "proto", "boot"],
                 ["ip", "-6", "route", "flush", "dev", bridge, "proto", "boot"],
@@ -316,6 +320,8 @@ def teardown_commands(config: NetworkConfig, nic: str | None) -> list[list[str]]
                 ["ip", "-6", "address", "flush", "dev", bridge, "scope", "global"],
                 _sysctl("disable_ipv6=0"), _sysctl("autoconf=1")]
     for index, extra in enumerate(config.bridges):
+        if extra in keep:
+            continue
         commands.append(["ip", "link", "del", "dev", extra.name])
         parent = extra.nic or nic
         if extra.vlan is not None and not extra.host_only and parent:
@@ -332,8 +338,10 @@ class Change:
 def change(previous: NetworkConfig, new: NetworkConfig, nic: str | None) -> Change:
     """Moving a running host between settings, and back. The management NIC stays: changing
     network.interface takes effect at the next boot. `NetworkConfig()` is what rc.boot sets up."""
+    # A bridge in both stays up: deleting it would take its guests' ports off it.
     def move(old: NetworkConfig, to: NetworkConfig) -> list[list[str]]:
-        return teardown_commands(old, nic) + address_commands(to) + bridge_commands(to, nic)
+        kept = frozenset(old.bridges) & frozenset(to.bridges)
+        return teardown_commands(old, nic, kept) + address_commands(to) + bridge_commands(to, nic, kept)
     return Change(move(previous, new), move(new, previous))
 
 

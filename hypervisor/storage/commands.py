@@ -33,10 +33,12 @@ def cmd_disks(args, _xl) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"{'DISK':8} {'SIZE':>9}  {'MODEL':20} {'ID':28} HOLDS")
+    # The id in full, however long: it is what a manifest's `device =` is copied from.
+    width = max([len(r["stable_id"] or "-") for r in rows] + [2])
+    print(f"{'DISK':8} {'SIZE':>9}  {'MODEL':20} {'ID':{width}} HOLDS")
     for r in rows:
         print(f"{r['name']:8} {human_size(r['size']):>9}  {(r['model'] or '-')[:20]:20} "
-              f"{(r['stable_id'] or '-')[:28]:28} {r['holds']}")
+              f"{r['stable_id'] or '-':{width}} {r['holds']}")
     return 0
 
 

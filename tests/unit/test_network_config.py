@@ -208,3 +208,13 @@ def test_change_and_its_rollback():
 def test_resolv_conf():
     assert resolv_conf(NetworkConfig()) is None
     assert resolv_conf(NetworkConfig(dns=("192.168.1.1", "2001:db8::53"))) == "nameserver 192.168.1.1\nnameserver 2001:db8::53\n"
+
+
+def test_a_change_leaves_a_bridge_in_both_settings_up_with_its_guests():
+    lab, vlan = Bridge("lab", host_only=True), Bridge("xenbr1", vlan=20)
+    moved = change(NetworkConfig(bridges=(lab,)), NetworkConfig(bridges=(lab, vlan)), "eth0")
+    touched = [c for c in moved.apply if c[:3] in (["ip", "link", "del"], ["ip", "link", "add"])]
+    assert touched == [["ip", "link", "add", "name", "xenbr1", "type", "bridge", "stp_state", "0", "forward_delay", "0"],
+                       ["ip", "link", "add", "link", "eth0", "name", "eth0.20", "type", "vlan", "id", "20"]]
+    assert [c for c in moved.rollback if c[:3] == ["ip", "link", "del"]] == [["ip", "link", "del", "dev", "xenbr1"],
+                                                                             ["ip", "link", "del", "dev", "eth0.20"]]

@@ -86,3 +86,33 @@ def test_a_change_kept_is_saved_one_not_confirmed_goes_back(moves, tmp_path):
         assert moves[1:] == [(STATIC, NetworkConfig()), (NetworkConfig(), STATIC)]
         assert screen.current == STATIC
     drive(test)
+
+
+def test_bridges_are_added_checked_as_typed_applied_and_removed(moves):
+    from hypervisor.network.config import Bridge
+
+    async def test(pilot, app):
+        screen = app.screen
+        await pilot.press("g")
+        await answer(pilot, app, "xenbr1")
+        assert "type a name and what it carries" in str(app.screen.query_one("#problem", Static).render())
+        await answer(pilot, app, "xenbr0 host-only")
+        assert str(app.screen.query_one("#problem", Static).render()).startswith(
+            "is already the name of the management bridge")
+        await answer(pilot, app, "xenbr1 eth0 vlan 20")
+        await pilot.press("g")
+        await answer(pilot, app, "lab host-only")
+        assert screen.draft.bridges == (Bridge("xenbr1", nic="eth0", vlan=20), Bridge("lab", host_only=True))
+        assert "bridges xenbr1 on VLAN 20 of eth0, lab host-only" in str(
+            screen.query_one("#pending", Static).render())
+        await pilot.press("a")
+        await settle(pilot, app)
+        await pilot.press("y")
+        await settle(pilot, app)
+        assert moves[-1][1].bridges == screen.current.bridges == screen.draft.bridges
+        await pilot.press("x")
+        await answer(pilot, app, "nope")
+        assert "type one of xenbr1, lab" in str(app.screen.query_one("#problem", Static).render())
+        await answer(pilot, app, "xenbr1")
+        assert screen.draft.bridges == (Bridge("lab", host_only=True),)
+    drive(test)

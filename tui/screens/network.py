@@ -1,6 +1,6 @@
 """The host's network: the management interface, the settings in force, and changes to them.
 
-Changes are collected first (IPv4, IPv6, hostname, DNS), each checked as it is typed; `a`
+Changes are collected first (IPv4, IPv6, hostname, DNS, extra bridges), each checked as it is typed; `a`
 applies them all at once. The console then asks to keep them, and goes back to the
 previous settings by itself if nobody answers within a minute. Kept settings go to the
 data store (config/network.toml) and are applied at every boot.
@@ -16,12 +16,26 @@ from textual.binding import Binding
 from textual.widgets import Footer, Static
 
 from hypervisor.network.apply import describe, management_nic, move
-from hypervisor.network.config import Addressing, NetworkConfig, hostname_problem, validate
+from hypervisor.network.config import Addressing, Bridge, NetworkConfig, hostname_problem, validate
 from hypervisor.network.nic import read_nic
 from tui.invalid import Invalid
 from tui.widgets.header import ClockedScreen, ScreenHeader
 from tui.widgets.keep_or_revert import KeepOrRevert
 from tui.widgets.prompt import Prompt
+
+
+def read_bridge(text: str) -> Bridge:
+    """'NAME NIC', 'NAME NIC vlan ID', 'NAME vlan ID' (on the management NIC) or 'NAME host-only'."""
+    words = text.split()
+    usage = ("type a name and what it carries: xenbr1 eth1, xenbr2 eth0 vlan 20, xenbr3 vlan 30 "
+             "(on the management NIC) or lab host-only")
+    if len(words) == 2 and words[1] == "host-only":
+        return Bridge(words[0], host_only=True)
+    if len(words) == 2:
+        return Bridge(words[0], nic=words[1])
+    if len(words) in (3, 4) and words[-2] == "vlan" and words[-1].isdigit():
+        return Bridge(words[0], nic=words[1] if len(words) == 4 else None, vlan=int(words[-1]))
+    raise Invalid(usage)
 
 
 def problems_for(config: NetworkConfig, prefix: str) -> list[str]:
@@ -50,6 +64,8 @@ class NetworkScreen(ClockedScreen):
         Binding("6", "ipv6", "IPv6"),
         Binding("h", "hostname", "Hostname"),
         Binding("n", "dns", "DNS"),
+        Binding("g", "add_bridge", "Add bridge"),
+        Binding("x", "remove_bridge", "Del bridge"),
         Binding("a", "apply", "Apply"),
         Binding("escape,b", "app.pop_screen", "Back"),
     ]
@@ -66,7 +82,7 @@ class NetworkScreen(ClockedScreen):
         yield Static("", id="nic", classes="box")
         yield Static("", id="current", classes="box")
         yield Static("", id="pending", classes="box")
-        yield Static("4, 6, h, n change a setting; a applies the changes.", id="status")
+        yield Static("4, 6, h, n, g, x change a setting; a applies the changes.", id="status")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -145,12 +161,31 @@ class NetworkScreen(ClockedScreen):
                   " ".join(self.draft.dns),
                   lambda text: self._checked(replace(self.draft, dns=tuple(text.split())), "network.dns"))
 
+    def action_add_bridge(self) -> None:
+        def read(text: str) -> NetworkConfig:
+            return self._checked(replace(self.draft, bridges=(*self.draft.bridges, read_bridge(text))),
+                                 f"network.bridges[{len(self.draft.bridges)}]")
+        self._ask("New bridge for guests: its name and what it carries (xenbr1 eth1, xenbr2 eth0 vlan 20, "
+                  "lab host-only):", "", read)
+
+    def action_remove_bridge(self) -> None:
+        names = [bridge.name for bridge in self.draft.bridges]
+        if not names:
+            self.notify("There is no bridge to remove besides xenbr0, which guests always have.", severity="warning")
+            return
+
+        def read(text: str) -> NetworkConfig:
+            if text not in names:
+                raise Invalid(f"type one of {', '.join(names)}, or Escape")
+            return replace(self.draft, bridges=tuple(b for b in self.draft.bridges if b.name != text))
+        self._ask(f"Remove which bridge ({', '.join(names)})? Guests on it lose their link.", names[-1], read)
+
     # -- applying --------------------------------------------------------------
     def action_apply(self) -> None:
         if self._busy:
             return
         if self.draft == self.current:
-            self.notify("Nothing has changed yet: 4, 6, h or n changes a setting.", severity="warning")
+            self.notify("Nothing has changed yet: 4, 6, h, n, g or x changes a setting.", severity="warning")
             return
         found = validate(self.draft)
         if found:
