@@ -116,3 +116,12 @@ def test_bridges_are_added_checked_as_typed_applied_and_removed(moves):
         await answer(pilot, app, "xenbr1")
         assert screen.draft.bridges == (Bridge("lab", host_only=True),)
     drive(test)
+
+
+def test_every_key_shows_in_the_footer_at_80_columns(moves):
+    async def test(pilot, app):
+        footer = app.screen.query_one("KeyFooter")
+        keys = {key.key: key.region for key in footer.children}
+        assert set(keys) == {"4", "6", "h", "n", "g", "x", "a", "escape"}
+        assert all(region.right <= 80 for region in keys.values()) and footer.size.height == 2
+    drive(test)

@@ -13,7 +13,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from hypervisor.network.apply import describe, management_nic, move
 from hypervisor.network.config import Addressing, Bridge, NetworkConfig, hostname_problem, validate
@@ -21,7 +21,11 @@ from hypervisor.network.nic import read_nic
 from tui.invalid import Invalid
 from tui.widgets.header import ClockedScreen, ScreenHeader
 from tui.widgets.keep_or_revert import KeepOrRevert
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.prompt import Prompt
+
+
+NETWORK_KEY_WIDTH = 14      # "g New bridge" and a space: two lines of keys at 80 columns
 
 
 def read_bridge(text: str) -> Bridge:
@@ -64,7 +68,7 @@ class NetworkScreen(ClockedScreen):
         Binding("6", "ipv6", "IPv6"),
         Binding("h", "hostname", "Hostname"),
         Binding("n", "dns", "DNS"),
-        Binding("g", "add_bridge", "Add bridge"),
+        Binding("g", "add_bridge", "New bridge"),
         Binding("x", "remove_bridge", "Del bridge"),
         Binding("a", "apply", "Apply"),
         Binding("escape,b", "app.pop_screen", "Back"),
@@ -83,7 +87,7 @@ class NetworkScreen(ClockedScreen):
         yield Static("", id="current", classes="box")
         yield Static("", id="pending", classes="box")
         yield Static("4, 6, h, n, g, x change a setting; a applies the changes.", id="status")
-        yield Footer()
+        yield KeyFooter(NETWORK_KEY_WIDTH)
 
     def on_mount(self) -> None:
         self.sub_title = "Network"
