@@ -77,7 +77,9 @@ class Machine:
             argv += ["-device", "qemu-xhci", "-drive", f"if=none,id=stick,format=raw,readonly=on,file={self.iso}",
                      "-device", "usb-storage,drive=stick,bootindex=0"]
         else:
-            argv += ["-drive", f"media=cdrom,format=raw,readonly=on,file={self.iso}"]
+            # The CD first: SeaBIOS tries hard disks before it, and a partitioned one (a GPT's
+            # protective MBR carries the boot signature) would be jumped into and hang, silent.
+            argv += ["-drive", f"media=cdrom,format=raw,readonly=on,file={self.iso}", "-boot", "order=d"]
         for number, disk in enumerate(self.disks):
             argv += ["-drive", f"if=none,id=disk{number},format=raw,file={disk}",
                      "-device", f"virtio-blk-pci,drive=disk{number},id=vdisk{number},serial=XB-DISK-{number}"]
