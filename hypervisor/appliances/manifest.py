@@ -12,7 +12,7 @@ import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from hypervisor.appliances.fields import TableReader, has_control_characters
+from hypervisor.appliances.fields import TableReader
 from hypervisor.appliances.problems import ManifestError, Problem
 from hypervisor.appliances.safe_tar import unpack_bundle
 
