@@ -280,7 +280,7 @@ def test_a_volume_on_the_data_store_keeps_what_its_guest_wrote_across_a_host_reb
                      f"READ-{MARK}-{disk}")
         detach(console)
         # The volume is keeper's: listed as such, never deleted while keeper exists, grown while it runs.
-        assert re.search(r"keeper\.xvda +16 MiB +yes +keeper", shell.run("xenbox storage volumes"))
+        assert re.search(r"keeper\.xvda +local +16 MiB +yes +keeper", shell.run("xenbox storage volumes"))
         said = shell.run("xenbox storage delete keeper.xvda --confirm keeper.xvda")
         assert shell.status == 1 and "keeper.xvda is the disk of appliance keeper" in said, said
         said = shell.run("xenbox storage grow keeper.xvda 24")
