@@ -22,6 +22,7 @@ from hypervisor.storage import StorageError
 from hypervisor.storage.atomic import write_atomically
 from hypervisor.storage.datastore import MOUNTPOINT, DataStore
 from hypervisor.storage.iscsi import Chap, Iscsi
+from hypervisor.storage.retry import attach_with_retries
 
 CONFIG = MOUNTPOINT / "config" / "iscsi.toml"
 INITIATOR = MOUNTPOINT / "config" / "iscsi-initiatorname"
@@ -29,7 +30,6 @@ NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 PORTAL = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[^\s\[\]:/]+)(?::[0-9]{1,5})?")
 IQN = re.compile(r"iqn\.[0-9]{4}-[0-9]{2}\.[a-z0-9][a-z0-9.-]*(:[^\s]+)?|eui\.[0-9A-Fa-f]{16}|naa\.[0-9A-Fa-f]{16,32}")
 DEFAULT_PORT = 3260
-BOOT_ATTEMPTS, BOOT_RETRY_SECONDS = 12, 5
 DISKS_APPEAR_SECONDS = 20      # after a login the kernel scans the LUNs; under emulation that takes seconds
 Say = Callable[[str], None]
 
@@ -145,31 +145,14 @@ class IscsiTargets:
         return disks
 
     def attach_all(self, say: Say) -> list[str]:
-        """At boot: every kept target; returns the names of those that failed (each said with its reason).
-        The network may still be coming up (DHCP runs meanwhile), and after a power cut the SAN may
-        boot slower than this host: a target that fails is tried again for about a minute."""
+        """At boot: every kept target; returns the names of those that failed (each said with its reason)."""
         try:
             pending = self.list()
         except StorageError as error:
             say(f"iSCSI: {error}")
             return ["iscsi.toml"]
-        failed: dict[str, StorageError] = {}
-        for attempt in range(BOOT_ATTEMPTS):
-            failed = {}
-            for target in pending:
-                try:
-                    self.attach(target, say)
-                except StorageError as error:
-                    failed[target.name] = error
-            pending = [t for t in pending if t.name in failed]
-            if not pending or attempt == BOOT_ATTEMPTS - 1:
-                break
-            if attempt == 0:
-                say(f"iSCSI: {', '.join(failed)} not reachable yet; trying again for a minute")
-            self._sleep(BOOT_RETRY_SECONDS)
-        for name, error in failed.items():
-            say(f"iSCSI {name}: NOT attached: {error}; appliances with disks on it will not start")
-        return list(failed)
+        return list(attach_with_retries(pending, lambda target: self.attach(target, say),
+                                        lambda target: target.name, "iSCSI", say, self._sleep))
 
     def _disks_of(self, iqn: str) -> list[str]:
         """The target's disks, once the kernel has scanned its LUNs."""

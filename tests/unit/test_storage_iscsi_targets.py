@@ -124,7 +124,7 @@ def test_at_boot_a_target_that_cannot_be_attached_is_reported_and_the_others_are
     host._sleep = slept.append
     assert host.attach_all(said.append) == ["gone"]
     assert said[0] == f"iSCSI san: attached {STORE1} at 127.0.0.1:3260, disks: sdd, sde"
-    assert said[1] == "iSCSI: gone not reachable yet; trying again for a minute"
+    assert said[1] == "iSCSI gone: not reachable yet; trying again for a minute"
     assert sum(slept) == 55 and len(said) == 3           # tried 12 times, 5 s apart, then given up on
     assert said[2].startswith("iSCSI gone: NOT attached: no iSCSI target answers at 10.9.9.9:3260")
     assert said[2].endswith("appliances with disks on it will not start")
