@@ -3,7 +3,7 @@
 1. mount the data store, found by its tag;
 2. set the host up: from the settings kept on the data store, or else from an answer file if there is one
    (checked whole first: one with any problem changes nothing and lists them all);
-3. attach the iSCSI targets kept on the data store;
+3. attach the iSCSI targets and mount the NFS pools kept on the data store;
 4. start the autostart appliances, unless in safe mode.
 Every line goes to the serial console, prefixed "xenbox:".
 """
@@ -63,6 +63,13 @@ def attach_iscsi(say: Say) -> None:
         IscsiTargets().attach_all(say)
 
 
+def attach_pools(say: Say) -> None:
+    """The pools added by name (NFS shares mounted, folders checked), before the appliances."""
+    from hypervisor.storage.named_pools import CONFIG, NamedPools
+    if CONFIG.exists():
+        NamedPools().attach_all(say)
+
+
 def boot(say: Say, safe: bool, xl: Xl | None = None, cmdline_path: Path = Path("/proc/cmdline")) -> int:
     say(DataStore().mount(say).line)
     try:
@@ -70,6 +77,7 @@ def boot(say: Say, safe: bool, xl: Xl | None = None, cmdline_path: Path = Path("
     except Exception as error:      # the appliances still start: a setup bug must not keep guests down
         say(f"host setup failed: {error}")
     attach_iscsi(say)
+    attach_pools(say)
     if safe:
         say("safe mode: no appliances are started")
         return 0

@@ -25,6 +25,7 @@ from hypervisor.storage.datastore import MOUNTPOINT, DataStore
 from hypervisor.storage.disks import Disk
 
 SETTINGS = MOUNTPOINT / "config" / "answer.toml"       # the answer file as applied: the host's settings
+KEPT_POOLS = ("iscsi", "nfs", "file")      # kept on the data store, attached by every boot
 BUILT_IN = APPLIANCE_DIRS[-1]
 INSTALL_INTO = APPLIANCE_DIRS[0]
 
@@ -81,10 +82,11 @@ def host_problems(answer: Answer, folder: Path | None, disks: list[Disk], boot_d
     """What stops this answer file being applied on this host; empty when it can be."""
     problems = disk_problems(answer, disks, boot_device)
     for index, pool in enumerate(answer.storage.pools):
-        if pool.type != "iscsi":
-            problems.append(Problem(f"storage.pools[{index}]", pool.name, f"is a {pool.type} pool; this XenBox "
-                                    "sets up only iscsi pools from an answer file yet: leave this one out and "
-                                    "add it later"))
+        if pool.type not in KEPT_POOLS:
+            problems.append(Problem(f"storage.pools[{index}]", pool.name, f"is a {pool.type} pool, which XenBox "
+                                    "does not keep: an appliance's manifest gives it a host disk, partition or LUN "
+                                    "itself (device = \"<stable id>\"), and LVM volumes are on the data store's pool "
+                                    "local: leave this one out"))
         elif not answer.storage.data_disks:
             problems.append(Problem(f"storage.pools[{index}]", pool.name, "is kept on the data store, and this "
                                     "answer file makes none: add storage.data_disks"))
@@ -140,12 +142,24 @@ def _network(answer: Answer, say: Say, failures: list[str]) -> None:
 
 
 def _pools(answer: Answer, say: Say) -> None:
-    """iSCSI targets are kept now and attached right after, by the boot (which retries while the
-    network comes up): see hypervisor.boot."""
+    """Pools are kept now and attached right after, by the boot (which retries while the network
+    comes up): see hypervisor.boot."""
     from hypervisor.storage.iscsi_targets import IscsiTargets
+    from hypervisor.storage.named_pools import NamedPool, NamedPools
     for pool in answer.storage.pools:
-        IscsiTargets().keep(pool.name, pool.portal, pool.target, pool.chap)
-        say(f"answer file: iSCSI target {pool.target} at {pool.portal} kept as {pool.name}; attached next")
+        if pool.type == "iscsi":
+            IscsiTargets().keep(pool.name, pool.portal, pool.target, pool.chap)
+            say(f"answer file: iSCSI target {pool.target} at {pool.portal} kept as {pool.name}; attached next")
+        elif pool.type == "nfs":
+            server = f"[{pool.server}]" if ":" in pool.server else pool.server
+            kept = NamedPool(pool.name, "nfs", f"{server}:{pool.export}", pool.nfs_version, pool.nfs_port)
+            NamedPools().keep(kept)
+            say(f"answer file: NFS share {kept.where} kept as pool {pool.name}; mounted next")
+        else:
+            if Path(pool.path).is_relative_to(MOUNTPOINT):      # on the data store just made: made here
+                Path(pool.path).mkdir(parents=True, exist_ok=True)
+            NamedPools().keep(NamedPool(pool.name, "file", path=pool.path))
+            say(f"answer file: folder {pool.path} kept as pool {pool.name}")
     if not answer.storage.pools:
         say("answer file: no storage pools")
 

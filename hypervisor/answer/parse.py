@@ -25,7 +25,7 @@ from hypervisor.storage.iscsi import Chap
 SECRETS = ("password", "password_hash", "chap_password")      # never quoted back
 NAME_VALID = "1-64 letters, digits, '_', '.' or '-', starting with a letter or digit"
 POOL_KEYS = {"file": ("path",), "disk": ("device",), "lun": ("id",), "lvm": ("vg", "disks"),
-             "iscsi": ("portal", "target", "chap_user", "chap_password"), "nfs": ("server", "export", "version")}
+             "iscsi": ("portal", "target", "chap_user", "chap_password"), "nfs": ("server", "export", "version", "port")}
 STABLE = ("/dev/disk/by-id/", "/dev/disk/by-path/")
 PORTAL = re.compile(r"(?P<host>\[[0-9A-Fa-f:.]+\]|[^\s\[\]:/]+)(?::(?P<port>[0-9]{1,5}))?")
 IQN = re.compile(r"iqn\.[0-9]{4}-[0-9]{2}\.[a-z0-9][a-z0-9.-]*(:[^\s]+)?|eui\.[0-9A-Fa-f]{16}|naa\.[0-9A-Fa-f]{16,32}")
@@ -55,6 +55,7 @@ class Pool:
     server: str | None = None              # nfs
     export: str | None = None              # nfs: the exported path
     nfs_version: str | None = None         # nfs: None lets mount choose
+    nfs_port: int | None = None            # nfs: None is the standard 2049
 
 
 @dataclass(frozen=True)
@@ -288,9 +289,18 @@ def _pool(table: TableReader, warnings: list[Problem]) -> Pool | None:
     elif kind == "nfs":
         pool = replace(pool, server=_host_name(table, "server", "nas.example.com"),
                        export=_absolute(table, "export", "/export/xenbox"),
-                       nfs_version=table.string("version", choices=nfs.VERSIONS))
+                       nfs_version=table.string("version", choices=nfs.VERSIONS),
+                       nfs_port=_port(table))
     table.finish()
     return pool
+
+
+def _port(table: TableReader) -> int | None:
+    port = table.integer("port", minimum=1)
+    if port is not None and port > 65535:
+        table.problem("port", port, "must be a port, 1-65535 (leave it out for NFS's 2049)")
+        return None
+    return port
 
 
 def _iscsi(table: TableReader, pool: Pool) -> Pool:

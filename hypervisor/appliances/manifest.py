@@ -27,7 +27,10 @@ STABLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:+@-]*")
 DISK_TARGET = re.compile(r"(xvd[a-z]{1,3}|hd[a-z]|sd[a-z]{1,2})([1-9][0-9]?)?")
 BRIDGE = re.compile(r"[A-Za-z0-9_.-]{1,15}")       # a Linux interface name, safe inside a vif spec
 MAC = re.compile(r"[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}")
-POOLS = ("local", "files")  # hypervisor.storage.pools.POOLS; not imported: manifests are read without LVM
+# "local" and "files" are the data store's; other names are pools added on the host (named_pools.py),
+# which a manifest is read without: an unknown one is reported when the appliance starts.
+POOL_NAME = NAME
+POOL_VALID = '"local", "files", or the name of a pool added on this host (`xenbox storage pool list`)'
 HVM_ONLY_BOOT = "hvm guests boot from their disks (boot.order); kernel, ramdisk, cmdline and bootloader are for pv/pvh"
 
 
@@ -299,19 +302,19 @@ def _disks(doc: TableReader, bundle_dir: Path, kind: str | None) -> tuple[Disk, 
 
 def _pool_volume(table: TableReader, cdrom: bool) -> tuple[str | None, int | None, None, str]:
     """A disk on a pool, made at the appliance's first start: a raw LVM volume on `local`, a raw or
-    qcow2 image file on `files`."""
-    pool = table.string("pool", choices=POOLS)
+    qcow2 image file on `files` or on a pool added by name."""
+    pool = table.string("pool", pattern=POOL_NAME, valid=POOL_VALID)
     size_mib = table.integer("size_mib", "add size_mib = <MiB>, the size of the volume made at first start",
                              minimum=1, unit="MiB")
     table.refuse("file", "a disk is a file in the bundle or a volume on a pool, not both: drop file or pool")
     table.refuse("device", "a disk is a volume on a pool or a host disk, not both: drop device or pool")
     table.refuse("partition", "goes with device (a host disk), not with pool: drop it")
-    if pool == "files":
-        disk_format = table.string("format", choices=("raw", "qcow2")) or "raw"
-    else:
+    if pool == "local":
         table.refuse("format", 'volumes on the local pool are raw: leave format out, or use pool = "files" '
                                "for a qcow2 image")
         disk_format = "raw"
+    else:
+        disk_format = table.string("format", choices=("raw", "qcow2")) or "raw"
     if cdrom:
         table.problem("cdrom", True, "a volume on a pool is a disk; a CD-ROM is an image file in the bundle")
     return pool, size_mib, None, disk_format

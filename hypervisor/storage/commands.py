@@ -12,6 +12,7 @@ from hypervisor.storage import human_size
 from hypervisor.storage.datastore import ConfirmationNeeded, DataStore, boot_device, check_can_initialise
 from hypervisor.storage.disks import Disk, Disks, boot_disk, holds_data
 from hypervisor.storage.iscsi_commands import add_iscsi_commands
+from hypervisor.storage.pool_commands import add_pool_commands
 from hypervisor.storage.volumes import GuestVolumes
 
 EXIT_FAILED, EXIT_NEEDS_CONFIRMATION = 1, 4
@@ -82,9 +83,10 @@ def cmd_volumes(args, _xl) -> int:
     if args.json:
         print(json.dumps([asdict(v) for v in listed], indent=2))
         return 0
-    print(f"{'VOLUME':24} {'POOL':5}  {'SIZE':>9}  {'IN USE':6}  APPLIANCE")
+    pool_width = max([len(v.pool) for v in listed] + [5])
+    print(f"{'VOLUME':24} {'POOL':{pool_width}}  {'SIZE':>9}  {'IN USE':6}  APPLIANCE")
     for v in listed:
-        print(f"{v.name:24} {v.pool:5}  {human_size(v.size):>9}  {'yes' if v.in_use else 'no':6}  "
+        print(f"{v.name:24} {v.pool:{pool_width}}  {human_size(v.size):>9}  {'yes' if v.in_use else 'no':6}  "
               f"{v.owner or '- (left behind)'}")
     return 0
 
@@ -129,4 +131,5 @@ def add_commands(groups) -> None:
     delete.add_argument("--confirm", metavar="VOLUME", help="the volume's name again: what is on it is destroyed")
     delete.set_defaults(handler=cmd_delete)
     add_iscsi_commands(commands)
+    add_pool_commands(commands)
 

@@ -77,12 +77,16 @@ def split_share(share: str) -> tuple[str, str]:
     return server, path
 
 
-def mount_argv(share: str, mountpoint: str, version: str | None = None, read_only: bool = False) -> list[str]:
+def mount_argv(share: str, mountpoint: str, version: str | None = None, read_only: bool = False,
+               port: int | None = None) -> list[str]:
     split_share(share)
     if version is not None and version not in VERSIONS:
         raise StorageError(f"NFS version {version} is not one XenBox mounts: choose one of {', '.join(VERSIONS)}")
-    options = [*([f"vers={version}"] if version else []), *(["ro"] if read_only else [])]
-    return ["mount", "-t", "nfs", *(["-o", ",".join(options)] if options else []), share, mountpoint]
+    # NFSv3 locks through rpc.statd, which dom0 does not run; one host's guests lock their own images.
+    options = [*([f"vers={version}"] if version else []), *(["nolock"] if version == "3" else []),
+               *([f"port={port}"] if port else []), *(["ro"] if read_only else [])]
+    # nfs-common's mount helper itself: dom0's `mount` is busybox's, which mounts no NFSv4.
+    return ["mount.nfs", share, mountpoint, *(["-o", ",".join(options)] if options else [])]
 
 
 class Nfs:
@@ -98,10 +102,11 @@ class Nfs:
                 ("RPC", f"{server} does not answer as an NFS server: check the address, and that its NFS service is "
                         "running and reachable from this host")])) from error
 
-    def mount(self, share: str, mountpoint: str, version: str | None = None, read_only: bool = False) -> None:
+    def mount(self, share: str, mountpoint: str, version: str | None = None, read_only: bool = False,
+              port: int | None = None) -> None:
         server, path = split_share(share)
         try:
-            self._run(mount_argv(share, mountpoint, version, read_only), timeout=120)
+            self._run(mount_argv(share, mountpoint, version, read_only, port), timeout=120)
         except runner.CommandError as error:
             raise StorageError(explain(error, [
                 ("access denied", f"{server} does not export {path} to this host: add this host to the export on the server"),

@@ -5,7 +5,9 @@ or wipes it):
 - `local`, the data store's volume group: a manifest disk `pool = "local"` becomes the LVM volume
   `<appliance>.<target>`;
 - `files`, the data store's filesystem: `pool = "files"` becomes the image file
-  `images/<appliance>.<target>.<raw|qcow2>` (raw ones sparse: a disk costs what the guest wrote).
+  `images/<appliance>.<target>.<raw|qcow2>` (raw ones sparse: a disk costs what the guest wrote);
+- a pool the operator added by name (an NFS share or a folder, see named_pools.py): the same image
+  file, in that pool's folder.
 """
 from __future__ import annotations
 
@@ -32,8 +34,15 @@ class Pool(Protocol):
 
 
 def open_pool(name: str, run: runner.Runner = runner.run) -> Pool:
-    """The pool a manifest disk names (the manifest allows only POOLS)."""
-    return {"local": LocalPool, "files": FilePool}[name](run)
+    """The pool a manifest disk names: one of POOLS, or one added by name."""
+    if name == "local":
+        return LocalPool(run)
+    if name == "files":
+        return FilePool(run)
+    from hypervisor.storage.named_pools import NamedPools
+    pools = NamedPools(run)
+    pool = pools.find(name)
+    return FilePool(run, pools.folder(pool), problem=lambda: pools.problem(pool))
 
 
 def volume_name(appliance: str, target: str) -> str:
@@ -69,27 +78,35 @@ class LocalPool:
 
 
 class FilePool:
-    """Guest disk images in the data store's filesystem: raw (sparse) or qcow2."""
+    """Guest disk images in a folder: the data store's filesystem, or a pool added by name. Raw
+    (sparse) or qcow2."""
 
     def __init__(self, run: runner.Runner = runner.run, folder: Path = MOUNTPOINT / "images",
-                 store: DataStore | None = None) -> None:
+                 store: DataStore | None = None, problem: Callable[[], str | None] | None = None) -> None:
         self._images = Images(run)
-        self._store = store or DataStore(run)
         self.folder = folder
+        self._problem = problem or self._data_store_problem
+        self._store = store or DataStore(run)
+
+    def _data_store_problem(self) -> str | None:
+        if self._store.is_mounted():
+            return None
+        return ("it is an image file on the data store, which is not mounted: set one up on the Storage screen "
+                "(key t), or reattach its disks and reboot")
 
     def volume(self, appliance: str, target: str, size_mib: int, disk_format: str = "raw",
                say: Say = lambda line: None) -> Path:
         """The image's path, made first if it does not exist yet."""
         path = self.folder / f"{volume_name(appliance, target)}.{disk_format}"
+        problem = self._problem()       # an NFS share not mounted leaves an empty folder: never write there
+        if problem:
+            raise StorageError(f"its disk {target} cannot be used: {problem}")
         if path.exists():
             return path
-        if not self._store.is_mounted():
-            raise StorageError(f"its disk {target} is an image file on the data store, which is not mounted: set "
-                               "one up on the Storage screen (key t), or reattach its disks and reboot")
         self.folder.mkdir(parents=True, exist_ok=True)
         size, free = size_mib * MIB, shutil.disk_usage(self.folder).free
         if size > free:     # raw images are sparse, but a guest filling a disk it was promised must not fail
-            raise StorageError(f"its disk {target} needs {human_size(size)} and the data store's filesystem has "
+            raise StorageError(f"its disk {target} needs {human_size(size)} and {self.folder} has "
                                f"{human_size(free)} free: delete images there, or lower size_mib in appliance.toml")
         say(f"creating its {size_mib} MiB {disk_format} image {path}")
         partial = path.with_name(f".{path.name}.partial")     # a power cut mid-way leaves no half image in place

@@ -37,10 +37,9 @@ def test_every_host_problem_is_listed_before_anything_changes(tmp_path, built_in
 [storage]
 data_disks = ["/dev/disk/by-id/virtio-XB-DISK-1", "/dev/disk/by-id/virtio-NOPE"]
 [[storage.pools]]
-name = "isos"
-type = "nfs"
-server = "nas"
-export = "/isos"
+name = "fast"
+type = "lvm"
+vg = "fast"
 [[appliances]]
 source = "web-2"
 """, "answer.toml")
@@ -49,7 +48,8 @@ source = "web-2"
     assert problems[0].startswith("storage.data_disks[0] = '/dev/disk/by-id/virtio-XB-DISK-1': holds an ext4 "
                                   "filesystem: set storage.wipe_disks_with_data = true")
     assert problems[1].startswith("storage.data_disks[1] = '/dev/disk/by-id/virtio-NOPE': is no disk on this host")
-    assert "is a nfs pool; this XenBox sets up only iscsi pools from an answer file yet" in problems[2]
+    assert problems[2].startswith("storage.pools[0] = 'fast': is a lvm pool, which XenBox does not keep: an "
+                                  "appliance's manifest gives it a host disk")
     assert problems[3] == (f"appliances[0].source = 'web-2': is neither beside the answer file ({tmp_path}/web-2) "
                            "nor a built-in appliance (built in: none)")
 
@@ -80,6 +80,36 @@ chap_password = "xenbox-chap-secret"
                     "attached next"]
     kept = iscsi_targets.read_targets(kept_in)
     assert [(t.name, t.portal, t.chap.username) for t in kept] == [("san", "10.0.2.2:3261", "xenbox")]
+
+
+def test_nfs_and_folder_pools_are_kept_for_the_boot_to_attach(tmp_path, monkeypatch):
+    answer = parse_answer("""
+[storage]
+data_disks = ["/dev/vda"]
+[[storage.pools]]
+name = "nas"
+type = "nfs"
+server = "2001:db8::5"
+export = "/export/xen"
+version = "4.1"
+port = 20490
+[[storage.pools]]
+name = "more"
+type = "file"
+path = "/mnt/disk2/images"
+""", "answer.toml")
+    assert answer_apply.host_problems(answer, tmp_path, [BLANK], None) == []
+    from hypervisor.storage import named_pools
+    kept_in = tmp_path / "config" / "pools.toml"
+    real = named_pools.NamedPools       # kept in the test's folder, not the host's data store
+    monkeypatch.setattr(named_pools, "NamedPools", lambda: real(config=kept_in, stored=lambda: True))
+    said = []
+    answer_apply._pools(answer, said.append)
+    assert said == ["answer file: NFS share [2001:db8::5]:/export/xen (port 20490), NFS 4.1 kept as pool nas; "
+                    "mounted next", "answer file: folder /mnt/disk2/images kept as pool more"]
+    assert named_pools.read_pools(kept_in) == [
+        named_pools.NamedPool("nas", "nfs", "[2001:db8::5]:/export/xen", "4.1", 20490),
+        named_pools.NamedPool("more", "file", path="/mnt/disk2/images")]
 
 
 def test_data_disks_are_matched_by_stable_id_or_kernel_name():

@@ -257,12 +257,19 @@ def test_a_disk_on_the_files_pool_is_an_image_raw_unless_qcow2_is_asked_for(bund
                        Disk(None, "qcow2", "xvdb", "rw", False, pool="files", size_mib=32))
 
 
+def test_a_disk_on_a_pool_added_by_name_is_an_image_there(bundle):
+    m = parse_manifest(MINIMAL_PV + '[[disks]]\npool = "nas"\nsize_mib = 64\nformat = "qcow2"\n', bundle)
+    assert m.disks == (Disk(None, "qcow2", "xvda", "rw", False, pool="nas", size_mib=64),)
+
+
 def test_pool_disks_name_what_is_wrong(bundle):
-    assert problems(MINIMAL_PV + '[[disks]]\npool = "fast"\nfile = "data.img"\nformat = "qcow2"\n', bundle) == {
-        "disks[0].pool": " = 'fast': must be one of \"local\", \"files\"",
+    assert problems(MINIMAL_PV + '[[disks]]\npool = "fast pool"\nfile = "data.img"\n', bundle) == {
+        "disks[0].pool": " = 'fast pool': must be \"local\", \"files\", or the name of a pool added on this host "
+                         "(`xenbox storage pool list`)",
         "disks[0].size_mib": ": missing: add size_mib = <MiB>, the size of the volume made at first start",
         "disks[0].file": " = 'data.img': a disk is a file in the bundle or a volume on a pool, not both: "
-                         "drop file or pool",
+                         "drop file or pool"}
+    assert problems(MINIMAL_PV + '[[disks]]\npool = "local"\nsize_mib = 8\nformat = "qcow2"\n', bundle) == {
         "disks[0].format": " = 'qcow2': volumes on the local pool are raw: leave format out, or use "
                            'pool = "files" for a qcow2 image'}
     assert problems(MINIMAL_PV + '[[disks]]\nfile = "data.img"\nsize_mib = 0\n', bundle) == {

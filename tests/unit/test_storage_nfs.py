@@ -27,9 +27,9 @@ def test_mount_points_with_spaces_are_unescaped():
 
 
 def test_mount_argv():
-    assert mount_argv("127.0.0.1:/isos", "/mnt/isos") == ["mount", "-t", "nfs", "127.0.0.1:/isos", "/mnt/isos"]
+    assert mount_argv("127.0.0.1:/isos", "/mnt/isos") == ["mount.nfs", "127.0.0.1:/isos", "/mnt/isos"]
     assert mount_argv("nas:/srv/guests", "/mnt/g", version="3", read_only=True) == [
-        "mount", "-t", "nfs", "-o", "vers=3,ro", "nas:/srv/guests", "/mnt/g"]
+        "mount.nfs", "nas:/srv/guests", "/mnt/g", "-o", "vers=3,nolock,ro"]
     with pytest.raises(StorageError, match="write it as server:/path"):
         mount_argv("nas/srv", "/mnt/g")
     with pytest.raises(StorageError, match="NFS version 2 is not one XenBox mounts"):
@@ -45,7 +45,7 @@ def test_exports_mount_and_unmount_argv(tmp_path):
     nfs.mount("127.0.0.1:/isos", "/mnt/isos", version="4.2")
     nfs.unmount("/mnt/isos")
     assert run.calls == [["showmount", "--exports", "127.0.0.1"],
-                         ["mount", "-t", "nfs", "-o", "vers=4.2", "127.0.0.1:/isos", "/mnt/isos"], ["umount", "/mnt/isos"]]
+                         ["mount.nfs", "127.0.0.1:/isos", "/mnt/isos", "-o", "vers=4.2"], ["umount", "/mnt/isos"]]
     assert len(nfs.mounts()) == 2
 
 

@@ -73,7 +73,7 @@ def test_an_appliances_volume_and_an_open_one_are_never_deleted():
         volumes(run).delete("web.xvda", typed="web.xvda")
     with pytest.raises(StorageError, match="^db.xvda is in use by a running guest: shut the guest down first"):
         volumes(run, appliances=[]).delete("db.xvda", typed="db.xvda")
-    with pytest.raises(StorageError, match="^the data store has no guest volume data: `xenbox storage volumes`"):
+    with pytest.raises(StorageError, match="^there is no guest volume data: `xenbox storage volumes`"):
         volumes(run).delete("data", typed="data")
     assert lvm_calls(run, "lvremove") == []
 
