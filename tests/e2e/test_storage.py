@@ -4,7 +4,8 @@ filesystem, vdc a volume labelled XENBOX whose answer file has three mistakes.
 The answer file is refused whole at boot, every mistake listed, nothing changed. Then, driven from the
 console over serial: vdb is refused until its name is typed; the data store is made on vda. An appliance
 with a volume on the data store writes from inside its guest; the host reboots; the data store is found
-again by its tag, the appliance (kept on the data store) starts by itself and reads back what it wrote.
+again by its tag, the iSCSI target and the NFS share (both on this test host) are attached again, and the
+appliance (kept on the data store) starts by itself and reads back what it wrote on each of its disks.
 One machine serves every test here, in order.
 """
 import re
@@ -15,6 +16,7 @@ import pytest
 
 from answer_volume import answer_volume
 from iscsi_target import CHAP_SECRET, CHAP_USER, IQN, LUN_ID as SAN_LUN, iscsi_target
+from nfs_server import nfs_server
 from machine import OVERVIEW, Shell, booted, qemu_monitor, wait_for_overview
 
 DOWN, UP, ESCAPE = "\x1b[B", "\x1b[A", "\x1b"
@@ -25,7 +27,8 @@ SEED = "seeded-by-an-image-file"
 # file in the bundle its second, xvdb (attached through a loop device), a qcow2 image on the files
 # pool its third, xvdc (served by a QEMU that libxl starts in dom0 for it), and the second partition
 # of a SCSI LUN plugged into the host, named by its WWN, its fourth, xvdd; the LUN of an iSCSI target
-# reached over the network, attached with CHAP, its fifth, xvde.
+# reached over the network, attached with CHAP, its fifth, xvde; a raw image on an NFS share (the pool
+# nas, mounted from the test host) its sixth, xvdf.
 LUN_WWN = "0x5000c500000b0001"
 KEEPER_TOML = """name = "keeper"
 type = "pv"
@@ -50,6 +53,9 @@ device = "wwn-0x5000c500000b0001"
 partition = 2
 [[disks]]
 device = "%s"
+[[disks]]
+pool = "nas"
+size_mib = 8
 [autostart]
 enabled = true
 order = 20
@@ -68,6 +74,7 @@ data_disks = ["/dev/disk/by-id/virtio-XB-DISK-0"]
 [consol]
 password_hash = "x"
 """
+DISKS_WRITTEN = ("xvda", "xvdc", "xvdd", "xvde", "xvdf")
 GUEST_START = 600      # boot + xl create + the guest's own boot, under TCG on a busy machine
 
 
@@ -85,14 +92,14 @@ def console(iso, tmp_path_factory):
     with open(lun, "wb") as image:
         image.truncate(48 * 1024 * 1024)
     subprocess.run(["sfdisk", "-q", str(lun)], input=b"label: gpt\nsize=16MiB\nsize=16MiB\n", check=True)
-    with iscsi_target(folder) as san, \
+    with iscsi_target(folder) as san, nfs_server(folder) as nas, \
             booted(iso, "storage", disks=[blank, used, answer], reboot=True, monitor=monitor, scsi=True) as console:
         wait_for_overview(console)
         # The sample appliance autostarts meanwhile. Under TCG its `xl create` kept dom0 so busy that
         # the console answered no key for 47 s (CI); the keys below start once it has run.
         console.wait_for_output(rb"xenbox: appliance sample-web (started|NOT started)", 900)
         console.monitor = monitor
-        console.lun, console.san = lun, san
+        console.lun, console.san, console.nas = lun, san, nas
         yield console
 
 
@@ -217,6 +224,12 @@ def test_a_volume_on_the_data_store_keeps_what_its_guest_wrote_across_a_host_reb
                          300)
         assert shell.status == 0 and re.search(r"iSCSI san: attached .* disks: sd[a-z]", said), said
         assert SAN_LUN in shell.run("xenbox storage disks")
+        # The NAS: its share mounted as the pool nas, kept, and listed with its space.
+        nas = console.nas
+        said = shell.run(f"xenbox storage pool add nas --nfs {nas.share} --version 4.1 --port {nas.port}", 300)
+        assert shell.status == 0 and "pool nas: ready, 10.0.2.2:/xenbox" in said, said
+        listed = shell.run("xenbox storage pool list")
+        assert re.search(r"nas +nfs +[\d.]+ [KMGT]iB +[\d.]+ [KMGT]iB +10\.0\.2\.2:/xenbox", listed), listed
         # The bundle is made in dom0's /tmp, then added: copied onto the data store, its image with progress.
         bundle = "/tmp/keeper"
         shell.run(f"mkdir -p {bundle} && cp /usr/share/xenbox/appliances/sample-web/initrd.img {bundle}/ && "
@@ -236,10 +249,11 @@ def test_a_volume_on_the_data_store_keeps_what_its_guest_wrote_across_a_host_reb
         assert '"format": "qcow2"' in image, image
         listed = shell.run("xenbox storage volumes")       # the image is a volume too, held by keeper's QEMU
         assert re.search(r"keeper\.xvdc\.qcow2 +files +8 MiB +yes +keeper", listed), listed
+        assert re.search(r"keeper\.xvdf\.raw +nas +8 MiB +yes +keeper", listed), listed
         attach_to_keeper(console, shell)
         in_guest(console, "dd if=/dev/xvdb bs=512 count=1 2>/dev/null | head -n 1 | sed 's/^/FILE-/'",
                  f"FILE-{SEED}")
-        for disk in ("xvda", "xvdc", "xvdd", "xvde"):
+        for disk in DISKS_WRITTEN:
             in_guest(console, f"echo {MARK}-{disk} | dd of=/dev/{disk} bs=512 count=1 conv=sync,fsync; "
                               "echo WROTE-$?", "WROTE-0")
         detach(console)
@@ -259,6 +273,9 @@ def test_a_volume_on_the_data_store_keeps_what_its_guest_wrote_across_a_host_reb
         assert MARK not in shell.run("dd if=/dev/sda1 bs=512 count=1 2>/dev/null | head -n 1")
     # ... and what it wrote on xvde went over iSCSI into the file behind the target's LUN, on this machine.
     assert console.san.backing.read_bytes()[:512].split(b"\n")[0] == f"{MARK}-xvde".encode()
+    # ... and on xvdf over NFS into the image file in the share's folder, on this machine too.
+    image = console.nas.folder / "keeper.xvdf.raw"
+    assert image.read_bytes()[:512].split(b"\n")[0] == f"{MARK}-xvdf".encode()
     console.press("R")                                    # reboot the host from the console
     console.wait_for_screen(r"Reboot this host\?", 180)
     since = len(console.transcript)
@@ -272,10 +289,11 @@ def test_a_volume_on_the_data_store_keeps_what_its_guest_wrote_across_a_host_reb
     # The target is attached again at boot, before the appliances start.
     console.wait_for_output(rb"xenbox: iSCSI san: attached iqn\.2026-11\.org\.xenbox\.test:san", GUEST_START,
                             since=since)
+    console.wait_for_output(rb"xenbox: pool nas: ready, 10\.0\.2\.2:/xenbox", GUEST_START, since=since)
     console.wait_for_output(rb"xenbox: appliance keeper started", GUEST_START, since=since)
     with Shell(console) as shell:
         attach_to_keeper(console, shell)
-        for disk in ("xvda", "xvdc", "xvdd", "xvde"):
+        for disk in DISKS_WRITTEN:
             in_guest(console, f"dd if=/dev/{disk} bs=512 count=1 2>/dev/null | head -n 1 | sed 's/^/READ-/'",
                      f"READ-{MARK}-{disk}")
         detach(console)
@@ -291,6 +309,11 @@ def test_a_volume_on_the_data_store_keeps_what_its_guest_wrote_across_a_host_reb
     console.wait_for_screen(r"Local disks", 180)
     console.press("s")
     console.wait_for_screen(r"san +10\.0\.2\.2:\d+ +yes +iqn\.2026-11\.org\.xenbox\.test:san", 180)
+    console.press("b")
+    console.wait_for_screen(r"Local disks", 180)
+    # ... and the NFS pool the boot mounted again, with its space (key p).
+    console.press("p")
+    console.wait_for_screen(r"nas +nfs +[\d.]+ [KMGT]iB +[\d.]+ [KMGT]iB +10\.0\.2\.2:/xenbox", 180)
     console.press("b")
     console.wait_for_screen(r"Local disks", 180)
     console.press("b")

@@ -31,7 +31,7 @@ WATCH_SECONDS = 2.0         # how often /sys/block is looked at while this scree
 # What decides (what is on it) comes before what identifies; all of it is in the line under the table.
 COLUMNS = (("disk", "Disk", 6), ("size", "Size", 8), ("holds", "Holds now", 38), ("model", "Model", 16),
            ("id", "Stable id", 24))
-VOLUME_COLUMNS = (("volume", "Volume", 24), ("pool", "Pool", 5), ("size", "Size", 9), ("use", "In use", 6),
+VOLUME_COLUMNS = (("volume", "Volume", 24), ("pool", "Pool", 6), ("size", "Size", 9), ("use", "In use", 6),
                   ("owner", "Appliance", 22))
 
 
@@ -66,6 +66,7 @@ class StorageScreen(ClockedScreen):
         Binding("g", "grow", "Grow volume"),
         Binding("x", "delete", "Delete volume"),
         Binding("s", "iscsi", "iSCSI targets"),
+        Binding("p", "pools", "Pools"),
         Binding("escape,b", "app.pop_screen", "Back"),
     ]
 
@@ -100,7 +101,7 @@ class StorageScreen(ClockedScreen):
         for key, heading, width in COLUMNS:
             table.add_column(heading, width=width, key=key)
         volumes = self.query_one("#volumes", DataTable)
-        volumes.border_title = "Guest volumes on the data store (Tab to choose one)"
+        volumes.border_title = "Guest volumes, on every pool (Tab to choose one)"
         for key, heading, width in VOLUME_COLUMNS:
             volumes.add_column(heading, width=width, key=key)
         self._block_devices = self.disks.block_devices()
@@ -240,6 +241,10 @@ class StorageScreen(ClockedScreen):
         from tui.screens.iscsi import IscsiScreen      # open-iscsi only when asked for
         self.app.push_screen(IscsiScreen())   # its disks come and go in /sys/block: listed by the watch
 
+    def action_pools(self) -> None:
+        from tui.screens.pools import PoolsScreen
+        self.app.push_screen(PoolsScreen(), lambda _: self.action_rescan())    # its volumes may have changed
+
     # -- guest volumes -------------------------------------------------------------
     def _selected_volume(self) -> Volume | None:
         table = self.query_one("#volumes", DataTable)
@@ -282,10 +287,10 @@ class StorageScreen(ClockedScreen):
     def _change(self, volume: Volume, grow_mib: int | None, typed: str | None) -> None:
         try:
             if grow_mib is not None:
-                grown = self.volumes.grow(volume.name, grow_mib)
+                grown = self.volumes.grow(f"{volume.pool}/{volume.name}", grow_mib)
                 outcome, severity = f"{grown.name} is now {human_size(grown.size)}.", "information"
             else:
-                self.volumes.delete(volume.name, typed)
+                self.volumes.delete(f"{volume.pool}/{volume.name}", typed)
                 outcome, severity = f"{volume.name} was deleted.", "information"
         except StorageError as error:
             outcome, severity = f"{volume.name} was not changed: {error}", "error"
