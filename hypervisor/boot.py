@@ -2,7 +2,8 @@
 
 1. mount the data store, found by its tag;
 2. set the host up: from the settings kept on the data store, or else from an answer file if there is one
-   (checked whole first: one with any problem changes nothing and lists them all);
+   (checked whole first: one with any problem changes nothing and lists them all); with neither (and no
+   data store), leave the marker that opens the console's first-boot screens (hypervisor/answer/first_boot.py);
 3. attach the iSCSI targets and mount the NFS pools kept on the data store;
 4. start the autostart appliances, unless in safe mode.
 Every line goes to the serial console, prefixed "xenbox:".
@@ -20,12 +21,15 @@ from hypervisor.xl import Xl
 Say = Callable[[str], None]
 
 
-def set_up_host(say: Say, cmdline: str) -> None:
+def set_up_host(say: Say, cmdline: str, store: DataStore | None = None) -> None:
+    from hypervisor.answer import first_boot
     from hypervisor.answer.apply import apply_answer, host_problems, reapply_settings
     from hypervisor.answer.fetch import FetchError, boot_medium, find_answer, labelled_volumes, release
     from hypervisor.answer.parse import AnswerError, parse_answer_bytes
     from hypervisor.storage.disks import Disks
 
+    store = store or DataStore()
+    first_boot.clear()              # this boot decides afresh
     if reapply_settings(say):
         return
     device = boot_device()
@@ -35,6 +39,9 @@ def set_up_host(say: Say, cmdline: str) -> None:
         say(f"answer file: {error}; nothing was set up from it")
         return
     if found is None:
+        if not store.is_mounted():      # a data store made by hand (Storage screen) is a host set up
+            first_boot.mark()
+            say("no settings kept and no answer file: the console opens the first-boot screens")
         return
     say(f"answer file: found on {found.origin}: {found.location}")
     try:

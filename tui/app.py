@@ -15,6 +15,7 @@ from textual.binding import Binding
 from hypervisor.boot_messages import log_size
 from hypervisor.console_password import read_access, store_hash
 from hypervisor.xl import Xl
+from tui.first_boot.watch import FirstBootWatch
 from tui.invalid import Invalid
 from tui.screens.lock import LockScreen
 from tui.screens.overview import OverviewScreen
@@ -60,6 +61,7 @@ class XenBoxApp(App):
         self._last_activity = time.monotonic()
         self._lock_showing = False
         self._unlocked_with: str | None = None      # the password hash last typed here
+        self.first_boot = FirstBootWatch(self, self._first_boot_screen, self._set_up_here, data_store_mounted)
 
     def on_mount(self) -> None:
         self.theme = "ansi-dark" if self.tty else "textual-dark"
@@ -67,6 +69,9 @@ class XenBoxApp(App):
         self.push_screen(OverviewScreen(self.xl))
         self.check_lock()
         self.set_interval(LOCK_CHECK_SECONDS, self.check_lock)
+        # The boot leaves its first-boot marker a while after the console starts: looked for as often.
+        self.first_boot.check()
+        self.set_interval(LOCK_CHECK_SECONDS, self.first_boot.check)
         if is_serial(self.tty):
             self._boot_log_size = log_size()
             self.set_interval(BOOT_MESSAGES_SECONDS, self.redraw_over_boot_messages)
@@ -102,6 +107,15 @@ class XenBoxApp(App):
         self._lock_showing = False
         self._unlocked_with = password_hash
         self._last_activity = time.monotonic()
+
+    # -- first boot ----------------------------------------------------------------------
+    def _first_boot_screen(self, claim):
+        from tui.first_boot.flow import FirstBootScreen      # the answer file's modules: only when needed
+        return FirstBootScreen(self.xl, claim=claim)
+
+    def _set_up_here(self, answers) -> None:
+        """About to be applied here, the password just typed: this console is not locked by it."""
+        self._unlocked_with = answers.password_hash
 
     def action_password(self) -> None:
         if not data_store_mounted():

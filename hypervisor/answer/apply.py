@@ -124,7 +124,7 @@ def apply_answer(answer: Answer, text: bytes, folder: Path | None, disks: list[D
         write_atomically(SETTINGS, text.decode("utf-8-sig"))
         say(f"answer file: kept on the data store as {SETTINGS}; later boots apply its network settings")
     else:
-        say("answer file: no data store, so nothing of it is kept: it is applied again at the next boot")
+        say("answer file: no data store, so nothing of it is kept: these settings last until the next boot")
     return failures
 
 
