@@ -3,6 +3,9 @@
 - `parse`     answer.toml read strictly into frozen dataclasses; every problem in one AnswerError
 - `sources`   where to look for it: kernel command line, a volume labelled XENBOX, the boot medium
 - `commands`  `xenbox answer check FILE`
+- `apply`     every check on this host, then each step, said as it happens
+- `compose`   the console's first-boot answers written as answer-file text (the same checks and steps)
+- `first_boot` the boot's marker that opens the console's first-boot screens
 
 The names below are loaded on first use: importing this package (every `xenbox`
 command does, for its parser) must not pull in the network and password modules.

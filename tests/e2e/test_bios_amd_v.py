@@ -1,17 +1,74 @@
-"""BIOS boot from CD on a CPU with AMD-V and nested paging: overview and console supervision."""
+"""BIOS boot from CD on a CPU with AMD-V and nested paging, and one blank disk: the first-boot screens
+driven by keystrokes over serial, then the overview and console supervision. One machine serves every
+test here, in order."""
 import re
 import time
 
 import pytest
 
-from machine import OVERVIEW, booted, wait_for_overview
+from machine import OVERVIEW, booted, wait_for_first_boot, wait_for_overview
+
+ESCAPE, CTRL_U = "\x1b", "\x15"
 
 
 @pytest.fixture(scope="module")
-def console(iso):
-    with booted(iso, "bios-amd-v") as console:
+def console(iso, tmp_path_factory):
+    blank = tmp_path_factory.mktemp("disks") / "blank.img"
+    with open(blank, "wb") as image:
+        image.truncate(2048 * 1024 * 1024)
+    with booted(iso, "bios-amd-v", disks=[blank]) as console:
         wait_for_overview(console)
         yield console
+
+
+def prompt_answer(console, key: str, question: str, text: str) -> None:
+    console.press(key)
+    console.wait_for_screen(question, 60)
+    console.press(CTRL_U)                   # what an earlier try left in the field goes
+    console.type_line(text)
+
+
+def test_the_first_boot_screens_set_the_host_up_from_keystrokes(console):
+    wait_for_first_boot(console)
+    console.wait_for_screen(r"(?s)Step 1 of 5.*HVM: available \(AMD-V\)", 60)
+    console.press("n")
+    console.wait_for_screen(r"Step 2 of 5.*\[Network\]", 60)
+    # Each value is checked as it is typed: a bad one keeps the question open and says why.
+    prompt_answer(console, "h", r"Hostname \(empty", "edge_01!")
+    console.wait_for_screen(r"use only letters, digits and \"-\"", 60)
+    console.press(CTRL_U)
+    console.type_line("edge-01")
+    console.wait_for_screen(r"Hostname +edge-01", 60)
+    prompt_answer(console, "4", r"IPv4: dhcp, or the address", "10.0.2.300/24 10.0.2.2")
+    console.wait_for_screen(r"10\.0\.2\.300/24 is not an IPv4 address", 60)
+    console.press(ESCAPE)                   # left as it was: DHCP
+    console.wait_for_screen(r"IPv4 +DHCP", 60)
+    console.press("n")
+    console.wait_for_screen(r"Step 3 of 5.*\[Data store\]", 60)
+    console.wait_for_screen(r"vda +2 GiB +nothing \(blank\)", 180)
+    for _ in range(4):                      # the cursor onto vda (the CD may be listed first)
+        if "/dev/vda:" in console.display():
+            break
+        console.press("\x1b[B")
+        console.settle(1)
+    console.press("c")
+    console.wait_for_screen(r"Data store on: /dev/disk/by-id/virtio-XB-DISK-0 \(erased\)", 60)
+    # Back and forward keep what was typed and chosen.
+    console.press("b")
+    console.wait_for_screen(r"(?s)\[Network\].*Hostname +edge-01", 60)
+    console.press("n")
+    console.wait_for_screen(r"\[x\] +vda", 60)
+    console.press("n")
+    console.wait_for_screen(r"Step 4 of 5.*\[Password\]", 60)
+    console.press("x")
+    console.press("n")
+    console.wait_for_screen(r"(?s)Step 5 of 5.*hostname: edge-01.*data disks: /dev/disk/by-id/virtio-XB-DISK-0", 60)
+    console.press("a")
+    console.wait_for_screen(r"(?s)Apply these settings now\?.*Everything on /dev/vda is erased", 60)
+    console.press("y")
+    # The data store is made (LVM on vda), the network applied; then the overview, saying so.
+    console.wait_for_screen(r"Data store: VG xenbox, 2 GiB on 1 disk", 600)
+    console.wait_for_screen(OVERVIEW, 60)
 
 
 def test_overview_shows_the_host_and_hvm_available(console):
@@ -26,7 +83,7 @@ def test_overview_shows_the_host_and_hvm_available(console):
 
 def test_overview_shows_the_hosts_address_on_the_guest_bridge(console):
     # QEMU's user network gives its first DHCP client 10.0.2.15: dom0, on the bridge over its NIC.
-    console.wait_for_screen(r"Host\s+xenbox - 10\.0\.2\.15 \(xenbr0\)", 120)
+    console.wait_for_screen(r"Host\s+edge-01 - 10\.0\.2\.15 \(xenbr0\)", 120)
 
 
 def test_domain_list_shows_dom0(console):
