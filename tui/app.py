@@ -16,13 +16,12 @@ from hypervisor.boot_messages import log_size
 from hypervisor.console_password import read_access, store_hash
 from hypervisor.xl import Xl
 from tui.first_boot.watch import FirstBootWatch
-from tui.invalid import Invalid
 from tui.screens.lock import LockScreen
 from tui.screens.overview import OverviewScreen
 from tui.screens.xen_log import XenLogScreen
 from tui.terminal import QUERY, is_serial, kernel_size, plausible_size, set_kernel_size
 from tui.widgets.confirm import Confirm
-from tui.widgets.prompt import Prompt
+from tui.widgets.new_password import ask_new_password
 
 # busybox init runs rc.shutdown on these: guests stop cleanly first. Absolute paths:
 # init gives the console a PATH without /usr/local/bin, where the applet links live.
@@ -122,24 +121,7 @@ class XenBoxApp(App):
             self.notify("The console password is kept on the data store: make one first (key t).",
                         severity="warning", timeout=8)
             return
-
-        def chosen(first: str) -> str:
-            if len(first) < 8:
-                raise Invalid("use at least 8 characters")
-            return first
-
-        def confirmed(first: str | None) -> None:
-            if first is None:
-                return
-
-            def same(again: str) -> str:
-                if again != first:
-                    raise Invalid("the two passwords differ: type the same one again, or Escape")
-                return again
-            self.push_screen(Prompt("Type the new console password again:", read=same, password=True),
-                             lambda again: again and self._store_password(again))
-        self.push_screen(Prompt("New console password (at least 8 characters):", read=chosen, password=True),
-                         confirmed)
+        ask_new_password(self, self._store_password)
 
     @work(thread=True, exclusive=True, group="password", exit_on_error=False)
     def _store_password(self, password: str) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import secrets
 import time
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -19,7 +18,7 @@ from typing import Callable
 from hypervisor import runner
 from hypervisor.appliances.tomlwrite import dumps
 from hypervisor.storage import StorageError
-from hypervisor.storage.atomic import write_atomically
+from hypervisor.storage.atomic import read_toml, write_atomically
 from hypervisor.storage.datastore import MOUNTPOINT, DataStore
 from hypervisor.storage.iscsi import Chap, Iscsi
 from hypervisor.storage.retry import attach_with_retries
@@ -49,12 +48,7 @@ def with_port(portal: str) -> str:
 
 
 def read_targets(path: Path = CONFIG) -> list[IscsiTarget]:
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        return []
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise StorageError(f"{path} cannot be read ({error}): fix it, or restore {path.name}.prev beside it") from error
+    data = read_toml(path)
     targets = []
     for index, entry in enumerate(data.get("targets", [])):
         try:

@@ -9,7 +9,6 @@ only keeps the appliances with disks on it from starting, each saying why.
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -17,7 +16,7 @@ from typing import Callable
 from hypervisor import runner
 from hypervisor.appliances.tomlwrite import dumps
 from hypervisor.storage import StorageError
-from hypervisor.storage.atomic import write_atomically
+from hypervisor.storage.atomic import read_toml, write_atomically
 from hypervisor.storage.datastore import MOUNTPOINT, DataStore
 from hypervisor.storage.nfs import VERSIONS, Nfs, split_share
 from hypervisor.storage.retry import attach_with_retries
@@ -50,12 +49,7 @@ class NamedPool:
 
 
 def read_pools(path: Path = CONFIG) -> list[NamedPool]:
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        return []
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise StorageError(f"{path} cannot be read ({error}): fix it, or restore {path.name}.prev beside it") from error
+    data = read_toml(path)
     pools = []
     for index, entry in enumerate(data.get("pools", [])):
         try:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from free_port import free_port
 
 IQN = "iqn.2026-11.org.xenbox.test:san"
 CHAP_USER, CHAP_SECRET = "xenbox", "xenbox-chap-secret"
@@ -33,12 +34,6 @@ class Target:
         return f"10.0.2.2:{self.port}"          # as the VM sees it
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _tgtadm(*args: str) -> None:
     subprocess.run(["tgtadm", "-C", str(CONTROL_PORT), "--lld", "iscsi", *args], check=True, capture_output=True)
 
@@ -48,7 +43,7 @@ def iscsi_target(folder: Path, size_mib: int = 32):
     backing = folder / "san-lun1.img"
     with open(backing, "wb") as image:
         image.truncate(size_mib * 1024 * 1024)
-    port = _free_port()
+    port = free_port()
     Path("/var/run/tgtd").mkdir(parents=True, exist_ok=True)      # its control socket's folder
     log = open(folder / "tgtd.log", "wb")
     daemon = subprocess.Popen(["tgtd", "-f", "-C", str(CONTROL_PORT), "--iscsi", f"portal=127.0.0.1:{port}"],

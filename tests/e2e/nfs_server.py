@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from free_port import free_port
+
 PSEUDO = "/xenbox"          # the path the VM mounts: 10.0.2.2:/xenbox
 
 CONFIG = """
@@ -54,12 +56,6 @@ class NfsServer:
         return f"10.0.2.2:{PSEUDO}"         # as the VM sees it
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _listening(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) == 0
@@ -69,7 +65,7 @@ def _listening(port: int) -> bool:
 def nfs_server(folder: Path):
     export = folder / "nfs-export"
     export.mkdir()
-    port = _free_port()
+    port = free_port()
     config = folder / "ganesha.conf"
     config.write_text(CONFIG.format(port=port, folder=export, pseudo=PSEUDO))
     daemon = subprocess.Popen(["ganesha.nfsd", "-F", "-f", str(config), "-L", str(folder / "ganesha.log"),

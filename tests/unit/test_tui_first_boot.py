@@ -12,7 +12,7 @@ import os
 import pytest
 from textual.app import App
 from textual.screen import Screen
-from textual.widgets import DataTable, Input, Log, Static
+from textual.widgets import DataTable, Log, Static
 
 from hypervisor.answer import first_boot
 from hypervisor.answer.compose import SOURCE, FirstBootAnswers
@@ -26,6 +26,7 @@ from tui.first_boot.flow import FirstBootScreen
 from tui.first_boot.watch import FirstBootWatch
 from tui.widgets.confirm import Confirm
 from tui.widgets.prompt import Prompt
+from tui_pilot import ScreenApp, answer, settle
 
 SDB = "/dev/disk/by-id/wwn-0x5000c50015ea71ad"
 VDA = "/dev/disk/by-id/virtio-XB-VIRTIO-0001"
@@ -65,33 +66,10 @@ def flow_screen(host, apply, claim=lambda answers: None):
     return FirstBootScreen(FakeXl(domains()), host["disks"], lambda: "/dev/sdc", apply, claim, host["net"])
 
 
-class FlowApp(App):
+class FlowApp(ScreenApp):
     def __init__(self, screen):
-        super().__init__()
-        self.screen_under_test = screen
         self.results = []
-        self.notified = []
-
-    def notify(self, message, *, severity="information", **options):
-        self.notified.append((message, severity))
-        super().notify(message, severity=severity, **options)
-
-    def on_mount(self):
-        self.push_screen(self.screen_under_test, self.results.append)
-
-
-async def settle(pilot):
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-
-
-async def answer(pilot, text):
-    """Type into the open prompt and press Enter."""
-    assert isinstance(pilot.app.screen, Prompt), pilot.app.screen
-    pilot.app.screen.query_one(Input).value = text
-    await pilot.press("enter")
-    await settle(pilot)
+        super().__init__(screen, self.results.append)
 
 
 async def press(pilot, *keys):

@@ -3,47 +3,18 @@ a real file in a temporary folder, iscsiadm's answers replayed from a VM with a 
 boundary; the e2e storage test attaches a real target over the network from the CLI)."""
 import asyncio
 
-from textual.app import App
 from textual.widgets import DataTable, Input, Static
 
 from hypervisor.storage.iscsi_targets import read_targets
 from test_storage_iscsi_targets import SECURE, STORE1, Iscsiadm, targets
 from test_storage_support import failure
 from tui.screens.iscsi import IscsiScreen
-from tui.widgets.prompt import Prompt
-
-
-class IscsiApp(App):
-    def __init__(self, screen):
-        super().__init__()
-        self.screen_under_test = screen
-        self.notified = []
-
-    def notify(self, message, *, severity="information", **options):
-        self.notified.append((message, severity))
-        super().notify(message, severity=severity, **options)
-
-    def on_mount(self):
-        self.push_screen(self.screen_under_test)
-
-
-async def settle(pilot):
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-
-
-async def answer(pilot, text):
-    """Type into the open prompt and press Enter."""
-    assert isinstance(pilot.app.screen, Prompt), pilot.app.screen
-    pilot.app.screen.query_one(Input).value = text
-    await pilot.press("enter")
-    await settle(pilot)
+from tui_pilot import ScreenApp, answer, settle
 
 
 def drive(test, run, tmp_path):
     async def go():
-        app = IscsiApp(IscsiScreen(targets(tmp_path, run)))
+        app = ScreenApp(IscsiScreen(targets(tmp_path, run)))
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(pilot)
             await test(pilot, app, app.screen_under_test)

@@ -3,8 +3,7 @@ list a real file in a temporary folder; mount(8) and the mount table are the bou
 test_storage_named_pools.py). The e2e storage test mounts a real NFS share from the CLI."""
 import asyncio
 
-from textual.app import App
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Static
 
 from hypervisor.storage.named_pools import NamedPools
 from hypervisor.storage.pool_commands import pool_rows
@@ -12,34 +11,7 @@ from test_storage_named_pools import RAM_ROOT, REAL_DISK, Kernel
 from test_tui_storage import GROUP, FakeStore
 from tui.screens.pools import PoolsScreen, read_share
 from tui.widgets.confirm import Confirm
-from tui.widgets.prompt import Prompt
-
-
-class PoolsApp(App):
-    def __init__(self, screen):
-        super().__init__()
-        self.screen_under_test = screen
-        self.notified = []
-
-    def notify(self, message, *, severity="information", **options):
-        self.notified.append((message, severity))
-        super().notify(message, severity=severity, **options)
-
-    def on_mount(self):
-        self.push_screen(self.screen_under_test)
-
-
-async def settle(pilot):
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-
-
-async def answer(pilot, text):
-    assert isinstance(pilot.app.screen, Prompt), pilot.app.screen
-    pilot.app.screen.query_one(Input).value = text
-    await pilot.press("enter")
-    await settle(pilot)
+from tui_pilot import ScreenApp, answer, settle, table_rows
 
 
 def host(tmp_path):
@@ -56,16 +28,14 @@ def drive(test, tmp_path, users=lambda name: []):
 
     async def go():
         screen = PoolsScreen(pools, rows=lambda p: pool_rows(p, FakeStore(GROUP)), users=users)
-        app = PoolsApp(screen)
+        app = ScreenApp(screen)
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(pilot)
             await test(pilot, app, screen, kernel)
     asyncio.run(go())
 
 
-def rows(screen):
-    table = screen.query_one(DataTable)
-    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+rows = table_rows
 
 
 def test_an_nfs_share_is_added_with_its_version_and_port_and_listed_ready(tmp_path):

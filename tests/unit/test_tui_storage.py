@@ -7,8 +7,7 @@ same screen over serial against the real tools and virtual disks.
 import asyncio
 from pathlib import Path
 
-from textual.app import App
-from textual.widgets import DataTable, Input, Log, Static
+from textual.widgets import Input, Log, Static
 
 from hypervisor.storage.datastore import Status
 from hypervisor.storage.disks import Disk
@@ -18,6 +17,7 @@ from hypervisor.storage.volumes import GuestVolumes
 from tui.screens.storage import StorageScreen
 from tui.widgets.confirm import Confirm
 from tui.widgets.prompt import Prompt
+from tui_pilot import ScreenApp, settle, table_rows
 from test_storage_volumes import lvm_with_guest_volumes
 
 GIB = 1024 ** 3
@@ -51,28 +51,13 @@ class FakeStore:
         return self.status()
 
 
-class StorageApp(App):
+class StorageApp(ScreenApp):
     def __init__(self, store, lvm, images):
-        super().__init__()
         # The guest volumes: the real class, over LVM reports answered by a recording runner,
         # and image files in `images` (none when it does not exist).
         self.disks = FakeDisks()
-        self.screen_under_test = StorageScreen(store, self.disks, GuestVolumes(lvm, appliances=lambda: ["web", "db"],
-                                                                            images=ImageFiles(images, lvm, held=set)))
-        self.notified = []
-
-    def notify(self, message, *, severity="information", **options):
-        self.notified.append((message, severity))
-        super().notify(message, severity=severity, **options)
-
-    def on_mount(self):
-        self.push_screen(self.screen_under_test)
-
-
-async def settle(pilot):
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+        super().__init__(StorageScreen(store, self.disks, GuestVolumes(lvm, appliances=lambda: ["web", "db"],
+                                                                       images=ImageFiles(images, lvm, held=set))))
 
 
 def drive(test, store=None, lvm=None, images=Path("/nonexistent/images")):
@@ -89,8 +74,7 @@ def drive(test, store=None, lvm=None, images=Path("/nonexistent/images")):
 
 
 def rows(screen, table="#disks"):
-    table = screen.query_one(table, DataTable)
-    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+    return table_rows(screen, table)
 
 
 def test_each_disk_says_what_it_holds_and_the_selected_one_is_described_in_full():

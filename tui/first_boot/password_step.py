@@ -15,19 +15,11 @@ from textual.widgets import Static
 
 from hypervisor.network.password import PasswordError, hash_password
 from tui.first_boot.step import Step
-from tui.invalid import Invalid
-from tui.widgets.prompt import Prompt
+from tui.widgets.new_password import ask_new_password
 
-SHORTEST = 8
 HELP = ("Once set, both consoles (screen and serial line) ask for it at start and after five idle minutes. "
         "It is kept on the data store: without one (step 3) it is not kept.\n"
         "p sets it, x leaves the console without one.")
-
-
-def long_enough(first: str) -> str:
-    if len(first) < SHORTEST:
-        raise Invalid(f"use at least {SHORTEST} characters")
-    return first
 
 
 class PasswordStep(Step):
@@ -56,18 +48,7 @@ class PasswordStep(Step):
         return "The password is still being hashed: a moment." if self.hashing else None
 
     def action_set_password(self) -> None:
-        def confirmed(first: str | None) -> None:
-            if first is None:
-                return
-
-            def same(again: str) -> str:
-                if again != first:
-                    raise Invalid("the two passwords differ: type the same one again, or Escape")
-                return again
-            self.app.push_screen(Prompt("Type the console password again:", read=same, password=True),
-                                 lambda again: again and self._hash(again))
-        self.app.push_screen(Prompt(f"Console password (at least {SHORTEST} characters):", read=long_enough,
-                                    password=True), confirmed)
+        ask_new_password(self.app, self._hash)
 
     def action_no_password(self) -> None:
         self.change(replace(self.answers, password_hash=None))
