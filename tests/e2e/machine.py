@@ -12,6 +12,9 @@ from serial import SerialConsole, Timeout
 # The overview, not the first-boot screens' first step, which shows the HVM line too.
 OVERVIEW = r"(?s)HVM: (available|unavailable).*Domains"
 FIRST_BOOT = r"Step 1 of 5"
+# A host with nothing set up opens the first-boot steps over the overview, often before the overview has
+# been drawn whole: either one means the console is up.
+CONSOLE_UP = rf"{OVERVIEW}|{FIRST_BOOT}"
 # A limit for a boot that hangs, not a speed target (`make bench` measures that): under TCG
 # on a loaded 2-core CI machine, UEFI (the console on tty1 is a framebuffer drawn by the
 # emulated CPU) has once taken over 400 s; ~60-150 s when idle.
@@ -29,11 +32,11 @@ def booted(iso: Path, name: str, **machine_options):
             console.close()
 
 
-def wait_for_overview(console: SerialConsole, timeout: float = BOOT_TIMEOUT) -> None:
-    """Until the console's first screen is up. If it never comes, Xen's view of dom0
-    goes into the serial log before the test fails: the only clue a silent hang leaves."""
+def wait_for_console(console: SerialConsole, timeout: float = BOOT_TIMEOUT) -> None:
+    """Until the console's first screen is up: the overview, or the first-boot steps. If it never comes,
+    Xen's view of dom0 goes into the serial log before the test fails: the only clue a silent hang leaves."""
     try:
-        console.wait_for_screen(OVERVIEW, timeout)
+        console.wait_for_screen(CONSOLE_UP, timeout)
     except Timeout as timeout_error:
         since = len(console.transcript)
         console.ask_xen_what_dom0_is_doing()

@@ -9,7 +9,7 @@ One machine serves both tests, in order.
 import pytest
 
 from answer_volume import answer_volume, blank_disk
-from machine import Shell, booted, qemu_monitor, wait_for_overview
+from machine import Shell, booted, qemu_monitor, wait_for_console
 
 SETUP = 900            # boot, data store, network and the appliance's install, under TCG on a busy machine
 # The hash of "change-me" (tests/fixtures/answer/example.toml).
@@ -43,7 +43,7 @@ def console(iso, tmp_path_factory):
     disks = [blank_disk(folder, "data.img", 2048), answer_volume(folder, ANSWER)]
     monitor = folder / "monitor.sock"
     with booted(iso, "answer-file", disks=disks, reboot=True, monitor=monitor) as console:
-        wait_for_overview(console)
+        wait_for_console(console)
         console.monitor = monitor
         yield console
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from machine import OVERVIEW, Shell, booted, leave_first_boot_for_later, wait_for_overview
+from machine import OVERVIEW, Shell, booted, leave_first_boot_for_later, wait_for_console
 
 GUEST_LOG = "/var/log/xen/console/guest-sample-web.log"
 APPLIANCE_START = 600       # boot + xl create + the guest's own boot, under TCG on a busy machine
@@ -15,7 +15,7 @@ APPLIANCE_START = 600       # boot + xl create + the guest's own boot, under TCG
 @pytest.fixture(scope="module")
 def console(iso):
     with booted(iso, "appliances") as console:
-        wait_for_overview(console)
+        wait_for_console(console)
         leave_first_boot_for_later(console)
         yield console
 

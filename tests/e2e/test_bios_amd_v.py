@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from machine import OVERVIEW, booted, wait_for_first_boot, wait_for_overview
+from machine import OVERVIEW, booted, wait_for_first_boot, wait_for_console
 
 ESCAPE, CTRL_U = "\x1b", "\x15"
 
@@ -17,7 +17,7 @@ def console(iso, tmp_path_factory):
     with open(blank, "wb") as image:
         image.truncate(2048 * 1024 * 1024)
     with booted(iso, "bios-amd-v", disks=[blank]) as console:
-        wait_for_overview(console)
+        wait_for_console(console)
         yield console
 
 

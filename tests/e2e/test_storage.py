@@ -17,7 +17,7 @@ import pytest
 from answer_volume import answer_volume
 from iscsi_target import CHAP_SECRET, CHAP_USER, IQN, LUN_ID as SAN_LUN, iscsi_target
 from nfs_server import nfs_server
-from machine import OVERVIEW, Shell, booted, qemu_monitor, wait_for_overview
+from machine import OVERVIEW, Shell, booted, qemu_monitor, wait_for_console
 
 DOWN, UP, ESCAPE = "\x1b[B", "\x1b[A", "\x1b"
 MARK = "kept-by-xenbox-4217"
@@ -96,7 +96,7 @@ def console(iso, tmp_path_factory):
     subprocess.run(["sfdisk", "-q", str(lun)], input=b"label: gpt\nsize=16MiB\nsize=16MiB\n", check=True)
     with iscsi_target(folder) as san, nfs_server(folder) as nas, \
             booted(iso, "storage", disks=[blank, used, answer], reboot=True, monitor=monitor, scsi=True) as console:
-        wait_for_overview(console)
+        wait_for_console(console)
         # The sample appliance autostarts meanwhile. Under TCG its `xl create` kept dom0 so busy that
         # the console answered no key for 47 s (CI); the keys below start once it has run.
         console.wait_for_output(rb"xenbox: appliance sample-web (started|NOT started)", 900)
@@ -284,7 +284,7 @@ def test_a_volume_on_the_data_store_keeps_what_its_guest_wrote_across_a_host_reb
     console.press("y")
     console.screen.reset()
     console.wait_for_output(rb"xenbox: powering off", 300, since=since)
-    wait_for_overview(console)
+    wait_for_console(console)
     # Found by its tag, mounted before autostart, which finds keeper's bundle on it.
     console.wait_for_output(rb"xenbox: Data store: VG xenbox, 2 GiB on 1 disk", GUEST_START, since=since)
     console.wait_for_screen(r"Data store: VG xenbox, 2 GiB on 1 disk", 180)

@@ -1,10 +1,10 @@
 """UEFI (OVMF) boot from the image attached as a USB stick; a CPU without VT-x/AMD-V, then power-off."""
-from machine import Shell, booted, leave_first_boot_for_later, wait_for_overview
+from machine import Shell, booted, leave_first_boot_for_later, wait_for_console
 
 
 def test_uefi_usb_stick_boot_reaches_the_overview(iso):
     with booted(iso, "uefi-usb", uefi=True, usb_stick=True) as console:
-        wait_for_overview(console)
+        wait_for_console(console)
         leave_first_boot_for_later(console)
         # Boot messages still come on the serial line: the console draws itself again after them.
         console.wait_for_screen(r"(?s)HVM: available \(AMD-V\).*Domains", 60)
@@ -12,7 +12,7 @@ def test_uefi_usb_stick_boot_reaches_the_overview(iso):
 
 def test_cpu_without_hvm_says_so(iso):
     with booted(iso, "pv-only", cpu="Haswell-noTSX") as console:
-        wait_for_overview(console)
+        wait_for_console(console)
         leave_first_boot_for_later(console)
         console.wait_for_screen(r"(?s)HVM: unavailable — this CPU has no VT-x/AMD-V.*Domains", 60)
         # PV guests need no VT-x/AMD-V: the sample appliance (PV) starts here too. Wait until it
