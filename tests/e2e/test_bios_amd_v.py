@@ -36,7 +36,7 @@ def type_checked(console, text: str, tries: int = 3) -> None:
     """Type `text` into the open prompt's field, see it there whole, then press Enter. On a loaded
     CI host a key now and then never reached the console ("eede-01" for "edge-01"): the field is
     then cleared and the text typed again."""
-    in_field = rf"│ {re.escape(text)} +│"
+    in_field = rf"│ +{re.escape(text)} +│"
     for _ in range(tries):
         console.press(text, pause=0.15)
         try:
