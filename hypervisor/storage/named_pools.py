@@ -18,13 +18,12 @@ from hypervisor.appliances.tomlwrite import dumps
 from hypervisor.storage import StorageError
 from hypervisor.storage.atomic import read_toml, write_atomically
 from hypervisor.storage.datastore import MOUNTPOINT, DataStore
-from hypervisor.storage.nfs import VERSIONS, Nfs, split_share
+from hypervisor.storage.nfs import VERSIONS, Nfs, split_share, unescape_mount_field
 from hypervisor.storage.retry import attach_with_retries
 
 CONFIG = MOUNTPOINT / "config" / "pools.toml"
 MOUNT_ROOT = Path("/run/xenbox/pools")
 BUILT_IN = ("local", "files")       # the data store's own: hypervisor.storage.pools
-TYPES = ("nfs", "file")
 # Filesystems that live in dom0's memory or on the read-only boot medium: images there vanish at reboot.
 NOT_KEPT = ("tmpfs", "ramfs", "overlay", "squashfs", "iso9660", "devtmpfs", "proc", "sysfs", "rootfs")
 PROBE = ".xenbox-write-probe"
@@ -75,7 +74,7 @@ def mount_of(path: Path, proc_mounts: str) -> tuple[str, str]:
         fields = line.split()
         if len(fields) < 3:
             continue
-        point = fields[1].replace("\\040", " ")
+        point = unescape_mount_field(fields[1])
         inside = str(path) == point or str(path).startswith(point.rstrip("/") + "/")
         if inside and len(point) >= len(best[0]):
             best = (point, fields[2])
@@ -97,9 +96,10 @@ class NamedPools:
         return read_pools(self.config)
 
     def find(self, name: str) -> NamedPool:
-        found = [pool for pool in self.list() if pool.name == name]
+        pools = self.list()
+        found = [pool for pool in pools if pool.name == name]
         if not found:
-            known = ", ".join([*BUILT_IN, *(p.name for p in self.list())])
+            known = ", ".join([*BUILT_IN, *(p.name for p in pools)])
             raise StorageError(f"this host has no pool {name} (it has: {known}): add it with `xenbox storage pool "
                                "add`, or name another pool in appliance.toml")
         return found[0]

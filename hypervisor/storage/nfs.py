@@ -55,7 +55,7 @@ def parse_options(text: str) -> dict[str, str | None]:
     return options
 
 
-def _unescape(field_text: str) -> str:
+def unescape_mount_field(field_text: str) -> str:
     """/proc/mounts writes space, tab, newline and backslash as octal escapes (\\040)."""
     return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), field_text)
 
@@ -66,7 +66,7 @@ def parse_mounts(text: str) -> list[NfsMount]:
     for line in text.splitlines():
         fields = line.split()
         if len(fields) >= 4 and fields[2] in ("nfs", "nfs4"):
-            mounts.append(NfsMount(_unescape(fields[0]), _unescape(fields[1]), fields[2], parse_options(fields[3])))
+            mounts.append(NfsMount(unescape_mount_field(fields[0]), unescape_mount_field(fields[1]), fields[2], parse_options(fields[3])))
     return mounts
 
 
