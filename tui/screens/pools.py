@@ -127,9 +127,14 @@ class PoolsScreen(ClockedScreen):
         self.query_one("#status", Static).update(Text(text))
 
     # -- adding ------------------------------------------------------------------------------------
-    def action_add_share(self) -> None:
+    def _adding(self) -> bool:
+        """Another pool is being added (a share mounting): one at a time."""
         if self._busy:
             self.notify("Wait for the pool being added.", severity="warning")
+        return self._busy
+
+    def action_add_share(self) -> None:
+        if self._adding():
             return
         self.app.push_screen(Prompt("NFS share (server:/export), then its version and port if needed:",
                                     placeholder="nas.local:/export/xen 4.1 port 2049", read=read_share),
@@ -137,8 +142,7 @@ class PoolsScreen(ClockedScreen):
                                  lambda name: self._add(name, lambda: self.pools.add_nfs(name, *given, lambda _: None))))
 
     def action_add_folder(self) -> None:
-        if self._busy:
-            self.notify("Wait for the pool being added.", severity="warning")
+        if self._adding():
             return
         self.app.push_screen(Prompt("Folder for disk images (on the data store or a mounted disk):",
                                     placeholder="/var/lib/xenbox/more-images", read=read_folder),
