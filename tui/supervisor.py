@@ -1,24 +1,31 @@
-"""Bring the console back fast when it dies: import Textual once, fork a fresh console each time.
+"""Bring the consoles up fast and back fast: import Textual once, fork a console per terminal.
 
-Importing Textual is most of the console's start-up (seconds under emulation), so
-this process pays it once and then forks a console from the warm interpreter
-whenever the previous one exits or is killed. busybox init still respawns this
-supervisor itself if it dies (the slow path).
+Importing Textual is most of a console's start-up (seconds under emulation). One
+process pays it once, for every terminal (the serial line and the screen), then
+forks a console onto each from the warm interpreter, and a fresh one whenever a
+console exits or is killed. The forked consoles share the imported pages, so the
+second console costs neither the import's CPU during boot nor its memory.
+busybox init respawns this supervisor itself if it dies (the slow path); the
+consoles die with it.
 
-The terminal is shared with whatever the dead console left behind (a shell it
-started, raw mode, the alternate screen): before each fork the supervisor
-takes the terminal back, as the kernel would on a hang-up.
+Each console is the session leader of its own terminal, as a getty would be: when
+it dies the kernel hangs up whatever it left in the foreground (a shell it
+started). Before the next fork the supervisor puts the terminal's modes back and
+leaves the alternate screen the dead console may have left behind.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import faulthandler
+import fcntl
 import gc
 import os
 import signal
 import sys
 import termios
 import time
+from typing import Callable
 
 # Terminal resets a console killed mid-draw may leave undone: leave the alternate
 # screen, stop mouse reporting, show the cursor, reset colours.
@@ -28,27 +35,55 @@ STACKS_DIR = "/run/xenbox"
 PR_SET_PDEATHSIG = 1        # linux/prctl.h
 
 
-def take_back_terminal(fd: int, cooked: list) -> None:
-    """Hang up whatever the dead console left in the foreground, and make the terminal ours again."""
-    our_group = os.getpgrp()
+def tty_path(tty: str) -> str:
+    return tty if tty.startswith("/") else f"/dev/{tty}"
+
+
+class Terminal:
+    """One console's terminal as the supervisor knows it: the modes it had before any console ran."""
+
+    def __init__(self, tty: str) -> None:
+        self.tty = tty
+        self.cooked = None
+        with self._opened() as fd:
+            try:
+                self.cooked = termios.tcgetattr(fd)
+            except termios.error:
+                pass            # not a terminal (a file, in tests): no modes to put back
+
+    @contextlib.contextmanager
+    def _opened(self):
+        # Opened afresh each time, never kept: when a console dies the kernel hangs its terminal
+        # up, and every descriptor opened before that is dead for good.
+        fd = os.open(tty_path(self.tty), os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+        try:
+            yield fd
+        finally:
+            os.close(fd)
+
+    def take_back(self) -> None:
+        """After its console died: the modes it started with, and the main screen."""
+        try:
+            with self._opened() as fd:
+                if self.cooked is not None:
+                    termios.tcsetattr(fd, termios.TCSANOW, self.cooked)
+                os.write(fd, RESET)
+        except (OSError, termios.error):
+            pass            # a full or gone line: the new console redraws all the same
+
+
+def become_console_of(tty: str) -> None:
+    """In the forked child: a session of its own, with `tty` as controlling terminal and stdio."""
+    os.setsid()
+    fd = os.open(tty_path(tty), os.O_RDWR)     # a session leader's first terminal becomes its own
     try:
-        foreground = os.tcgetpgrp(fd)
-        if foreground != our_group:
-            os.killpg(foreground, signal.SIGHUP)
-    except OSError:
-        pass            # the foreground group is already gone
-    previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN)   # we may be in the background right now
-    try:
-        os.tcsetpgrp(fd, our_group)
-        termios.tcsetattr(fd, termios.TCSANOW, cooked)
-    except OSError:
-        pass            # not a terminal (tests, pipes): nothing to take back
-    finally:
-        signal.signal(signal.SIGTTOU, previous)
-    try:
-        os.write(fd, RESET)
+        fcntl.ioctl(fd, termios.TIOCSCTTY, 1)   # and if a stray session still holds it, take it
     except OSError:
         pass
+    for stdio in (0, 1, 2):
+        os.dup2(fd, stdio)
+    if fd > 2:
+        os.close(fd)
 
 
 def die_with_parent() -> None:
@@ -65,49 +100,66 @@ def dump_stacks_on_request(tty: str) -> None:
     /run/xenbox/console-<tty>.stacks: the terminal itself may be what it is stuck on."""
     try:
         os.makedirs(STACKS_DIR, exist_ok=True)
-        stacks = open(os.path.join(STACKS_DIR, f"console-{tty or 'tty'}.stacks"), "a")
+        name = os.path.basename(tty) or "tty"
+        stacks = open(os.path.join(STACKS_DIR, f"console-{name}.stacks"), "a")
         faulthandler.register(signal.SIGUSR2, file=stacks, all_threads=True)
     except (OSError, RuntimeError):
         pass            # no /run (tests) or no faulthandler: the console runs all the same
 
 
 def run_console(tty: str) -> None:
-    """In the forked child: one console, until it exits."""
+    """In the forked child, on its own terminal: one console, until it exits."""
+    from tui.app import XenBoxApp
+    from tui.terminal import size_terminal
     die_with_parent()
     dump_stacks_on_request(tty)
-    from tui.app import XenBoxApp
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    XenBoxApp(tty=tty).run()
+    size_terminal(0)
+    XenBoxApp(tty=os.path.basename(tty)).run()
 
 
-def supervise(tty: str, fd: int = 0) -> None:
-    import tui.app  # noqa: F401  -- the slow import, paid once in the parent
-    # Keep the imported objects out of the collector's reach, so children don't
-    # copy the pages the collector would touch: memory stays shared after fork.
-    gc.freeze()
-    cooked = termios.tcgetattr(fd) if os.isatty(fd) else None
-    while True:
-        started = time.monotonic()
-        child = os.fork()
-        if child == 0:
-            try:
-                run_console(tty)
-                code = 0
-            except BaseException:       # the child must never return into the supervisor's loop
-                import traceback
-                traceback.print_exc()
-                code = 1
-            os._exit(code)
-        os.waitpid(child, 0)
-        if cooked is not None:
-            take_back_terminal(fd, cooked)
-        if time.monotonic() - started < CRASH_LOOP_SECONDS:
-            print("xenbox: the console stopped right after starting; restarting it in 2 s.", flush=True)
-            time.sleep(CRASH_LOOP_SECONDS)
-
-
-def main(tty: str) -> None:
+def fork_console(tty: str, run: Callable[[str], None]) -> int:
+    sys.stdout.flush()
+    sys.stderr.flush()          # or the child would print the parent's buffered lines again
+    child = os.fork()
+    if child:
+        return child
+    code = 1
     try:
-        supervise(tty)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        become_console_of(tty)
+        run(tty)
+        code = 0
+    except BaseException:           # the child must never return into the supervisor's loop
+        import traceback
+        traceback.print_exc()
+    finally:
+        os._exit(code)
+
+
+def supervise(ttys: list[str], run: Callable[[str], None] = run_console, warm_up: bool = True) -> None:
+    """Fork a console onto each terminal, and a new one whenever one ends. Never returns."""
+    if warm_up:
+        import tui.app  # noqa: F401  -- the slow import, paid once here, shared by every console
+        # Keep the imported objects out of the collector's reach, so children don't
+        # copy the pages the collector would touch: memory stays shared after fork.
+        gc.freeze()
+    terminals = {tty: Terminal(tty) for tty in ttys}
+    consoles = {fork_console(tty, run): (tty, time.monotonic()) for tty in ttys}
+    while True:
+        pid, _ = os.wait()
+        if pid not in consoles:
+            continue
+        tty, started = consoles.pop(pid)
+        terminals[tty].take_back()
+        if time.monotonic() - started < CRASH_LOOP_SECONDS:
+            print(f"xenbox: the console on {tty} stopped right after starting; restarting it in 2 s.",
+                  flush=True)
+            time.sleep(CRASH_LOOP_SECONDS)
+        consoles[fork_console(tty, run)] = (tty, time.monotonic())
+
+
+def main(ttys: list[str]) -> None:
+    try:
+        supervise(ttys)
     except KeyboardInterrupt:
         sys.exit(130)
