@@ -6,10 +6,13 @@
 `build` makes one ISO per variant from this source tree, into DIR/<variant>/ (not
 images/), with the ordinary build steps. The variants differ only in dom0's init:
 
-- busybox         the image as XenBox ships it (inittab: rc.boot, then a console on hvc0 and tty1).
+- busybox         the image as XenBox ships it (inittab: rc.boot, then rc.services beside one
+                  process forking the consoles on hvc0 and tty1).
 - systemd         + Debian's systemd-sysv; /sbin/init is systemd. xenbox-boot.service
-                  (Type=oneshot, RemainAfterExit) runs the same rc.boot, and
-                  xenbox-console@hvc0/tty1 (Restart=always, RestartSec=0) the same console.
+                  (Type=oneshot, RemainAfterExit) runs the same rc.boot, xenbox-services
+                  the same rc.services, and xenbox-console@hvc0/tty1 (Restart=always,
+                  RestartSec=0) a console each (measured 2026-11-26, when the image also ran
+                  one supervisor per terminal and rc.boot did rc.services' work).
                   Default dependencies, journald and udev (already in the image) as
                   Debian sets them up. Masked, because they would do nothing for dom0
                   or redo rc.boot's job: gettys (XenBox's consoles own hvc0 and tty1),
@@ -55,7 +58,7 @@ VARIANTS = ("busybox", "systemd", "systemd-noudev")
 
 BOOT_UNIT = """\
 [Unit]
-Description=XenBox dom0 start-up (rc.boot: Xen's drivers and daemons, guest bridge, appliances)
+Description=XenBox dom0 start-up (rc.boot: what the consoles need)
 
 [Service]
 Type=oneshot
@@ -63,6 +66,19 @@ RemainAfterExit=yes
 TimeoutStartSec=0
 ExecStart=/usr/lib/xenbox/rc.boot
 ExecStop=/usr/lib/xenbox/rc.shutdown
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+SERVICES_UNIT = """\
+[Unit]
+Description=XenBox dom0 services (rc.services: Xen's drivers and daemons, guest bridge, appliances)
+After=xenbox-boot.service
+
+[Service]
+Type=simple
+ExecStart=/usr/lib/xenbox/rc.services
 
 [Install]
 WantedBy=multi-user.target
@@ -105,11 +121,13 @@ UDEV_UNITS = ["systemd-udevd.service", "systemd-udev-trigger.service", "systemd-
 def install_systemd_init(rootfs: Path, mask_udev: bool) -> None:
     etc = rootfs / "etc" / "systemd" / "system"
     etc.mkdir(parents=True, exist_ok=True)
-    for name, text in (("xenbox-boot.service", BOOT_UNIT), ("xenbox-console@.service", CONSOLE_UNIT)):
+    for name, text in (("xenbox-boot.service", BOOT_UNIT), ("xenbox-services.service", SERVICES_UNIT),
+                       ("xenbox-console@.service", CONSOLE_UNIT)):
         (etc / name).write_text(text)
     wants = etc / "multi-user.target.wants"
     wants.mkdir(parents=True, exist_ok=True)
     for name, unit in (("xenbox-boot.service", "xenbox-boot.service"),
+                       ("xenbox-services.service", "xenbox-services.service"),
                        ("xenbox-console@hvc0.service", "xenbox-console@.service"),
                        ("xenbox-console@tty1.service", "xenbox-console@.service")):
         _symlink(f"/etc/systemd/system/{unit}", wants / name)

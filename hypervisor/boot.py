@@ -1,4 +1,4 @@
-"""What dom0 does at boot once Xen's daemons are up (`xenbox host boot`, run by rc.boot in the background):
+"""What dom0 does at boot once Xen's daemons are up (`xenbox host boot`, run last by rc.services):
 
 1. mount the data store, found by its tag;
 2. set the host up: from the settings kept on the data store, or else from an answer file if there is one
@@ -10,6 +10,7 @@ Every line goes to the serial console, prefixed "xenbox:".
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Callable
 
@@ -77,6 +78,15 @@ def attach_pools(say: Say) -> None:
         NamedPools().attach_all(say)
 
 
+def back_to_normal_priority() -> None:
+    """rc.services starts the boot at a low priority, so the consoles' start-up (seconds of CPU under
+    emulation) is not slowed by the data store and answer file search. The appliances do not wait."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, 0)
+    except OSError:
+        pass            # not root (tests): the priority stays as it was
+
+
 def boot(say: Say, safe: bool, xl: Xl | None = None, cmdline_path: Path = Path("/proc/cmdline")) -> int:
     say(DataStore().mount(say).line)
     try:
@@ -88,6 +98,7 @@ def boot(say: Say, safe: bool, xl: Xl | None = None, cmdline_path: Path = Path("
     if safe:
         say("safe mode: no appliances are started")
         return 0
+    back_to_normal_priority()
     outcomes = boot_start.autostart(discover(), xl or Xl(), say)
     boot_start.write_status(outcomes)
     return 0 if all(o.started for o in outcomes) else 1

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from hypervisor import runner
+from hypervisor import runner, xen_daemons
 
 
 class ParseError(ValueError):
@@ -129,10 +129,17 @@ class Xl:
         self._try_bindings = run is runner.run     # never behind a test's injected runner
 
     def _xl(self, *args: str, timeout: float = 30) -> str:
+        self._wait_for_daemons()
         return self._run([self.program, *args], timeout=timeout)
+
+    def _wait_for_daemons(self) -> None:
+        """On a host still booting, Xen's daemons first (see xen_daemons.py); never behind a test's runner."""
+        if self._run is runner.run:
+            xen_daemons.wait_until_up()
 
     def _fast(self) -> Any:
         if self._try_bindings:
+            self._wait_for_daemons()    # bindings opened before xenstored answers would be given up for good
             from hypervisor.xen_bindings import open_bindings
             self._bindings, self._try_bindings = open_bindings(), False
         return self._bindings

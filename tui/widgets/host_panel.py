@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
+from hypervisor import xen_daemons
 from hypervisor.host import HostSummary
 from hypervisor.network.addresses import describe_addresses
 
@@ -26,7 +27,7 @@ class HostPanel(Static):
     def on_mount(self) -> None:
         self.border_title = "Host"
         self._text = ""
-        self._say("Asking Xen about this host ...")
+        self._say("Xen's services are starting ..." if xen_daemons.starting() else "Asking Xen about this host ...")
 
     def show(self, host: HostSummary) -> None:
         self._say(describe(host))
