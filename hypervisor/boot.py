@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from hypervisor.appliances import autostart as boot_start
+from hypervisor.appliances.autostart_status import write_status
 from hypervisor.appliances.catalog import discover
 from hypervisor.storage.datastore import DataStore, boot_device
 from hypervisor.xl import Xl
@@ -100,5 +101,5 @@ def boot(say: Say, safe: bool, xl: Xl | None = None, cmdline_path: Path = Path("
         return 0
     back_to_normal_priority()
     outcomes = boot_start.autostart(discover(), xl or Xl(), say)
-    boot_start.write_status(outcomes)
+    write_status(outcomes)
     return 0 if all(o.started for o in outcomes) else 1

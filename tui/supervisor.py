@@ -139,10 +139,12 @@ def fork_console(tty: str, run: Callable[[str], None]) -> int:
 def supervise(ttys: list[str], run: Callable[[str], None] = run_console, warm_up: bool = True) -> None:
     """Fork a console onto each terminal, and a new one whenever one ends. Never returns."""
     if warm_up:
+        gc.disable()    # the import makes objects by the thousand and frees none: a tenth faster without
         import tui.app  # noqa: F401  -- the slow import, paid once here, shared by every console
         # Keep the imported objects out of the collector's reach, so children don't
         # copy the pages the collector would touch: memory stays shared after fork.
         gc.freeze()
+        gc.enable()
     terminals = {tty: Terminal(tty) for tty in ttys}
     consoles = {fork_console(tty, run): (tty, time.monotonic()) for tty in ttys}
     while True:

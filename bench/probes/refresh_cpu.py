@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from hypervisor.appliances.autostart import read_status
+from hypervisor.appliances.autostart_status import read_status
 from hypervisor.appliances.catalog import APPLIANCE_DIRS, discover
 from hypervisor.xl import CpuMeter, Xl
 from tui.catalog_cache import CatalogCache

@@ -1,30 +1,18 @@
 """Start the autostart appliances at boot, in their order and delays; one failure never stops the rest.
 
-What happened to each is written to a status file the console shows, and said
-line by line on the serial console as it happens.
+What happened to each is said line by line on the serial console as it happens, and
+written to a status file the console shows (autostart_status.py).
 """
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Callable
 
+from hypervisor.appliances.autostart_status import Outcome
 from hypervisor.appliances.catalog import Entry
 from hypervisor.appliances.launch import CannotStart, start
 from hypervisor.runner import CommandError
 from hypervisor.xl import Xl
-
-STATUS_FILE = Path("/run/xenbox/autostart.json")
-
-
-@dataclass(frozen=True)
-class Outcome:
-    name: str
-    started: bool
-    reason: str = ""
-
 
 def autostart(entries: list[Entry], xl: Xl, say: Callable[[str], None],
               sleep: Callable[[float], None] = time.sleep) -> list[Outcome]:
@@ -54,16 +42,3 @@ def _start_one(entry: Entry, xl: Xl) -> Outcome:
         return Outcome(entry.name, False, f"Xen refused it: {error.sentence}")
     return Outcome(entry.name, True)
 
-
-def write_status(outcomes: list[Outcome], path: Path = STATUS_FILE) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps([asdict(o) for o in outcomes], indent=2))
-    temporary.replace(path)
-
-
-def read_status(path: Path = STATUS_FILE) -> list[Outcome]:
-    try:
-        return [Outcome(**item) for item in json.loads(path.read_text())]
-    except (OSError, ValueError, TypeError):
-        return []

@@ -16,6 +16,7 @@ import tomllib
 from pathlib import Path
 
 from hypervisor.appliances import autostart as boot_start
+from hypervisor.appliances.autostart_status import write_status
 from hypervisor.appliances.catalog import APPLIANCE_DIRS, Entry, discover, find, read_entry
 from hypervisor.appliances.launch import CannotStart, start
 from hypervisor.appliances.xlcfg import manifest_from_xl_cfg
@@ -255,7 +256,7 @@ def cmd_add(args, xl: Xl) -> int:
 
 def cmd_autostart(args, xl: Xl) -> int:
     outcomes = boot_start.autostart(discover(), xl, say)
-    boot_start.write_status(outcomes)
+    write_status(outcomes)
     return 0 if all(o.started for o in outcomes) else EXIT_FAILED
 
 

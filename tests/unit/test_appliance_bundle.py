@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from hypervisor.appliances import ManifestError, load_bundle
+from hypervisor.appliances.manifest import load_bundle
+from hypervisor.appliances.problems import ManifestError
 
 SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "appliances" / "sample-web"
 

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from hypervisor.appliances import (Autostart, Boot, Disk, HostLimits, Memory, NetworkInterface, Policy, Vcpus,
-                                   ManifestError, parse_manifest, parse_manifest_bytes)
+from hypervisor.appliances.manifest import (Autostart, Boot, Disk, HostLimits, Memory, NetworkInterface, Policy,
+                                            Vcpus, parse_manifest, parse_manifest_bytes)
+from hypervisor.appliances.problems import ManifestError
 from hypervisor.appliances.manifest import generated_mac, xvd_name
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "appliances"

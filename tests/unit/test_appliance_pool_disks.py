@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hypervisor.appliances import parse_manifest
+from hypervisor.appliances.manifest import parse_manifest
 from hypervisor.appliances.launch import CannotStart, with_pool_volumes
 from hypervisor.appliances.xlcfg import to_xl_cfg
 from hypervisor.storage import StorageError

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, note, settings, strategies as st
 
-from hypervisor.appliances import (HostLimits, Manifest, ManifestError, manifest_from_xl_cfg, parse_manifest,
-                                   parse_manifest_bytes, parse_xl_cfg, to_xl_cfg)
+from hypervisor.appliances.manifest import HostLimits, Manifest, parse_manifest, parse_manifest_bytes
+from hypervisor.appliances.problems import ManifestError
+from hypervisor.appliances.xlcfg import manifest_from_xl_cfg, parse_xl_cfg, to_xl_cfg
 from hypervisor.appliances.manifest import ACTIONS, BOOT_DEVICES, BRIDGE, NAME
 from hypervisor.appliances.tomlwrite import dumps, key_text, value_text
 from hypervisor.appliances.xlsyntax import parse_disk_spec, parse_vif_spec

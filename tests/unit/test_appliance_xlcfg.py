@@ -3,7 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from hypervisor.appliances import ManifestError, manifest_from_xl_cfg, parse_manifest, parse_xl_cfg, to_xl_cfg
+from hypervisor.appliances.manifest import parse_manifest
+from hypervisor.appliances.problems import ManifestError
+from hypervisor.appliances.xlcfg import manifest_from_xl_cfg, parse_xl_cfg, to_xl_cfg
 from hypervisor.appliances.xlsyntax import DiskSpec, parse_disk_spec, parse_vif_spec, quote
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "appliances"

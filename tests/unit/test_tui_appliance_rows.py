@@ -1,7 +1,7 @@
 """Building the appliances table's rows from the catalog, `xl list`, the CPU meter and the autostart status."""
 from pathlib import Path
 
-from hypervisor.appliances.autostart import Outcome
+from hypervisor.appliances.autostart_status import Outcome
 from hypervisor.appliances.catalog import Entry, read_entry
 from hypervisor.xl import CpuMeter, Domain
 from tui.screens.appliance_rows import COLUMNS, build_rows, cells, summary

@@ -10,7 +10,7 @@ import dataclasses
 import time
 from pathlib import Path
 
-from hypervisor.appliances.autostart import Outcome
+from hypervisor.appliances.autostart_status import Outcome
 from hypervisor.appliances.catalog import Entry, read_entry
 from hypervisor.runner import CommandError
 from hypervisor.xl import Domain, XenInfo

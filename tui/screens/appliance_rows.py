@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from hypervisor.appliances.autostart import Outcome
+from hypervisor.appliances.autostart_status import Outcome
 from hypervisor.appliances.catalog import Entry
 from hypervisor.appliances.manifest import Manifest
 from hypervisor.xl import Domain, state_has

@@ -19,7 +19,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Static
 from textual.worker import Worker, WorkerState
 
-from hypervisor.appliances.autostart import Outcome, read_status
+from hypervisor.appliances.autostart_status import Outcome, read_status
 from hypervisor.appliances.catalog import APPLIANCE_DIRS, Entry
 from hypervisor.appliances.launch import CannotStart
 from hypervisor.runner import CommandError

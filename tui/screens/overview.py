@@ -11,12 +11,10 @@ from textual.binding import Binding
 from textual.timer import Timer
 from textual.widgets import Static
 
-from hypervisor.appliances.autostart import Outcome, read_status
+from hypervisor.appliances.autostart_status import Outcome, read_status
 from hypervisor.host import HostSummary, host_summary
 from hypervisor.runner import CommandError
 from hypervisor.xl import CpuMeter, Domain, ParseError, Xl
-from tui.screens.appliances import AppliancesScreen
-from tui.screens.storage import StorageScreen
 from tui.widgets.autostart_panel import AutostartPanel
 from tui.widgets.domain_table import DomainTable
 from tui.widgets.header import ClockedScreen, ScreenHeader
@@ -27,6 +25,8 @@ REFRESH_SECONDS = 2.0
 OVERVIEW_KEY_WIDTH = 13      # "a Appliances" and a space
 STORE_SECONDS = 30.0        # LVM scans every disk: the data store line is read less often
 APPLIANCES = "appliances"
+# The screens behind the keys are imported when first opened, not here: the console's
+# first frame at boot waits on every import, seconds of them under emulation.
 
 
 @dataclass
@@ -88,6 +88,7 @@ class OverviewScreen(ClockedScreen):
         # One appliances screen for the console's life: it keeps its cursor, CPU samples and
         # the files saved this session when it is left and opened again.
         if not self.app.is_screen_installed(APPLIANCES):
+            from tui.screens.appliances import AppliancesScreen
             self.app.install_screen(AppliancesScreen(self.xl), APPLIANCES)
         self.app.push_screen(APPLIANCES)
 
@@ -96,6 +97,7 @@ class OverviewScreen(ClockedScreen):
         self.app.push_screen(NetworkScreen())
 
     def action_storage(self) -> None:
+        from tui.screens.storage import StorageScreen
         self.app.push_screen(StorageScreen())
 
     @work(thread=True, exclusive=True, group="datastore", exit_on_error=False)

@@ -9,7 +9,7 @@ from typing import Sequence
 from rich.text import Text
 from textual.widgets import Static
 
-from hypervisor.appliances.autostart import Outcome
+from hypervisor.appliances.autostart_status import Outcome
 
 
 def one_line(text: str) -> str:
