@@ -14,7 +14,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import ContentSwitcher, DataTable, Static
 
-from hypervisor.answer.apply import apply_answer
 from hypervisor.answer.compose import FirstBootAnswers
 from hypervisor.network.nic import SYSFS
 from hypervisor.storage.datastore import boot_device
@@ -25,7 +24,7 @@ from tui.first_boot.host_step import HostStep
 from tui.first_boot.network_step import NetworkStep
 from tui.first_boot.password_step import PasswordStep
 from tui.first_boot.step import Step
-from tui.first_boot.summary_step import Apply, Claim, SummaryStep
+from tui.first_boot.summary_step import Apply, Claim, SummaryStep, apply_answer
 from tui.widgets.confirm import Confirm
 from tui.widgets.header import ClockedScreen, ScreenHeader
 from tui.widgets.key_footer import KeyFooter

@@ -3,10 +3,13 @@
 The answers are written as answer-file text, read back by parse_answer and checked against this host by
 host_problems: any problem is listed (field, value, what is valid) and nothing is applied. Apply runs
 apply_answer in a worker thread, each line it says shown as it happens.
+
+The answer file's modules are imported when this step is first shown, not with the first-boot screens: on
+a first boot those screens are the console's first frame, and under emulation each import costs.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from rich.text import Text
 from textual import work
@@ -16,23 +19,30 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Log, Static
 
-from hypervisor.answer.apply import apply_answer, host_problems
-from hypervisor.answer.commands import summary
 from hypervisor.answer.compose import SOURCE, FirstBootAnswers, answer_text, disk_name
-from hypervisor.answer.parse import Answer, AnswerError, parse_answer
 from hypervisor.appliances.problems import Problem
 from hypervisor.storage import StorageError
 from hypervisor.storage.disks import Disk, Disks
 from tui.first_boot.step import Step
 from tui.widgets.confirm import Confirm
 
+if TYPE_CHECKING:
+    from hypervisor.answer.parse import Answer
+
 Apply = Callable[..., list[str]]         # apply_answer's signature: (answer, text, folder, disks, say) -> failures
 Claim = Callable[[FirstBootAnswers], None]
+
+
+def apply_answer(*args) -> list[str]:
+    from hypervisor.answer.apply import apply_answer as apply_now
+    return apply_now(*args)
 
 
 def check(answers: FirstBootAnswers, disks: list[Disk],
           boot_device: str | None) -> tuple[Answer | None, list[Problem]]:
     """The answers as the answer file they make, and what stops it being applied on this host."""
+    from hypervisor.answer.apply import host_problems
+    from hypervisor.answer.parse import AnswerError, parse_answer
     try:
         answer = parse_answer(answer_text(answers), SOURCE)
     except AnswerError as error:
@@ -42,6 +52,7 @@ def check(answers: FirstBootAnswers, disks: list[Disk],
 
 def review_lines(answer: Answer) -> list[str]:
     """`xenbox answer check`'s summary, said for a host with nothing set up yet."""
+    from hypervisor.answer.commands import summary
     lines = [line if line != "console password: unchanged" else "console password: none - anyone at the console "
              "can use it" for line in summary(answer)]
     if not answer.storage.data_disks:
