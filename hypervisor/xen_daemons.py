@@ -14,12 +14,13 @@ STARTING = Path("/run/xenbox/xen-starting")
 LIMIT_SECONDS = 120.0
 
 
-def starting(marker: Path = STARTING) -> bool:
-    return marker.exists()
+def starting(marker: Path | None = None) -> bool:
+    return (marker or STARTING).exists()
 
 
-def wait_until_up(marker: Path = STARTING, limit: float = LIMIT_SECONDS, poll: float = 0.1) -> bool:
+def wait_until_up(marker: Path | None = None, limit: float = LIMIT_SECONDS, poll: float = 0.1) -> bool:
     """Until the marker is gone; False if it was still there after `limit` seconds."""
+    marker = marker or STARTING
     deadline = time.monotonic() + limit
     while marker.exists():
         if time.monotonic() >= deadline:

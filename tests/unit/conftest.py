@@ -1,0 +1,13 @@
+"""The unit tests never read the markers a XenBox boot leaves on the machine running them."""
+import pytest
+
+from hypervisor import xen_daemons
+from hypervisor.answer import first_boot
+
+
+@pytest.fixture(autouse=True)
+def markers_of_this_test_only(tmp_path, monkeypatch):
+    # On a dom0, or a build host where a console once ran, /run/xenbox holds the first-boot marker and
+    # the daemons' one: a console under test would open its first-boot screens, or wait for Xen.
+    monkeypatch.setattr(first_boot, "MARKER", tmp_path / "markers" / "first-boot")
+    monkeypatch.setattr(xen_daemons, "STARTING", tmp_path / "markers" / "xen-starting")
