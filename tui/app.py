@@ -60,7 +60,8 @@ class XenBoxApp(App):
         self._last_activity = time.monotonic()
         self._lock_showing = False
         self._unlocked_with: str | None = None      # the password hash last typed here
-        self.first_boot = FirstBootWatch(self, self._first_boot_screen, self._set_up_here, data_store_mounted)
+        self.first_boot = FirstBootWatch(self, self._first_boot_screen, self._set_up_here, data_store_mounted,
+                                         tty=tty)
 
     def on_mount(self) -> None:
         self.theme = "ansi-dark" if self.tty else "textual-dark"

@@ -293,10 +293,10 @@ def test_escape_sets_the_host_up_later_only_after_a_yes(host):
 class ConsoleApp(App):
     """A console's app: the watch looks for the marker when told (the real app every two seconds)."""
 
-    def __init__(self, host, apply):
+    def __init__(self, host, apply, tty="hvc0"):
         super().__init__()
         self.set_up = []        # the answers this console said it applies
-        self.watch = FirstBootWatch(self, lambda claim: flow_screen(host, apply, claim), self.set_up.append)
+        self.watch = FirstBootWatch(self, lambda claim: flow_screen(host, apply, claim), self.set_up.append, tty=tty)
 
 
 @pytest.fixture
@@ -305,9 +305,9 @@ def marker(tmp_path, monkeypatch):
     return tmp_path / "first-boot"
 
 
-def console(test, host, apply):
+def console(test, host, apply, tty="hvc0"):
     async def go():
-        app = ConsoleApp(host, apply)
+        app = ConsoleApp(host, apply, tty)
         async with app.run_test(size=(80, 24)) as pilot:
             await test(pilot, app)
     asyncio.run(go())
@@ -330,6 +330,25 @@ def test_the_screens_open_once_when_the_boot_left_its_marker_and_not_again_once_
         await check(pilot, app)
         assert not isinstance(app.screen, FirstBootScreen) and marker.exists()     # the other console's still
     console(test, host, Recorder())
+
+
+def test_left_for_later_they_stay_closed_in_a_console_forked_again_on_that_terminal_only(host, marker):
+    first_boot.mark()
+
+    async def leave(pilot, app):
+        await check(pilot, app)
+        await press(pilot, "escape", "y")
+    console(leave, host, Recorder(), tty="hvc0")
+
+    async def respawned(pilot, app):
+        await check(pilot, app)
+        assert not isinstance(app.screen, FirstBootScreen)
+    console(respawned, host, Recorder(), tty="hvc0")
+
+    async def the_other_terminal(pilot, app):
+        await check(pilot, app)
+        assert isinstance(app.screen, FirstBootScreen)
+    console(the_other_terminal, host, Recorder(), tty="tty1")
 
 
 def test_applying_here_removes_the_marker_and_the_other_console_closes_its_screens(host, marker):

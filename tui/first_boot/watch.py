@@ -1,7 +1,8 @@
 """When the first-boot screens open and close on this console.
 
 They open once when the boot left its marker (hypervisor/answer/first_boot.py) and this console has not
-shown them yet: left for later or applied, they do not come back before the next boot. The console that
+shown them yet: left for later or applied, they do not come back before the next boot, not even in a
+console forked again on the same terminal. The console that
 applies removes the marker just before anything changes; the other console, seeing it gone, closes its
 own screens, so the host is never set up from both at once. A data store made by hand meanwhile (the
 other console's Storage screen) closes them too.
@@ -25,18 +26,20 @@ Applying = Callable[["FirstBootAnswers"], None]
 
 class FirstBootWatch:
     def __init__(self, app: App, make_screen: Callable[..., Screen], applying: Applying = lambda answers: None,
-                 mounted: Callable[[], bool] = lambda: False) -> None:
+                 mounted: Callable[[], bool] = lambda: False, tty: str = "") -> None:
         self.app = app
+        self.tty = tty
         self.make_screen = make_screen      # FirstBootScreen's signature, its `claim` given here
         self.applying = applying            # told the answers this console is about to apply (from a worker)
         self.mounted = mounted              # is the data store mounted (made by hand on the other console)?
         self.shown = False
         self.screen: Screen | None = None
         self.claimed = False                # this console applies: the marker is gone because of it
+        self.closed_here = False            # closed by this watch (set up elsewhere), not left for later
 
     def check(self) -> None:
         if self.screen is None:
-            if not self.shown and first_boot.pending():
+            if not self.shown and first_boot.pending() and not first_boot.left_for_later(self.tty):
                 self.shown = True
                 self.screen = self.make_screen(claim=self.claim)
                 self.app.push_screen(self.screen, self._closed)
@@ -60,6 +63,7 @@ class FirstBootWatch:
         for _ in above:
             self.app.pop_screen()
         self.screen = None
+        self.closed_here = True
         screen.dismiss(None)
         return True
 
@@ -67,3 +71,5 @@ class FirstBootWatch:
         self.screen = None
         if applied is not None:
             first_boot.clear()
+        elif not self.closed_here:
+            first_boot.leave_for_later(self.tty)
