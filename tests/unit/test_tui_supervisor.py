@@ -29,10 +29,8 @@ def read_until(fd: int, marker: bytes, timeout: float = 20) -> bytes:
     while marker not in data and time.monotonic() < deadline:
         try:
             data += os.read(fd, 4096)
-        except BlockingIOError:
+        except OSError:         # nothing to read yet (BlockingIOError), or the terminal is between consoles
             time.sleep(0.05)
-        except OSError:
-            time.sleep(0.05)    # the terminal is between consoles
     return data
 
 
