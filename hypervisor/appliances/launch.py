@@ -1,6 +1,7 @@
 """Start one appliance: check it can run here, write its xl.cfg, `xl create` it."""
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Protocol
@@ -9,9 +10,11 @@ from hypervisor.appliances.manifest import Manifest
 from hypervisor.appliances.xlcfg import to_xl_cfg
 from hypervisor.storage import StorageError
 from hypervisor.runner import CommandError
-from hypervisor.xl import Xl, libxl_reason
+from hypervisor.xl import Domain, Xl, libxl_reason, state_has
 
 CONFIG_DIR = Path("/run/xenbox/xl")     # generated, never edited: the manifest is the source
+# xl's monitor destroys a guest that has stopped within a second or so; a loaded host takes longer.
+LET_GO_WAIT_S = 20
 
 
 class CannotStart(Exception):
@@ -28,10 +31,10 @@ HostDisk = Callable[[str, str, "int | None"], Path]
 
 
 def start(manifest: Manifest, xl: Xl, config_dir: Path = CONFIG_DIR, pools: OpenPool | None = None,
-          host_disk: HostDisk | None = None) -> Path:
-    running = xl.domain(manifest.name)
-    if running is not None:
-        raise CannotStart(f"{manifest.name} is already running (domain {running.domid})")
+          host_disk: HostDisk | None = None, sleep: Callable[[float], None] = time.sleep) -> Path:
+    held = domain_once_let_go(manifest.name, xl, sleep)
+    if held is not None:
+        raise CannotStart(why_held(held))
     free = xl.info().free_memory_mib
     if manifest.memory.initial_mib > free:
         raise CannotStart(f"{manifest.name} needs {manifest.memory.initial_mib} MiB but Xen has only {free} MiB "
@@ -50,6 +53,35 @@ def start(manifest: Manifest, xl: Xl, config_dir: Path = CONFIG_DIR, pools: Open
         raise CannotStart(f"Xen refused to start {manifest.name}: {libxl_reason(error.output) or error.sentence}") \
             from error
     return cfg
+
+
+def domain_once_let_go(name: str, xl: Xl, sleep: Callable[[float], None] = time.sleep) -> Domain | None:
+    """The domain holding `name`, after giving one that has stopped time to go.
+
+    `xl shutdown -w` returns when the guest has stopped, before xl's monitor destroys it: until
+    then Xen still lists it, and a start right after a shutdown would be refused for it."""
+    domain = xl.domain(name)
+    waited = 0.0
+    while domain is not None and has_stopped(domain) and waited < LET_GO_WAIT_S:
+        sleep(0.5)
+        waited += 0.5
+        domain = xl.domain(name)
+    return domain
+
+
+def has_stopped(domain: Domain) -> bool:
+    return any(state_has(domain.state, name) for name in ("shutdown", "crashed", "dying"))
+
+
+def why_held(domain: Domain) -> str:
+    name, domid = domain.name, domain.domid
+    if state_has(domain.state, "crashed"):
+        return (f"{name} crashed and Xen keeps it for inspection (domain {domid}): dump its core if you need it, "
+                f"then destroy it (xenbox appliance destroy {name}) and start it again")
+    if has_stopped(domain):
+        return (f"{name} has stopped but Xen still holds it (domain {domid}): "
+                f"destroy it (xenbox appliance destroy {name}) and start it again")
+    return f"{name} is already running (domain {domid})"
 
 
 def with_pool_volumes(manifest: Manifest, pools: OpenPool | None = None) -> Manifest:
