@@ -152,6 +152,10 @@ class SerialConsole:
             self._send(data[start:start + 32])
             self.settle(0.1)
 
+    def note(self, what: str) -> None:
+        """A line in the timing log, beside the chunks and keys: what the test did about a stall."""
+        self.timing.write(f"{time.monotonic() - self.started:.2f} note {what}\n")
+
     def _send(self, data: bytes) -> None:
         self.typed.append((time.monotonic() - self.started, data))
         self.timing.write(f"{self.typed[-1][0]:.2f} typed {data!r}\n")
