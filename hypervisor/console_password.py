@@ -12,7 +12,7 @@ from pathlib import Path
 
 from hypervisor.network.password import weakness
 from hypervisor.storage.atomic import write_atomically
-from hypervisor.storage.datastore import MOUNTPOINT
+from hypervisor.storage import MOUNTPOINT
 
 CONSOLE_CONFIG = MOUNTPOINT / "config" / "console.toml"
 IDLE_LOCK_SECONDS = 300          # as ESXi's console: locked again after five idle minutes

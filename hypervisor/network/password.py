@@ -2,21 +2,15 @@
 
 Python 3.11's `crypt` module is deprecated (PEP 594; gone in 3.13) but it is the standard library's only
 door to libcrypt, and bookworm's Python is 3.11: its DeprecationWarning is silenced around the import,
-nowhere else. `crypt.mksalt` knows no yescrypt (3.11 offers SHA-512, SHA-256, Blowfish, MD5 and DES), so
+nowhere else; it is imported at the first hash. `crypt.mksalt` knows no yescrypt (3.11 offers SHA-512, SHA-256, Blowfish, MD5 and DES), so
 the `$y$` setting comes from libxcrypt's own crypt_gensalt_rn (bookworm's libcrypt.so.1 is libxcrypt),
 fed 16 bytes from os.urandom.
 """
 from __future__ import annotations
 
-import ctypes
-import hmac
 import os
 import re
 import warnings
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)
-    import crypt
 
 ACCEPTED = "yescrypt ($y$), gost-yescrypt ($gy$), scrypt ($7$) or SHA-512 crypt ($6$) with rounds of 5000 or more"
 HOW_TO = "make one with `mkpasswd --method=yescrypt` (Debian package whois) or `openssl passwd -6`"
@@ -52,7 +46,17 @@ def weakness(text: str) -> str | None:
     return f"is no password hash (a plain password is never stored): {HOW_TO}"
 
 
+def _crypt(password: str, setting: str) -> str | None:
+    """crypt(3). The module is loaded at the first hash, not with the console's first frame: importing
+    it hashes once with each method it knows, to list them (seconds under emulation)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt
+    return crypt.crypt(password, setting)
+
+
 def _yescrypt_setting() -> str:
+    import ctypes
     try:
         gensalt = ctypes.CDLL("libcrypt.so.1").crypt_gensalt_rn
     except (OSError, AttributeError) as error:
@@ -72,7 +76,7 @@ def hash_password(password: str) -> str:
         raise PasswordError("the password is empty: choose one")
     if "\0" in password:
         raise PasswordError("the password holds a NUL character, which crypt(3) cannot take")
-    hashed = crypt.crypt(password, _yescrypt_setting())
+    hashed = _crypt(password, _yescrypt_setting())
     if not hashed or weakness(hashed):
         raise PasswordError("libcrypt could not hash the password with yescrypt")
     return hashed
@@ -82,8 +86,9 @@ def verify(password: str, hashed: str) -> bool:
     """Whether `password` matches `hashed`; a weak or malformed hash matches nothing."""
     if weakness(hashed):
         return False
+    import hmac
     try:
-        computed = crypt.crypt(password, hashed)
+        computed = _crypt(password, hashed)
         return computed is not None and hmac.compare_digest(computed.encode(), hashed.encode())
     except (OSError, ValueError):        # NUL in the password, text that is no UTF-8, libcrypt failing
         return False

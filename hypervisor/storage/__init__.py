@@ -5,7 +5,13 @@ A `StorageError` is one sentence for the console: it names the device or share a
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from hypervisor.runner import CommandError
+
+# Where the data store is mounted. Here rather than in datastore.py: the console reads its lock from
+# a file there at start, and should not load LVM's module to learn where that is.
+MOUNTPOINT = Path("/var/lib/xenbox")
 
 
 class StorageError(Exception):

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from hypervisor import runner
-from hypervisor.storage import StorageError, human_size
+from hypervisor.storage import MOUNTPOINT, StorageError, human_size
 from hypervisor.storage.atomic import write_atomically
 from hypervisor.storage.disks import Disk, holds_data, never_erased
 from hypervisor.storage.lvm import Lvm, VolumeGroup
@@ -24,7 +24,6 @@ VG_NAME = "xenbox"
 TAG = "xenbox_datastore"          # what marks a volume group as a XenBox data store
 DATA_LV = "data"
 LABEL = "XENBOX_DATA"
-MOUNTPOINT = Path("/var/lib/xenbox")
 FOLDERS = ("appliances", "images", "config")
 GIB = 1024 ** 3
 
