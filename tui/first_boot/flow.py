@@ -60,22 +60,27 @@ class FirstBootScreen(ClockedScreen):
     def compose(self) -> ComposeResult:
         yield ScreenHeader(show_clock=True, icon="")
         yield Static("", id="steps")
+        # One step, not five: the others are composed when first reached, which keeps them out of the
+        # first frame (seconds under emulation, on a console that has just started).
         with ContentSwitcher(initial=self.steps[0].id):
-            yield from self.steps
+            yield self.steps[0]
         yield Static("", id="status")
         yield KeyFooter(FLOW_KEY_WIDTH)
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         self.sub_title = "First boot"
-        self._go(0)
+        await self._go(0)
 
     @property
     def step(self) -> Step:
         return self.steps[self.at]
 
-    def _go(self, at: int) -> None:
+    async def _go(self, at: int) -> None:
         self.at = at
-        self.query_one(ContentSwitcher).current = self.step.id
+        switcher = self.query_one(ContentSwitcher)
+        if self.step.parent is None:
+            await switcher.add_content(self.step)
+        switcher.current = self.step.id
         self.query_one("#steps", Static).update(Text(
             f"Step {at + 1} of {len(self.steps)}:  "
             + " > ".join(f"[{s.TITLE}]" if s is self.step else s.TITLE for s in self.steps), no_wrap=True,
@@ -104,7 +109,7 @@ class FirstBootScreen(ClockedScreen):
             self._say(reason)
         return bool(reason)
 
-    def action_next(self) -> None:
+    async def action_next(self) -> None:
         if self.applied:
             self.dismiss(self.answers)
         elif self._blocked():
@@ -112,16 +117,16 @@ class FirstBootScreen(ClockedScreen):
         elif self.step is self.summary:
             self._say("Press a to apply these settings, b to go back and change them.")
         else:
-            self._go(self.at + 1)
+            await self._go(self.at + 1)
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    async def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter on the disks table goes on, as Enter does on every step."""
         event.stop()
-        self.action_next()
+        await self.action_next()
 
-    def action_back(self) -> None:
+    async def action_back(self) -> None:
         if not self._blocked() and self.at > 0:
-            self._go(self.at - 1)
+            await self._go(self.at - 1)
 
     def action_later(self) -> None:
         if not self._blocked():
