@@ -1,8 +1,11 @@
 """The root squashfs and the GRUB hybrid ISO (BIOS and UEFI, CD and USB stick)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from firmware.board import BOARDS
 from firmware.context import Context
+from firmware.python import CONSOLE_IMPORTS
 from firmware.run import run
 
 
@@ -11,10 +14,19 @@ def make_squashfs(ctx: Context) -> None:
     live.mkdir(parents=True, exist_ok=True)
     target = live / "rootfs.squashfs"
     target.unlink(missing_ok=True)
+    order = ctx.work / "squashfs.sort"
+    order.write_text(import_order(ctx.rootfs))
     run(["mksquashfs", ctx.rootfs, target, "-comp", "zstd", "-Xcompression-level", "15",
-         "-b", "256K", "-noappend", "-quiet", "-progress"])
+         "-b", "256K", "-sort", order, "-noappend", "-quiet", "-progress"])
     # The initramfs checks this, so an older XenBox stick is never taken for this one.
     (live / "build-id").write_text(ctx.version + "\n")
+
+
+def import_order(rootfs: Path) -> str:
+    """mksquashfs's sort file: the files the console imports first, in the order it imports them, so
+    that they lie together on the medium and are read in a few long reads rather than some 360 short ones."""
+    listed = (rootfs / CONSOLE_IMPORTS).read_text().split()
+    return "".join(f"{path.lstrip('/')} {32767 - rank}\n" for rank, path in enumerate(listed))
 
 
 def grub_config(ctx: Context) -> str:

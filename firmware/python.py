@@ -13,6 +13,16 @@ from firmware.context import Context
 from firmware.run import run
 
 SITE = "usr/lib/xenbox/python"      # on PYTHONPATH of every XenBox program in dom0
+CONSOLE_IMPORTS = "usr/lib/xenbox/console-imports"    # read ahead at boot by /usr/lib/xenbox/console
+# Every file the console's import reads, in the order it reads them: the bytecode, or the shared object.
+LIST_IMPORTS = """
+import sys, tui.supervisor, tui.app
+for module in list(sys.modules.values()):
+    spec = getattr(module, "__spec__", None)
+    path = spec and (spec.cached or (spec.origin if spec.has_location else None))
+    if path:
+        print(path)
+"""
 OWN_PACKAGES = ("hypervisor", "tui")
 REQUIREMENTS = BOARDS / "common" / "requirements-image.txt"
 
@@ -31,3 +41,5 @@ def install_python(ctx: Context) -> None:
     # Compile with the image's own interpreter so the bytecode matches it.
     run(["chroot", ctx.rootfs, "python3", "-m", "compileall", "-q", "-j", "0",
          f"/{SITE}", "/usr/lib/python3.11"], quiet=True)
+    listed = run(["chroot", ctx.rootfs, "env", f"PYTHONPATH=/{SITE}", "python3", "-c", LIST_IMPORTS], capture=True)
+    (ctx.rootfs / CONSOLE_IMPORTS).write_text(listed)

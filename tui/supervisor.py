@@ -145,6 +145,10 @@ def supervise(ttys: list[str], run: Callable[[str], None] = run_console, warm_up
         # copy the pages the collector would touch: memory stays shared after fork.
         gc.freeze()
         gc.enable()
+        # Started ahead of the boot's other work for the import (see /usr/lib/xenbox/console); the
+        # consoles themselves run beside it as equals.
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, 0, 0)
     terminals = {tty: Terminal(tty) for tty in ttys}
     consoles = {fork_console(tty, run): (tty, time.monotonic()) for tty in ttys}
     while True:
