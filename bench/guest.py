@@ -1,6 +1,6 @@
 """The sample appliance's guest booted by QEMU directly, without Xen: the baseline for its first HTTP answer.
 
-The same kernel (the ISO's boot/vmlinuz, which the sample's manifest names) and the
+The same kernel (the ISO's boot/vmlinuz; the sample's vmlinux is it, unpacked) and the
 same initramfs (the sample bundle's initrd.img, taken out of the ISO's root
 squashfs), with the guest's own memory and vCPUs from its manifest, under QEMU TCG.
 Two things have to change for it to boot on an emulated PC instead of Xen: its
