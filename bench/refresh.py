@@ -37,6 +37,10 @@ def parse(output: str) -> list[Refresh]:
              for n, broken, count, steady, xl, first, wall in RESULT.findall(output)]
     if not found:
         raise ProbeError(f"no BENCH-REFRESH line in the probe's output:\n{output[-2000:]}")
+    refused = next((r for r in found if r.broken), None)
+    if refused:     # a catalog of refused manifests is cheaper to list than the screen's: no figure
+        raise ProbeError(f"the catalog refused {refused.broken} of the {refused.appliances} appliances the probe "
+                         f"defined: fix copy_manifest in {PROBE.name} for the sample's manifest")
     return found
 
 

@@ -4,8 +4,8 @@
 
 A refresh is what tui/screens/appliances.py's _read_rows does: `xl list`, the CPU
 meter, the catalog through the console's CatalogCache, the autostart status, the
-rows. For each N, copies of the sample appliance's manifest (autostart off, its
-ramdisk named by absolute path: a link out of the bundle would be refused) are put
+rows. For each N, copies of the sample appliance's manifest (autostart off, its kernel
+and ramdisk named by absolute path: a link out of the bundle would be refused) are put
 in the operator's folder until the catalog holds N appliances; then one first refresh
 (a new cache and meter: every manifest read, `xl info` asked) and REFRESHES
 refreshes as the screen repeats them every two seconds (manifests only stat'ed).
@@ -37,14 +37,17 @@ PREFIX = "bench-copy-"
 PAUSE = 0.2                     # between refreshes, so the meter has an interval
 
 
-def copy_manifest(text, name, ramdisk):
-    """The sample's manifest under another name, its ramdisk by absolute path, not started at boot."""
+def copy_manifest(text, name, sample):
+    """The sample's manifest under another name, its kernel and ramdisk by absolute path into the
+    sample's bundle (a link out of the copy's bundle would be refused), not started at boot."""
     text, named = re.subn(r'(?m)^name = "[^"]*"', 'name = "%s"' % name, text)
-    text, moved = re.subn(r'(?m)^ramdisk = "[^"]*"', 'ramdisk = "%s"' % ramdisk, text)
+    text, moved = re.subn(r'(?m)^(kernel|ramdisk) = "([^"/][^"]*)"',
+                          lambda found: '%s = "%s/%s"' % (found.group(1), sample, found.group(2)), text)
     text, off = re.subn(r"(?m)^enabled = true", "enabled = false", text)
-    if (named, moved, off) == (1, 1, 1):
+    if (named, moved, off) == (1, 2, 1):
         return text
-    raise SystemExit("the sample manifest changed shape: name, ramdisk or autostart not found once")
+    raise SystemExit("the sample manifest changed shape: name, a relative kernel and ramdisk, or autostart "
+                     "not found once each")
 
 
 def make_copies(count):
@@ -54,7 +57,7 @@ def make_copies(count):
     for number in range(count):
         bundle = OPERATOR / ("%s%02d" % (PREFIX, number))
         bundle.mkdir(parents=True)
-        (bundle / "appliance.toml").write_text(copy_manifest(text, bundle.name, SAMPLE / "initrd.img"))
+        (bundle / "appliance.toml").write_text(copy_manifest(text, bundle.name, SAMPLE))
 
 
 def cpu():

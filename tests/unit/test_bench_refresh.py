@@ -23,22 +23,25 @@ def _probe():
 
 def test_copies_of_the_shipped_manifest_are_valid_and_do_not_autostart(tmp_path):
     probe = _probe()
-    ramdisk = tmp_path / "sample-initrd.img"
-    ramdisk.write_bytes(b"initrd")
+    sample = tmp_path / "sample-web"       # the built bundle: the manifest, vmlinux and initrd.img
+    sample.mkdir()
+    (sample / "vmlinux").write_bytes(b"kernel")
+    (sample / "initrd.img").write_bytes(b"initrd")
     text = SAMPLE_MANIFEST.read_text()
     for number in range(3):
         bundle = tmp_path / "operator" / f"copy-{number}"
         bundle.mkdir(parents=True)
-        (bundle / "appliance.toml").write_text(probe.copy_manifest(text, bundle.name, ramdisk))
+        (bundle / "appliance.toml").write_text(probe.copy_manifest(text, bundle.name, sample))
     entries = discover((tmp_path / "operator",))
     assert [(e.name, e.problem) for e in entries] == [(f"copy-{n}", None) for n in range(3)]
     assert not any(e.autostart for e in entries)
-    assert all(e.manifest.boot.ramdisk == ramdisk for e in entries)
+    assert all((e.manifest.boot.kernel, e.manifest.boot.ramdisk) == (sample / "vmlinux", sample / "initrd.img")
+               for e in entries)
 
 
 def test_a_manifest_of_another_shape_stops_the_probe():
     with pytest.raises(SystemExit):
-        _probe().copy_manifest('name = "x"\n', "copy", Path("/initrd.img"))
+        _probe().copy_manifest('name = "x"\n', "copy", Path("/sample"))
 
 
 INFO = "xen_major : 4\nxen_minor : 17\nnr_cpus : 2\ntotal_memory : 3071\nfree_memory : 2014\n"
@@ -73,6 +76,11 @@ def test_probe_output_is_read_back_per_count():
     few, many = refresh.parse(OUTPUT)
     assert (few.appliances, few.steady_ms, few.steady_xl_ms, few.first_ms) == (1, 38.0, 21.5, 160.2)
     assert (many.appliances, many.broken, many.refreshes, many.steady_wall_ms) == (50, 0, 10, 150.0)
+
+
+def test_copies_the_catalog_refused_give_no_figure():
+    with pytest.raises(ProbeError, match="refused 49 of the 50 appliances"):
+        refresh.parse(OUTPUT.replace("n=50 broken=0", "n=50 broken=49"))
 
 
 def test_no_result_line_is_a_probe_error_showing_the_output():
