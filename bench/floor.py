@@ -13,8 +13,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from bench.iso import extract
-from firmware.run import die, run
+from bench.iso import boot_tree, make_disc
+from firmware.run import die
 
 INIT_LINE = "floor: early boot (initramfs) started"
 PROMPT = "floor# "
@@ -66,15 +66,8 @@ def build_initramfs(busybox: Path, tree: Path, out: Path) -> None:
 def build_floor_iso(xenbox_iso: Path, work: Path) -> Path:
     """Make work/floor.iso from xenbox_iso's /boot, with the busybox-only initramfs in place of XenBox's."""
     tree = work / "floor-iso"
-    shutil.rmtree(tree, ignore_errors=True)
-    boot = tree / "boot"
-    files = extract(xenbox_iso, boot, ["/boot/xen.gz", "/boot/vmlinuz", "/boot/initrd.img"])
-    (boot / "grub").mkdir()
-    extract(xenbox_iso, boot / "grub", ["/boot/grub/grub.cfg"])
+    files = boot_tree(xenbox_iso, tree)
     busybox = image_busybox(files["/boot/initrd.img"], work)
     # Over XenBox's initrd, at the same path: XenBox's own grub.cfg then boots the floor unchanged.
-    build_initramfs(busybox, work / "floor-initramfs", boot / "initrd.img")
-    iso = work / "floor.iso"
-    iso.unlink(missing_ok=True)
-    run(["grub-mkrescue", "-o", iso, tree, "--", "-volid", "XENBOX_FLOOR"], quiet=True)
-    return iso
+    build_initramfs(busybox, work / "floor-initramfs", files["/boot/initrd.img"])
+    return make_disc(tree, work / "floor.iso", "XENBOX_FLOOR")

@@ -1,4 +1,5 @@
-"""The ISO under measurement: a private snapshot of it, and files taken out of it with xorriso."""
+"""The ISO under measurement: a private snapshot of it, files taken out of it with xorriso, and discs
+remade from its boot files (the floor, a disc without the root filesystem)."""
 from __future__ import annotations
 
 import os
@@ -36,3 +37,21 @@ def extract(iso: Path, dest: Path, paths: list[str]) -> dict[str, Path]:
     for target in found.values():
         target.chmod(0o644)     # xorriso keeps the ISO's read-only modes
     return found
+
+
+BOOT_FILES = ["/boot/xen.gz", "/boot/vmlinuz", "/boot/initrd.img"]
+MENU = "/boot/grub/grub.cfg"
+
+
+def boot_tree(iso: Path, tree: Path) -> dict[str, Path]:
+    """Xen, the dom0 kernel, the initramfs and the GRUB menu of `iso`, under tree/boot; where each went."""
+    shutil.rmtree(tree, ignore_errors=True)
+    boot = tree / "boot"
+    return {**extract(iso, boot, BOOT_FILES), **extract(iso, boot / "grub", [MENU])}
+
+
+def make_disc(tree: Path, out: Path, volume_id: str) -> Path:
+    """A GRUB hybrid ISO of `tree`, labelled `volume_id`."""
+    out.unlink(missing_ok=True)
+    run(["grub-mkrescue", "-o", out, tree, "--", "-volid", volume_id], quiet=True)
+    return out

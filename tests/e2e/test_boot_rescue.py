@@ -6,12 +6,11 @@ written from another build. Only the serial console is read; the same lines go t
 (tty1), which this test cannot see.
 """
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from bench.iso import extract
+from bench.iso import MENU, boot_tree, make_disc
 from machine import booted
 
 WAIT_S = 5      # xenbox.rootwait: how long the initramfs looks before it gives up
@@ -21,15 +20,9 @@ LIMIT = 300     # Xen and dom0 up, the wait, the rescue shell: about a minute wh
 @pytest.fixture(scope="module")
 def medium_less_iso(iso, tmp_path_factory) -> Path:
     tree = tmp_path_factory.mktemp("medium-less")
-    boot = tree / "boot"
-    extract(iso, boot, ["/boot/xen.gz", "/boot/vmlinuz", "/boot/initrd.img"])
-    extract(iso, boot / "grub", ["/boot/grub/grub.cfg"])
-    menu = boot / "grub" / "grub.cfg"
+    menu = boot_tree(iso, tree)[MENU]
     menu.write_text(re.sub(r"(module2 /boot/vmlinuz .*)", rf"\1 xenbox.rootwait={WAIT_S}", menu.read_text()))
-    out = tree.parent / "medium-less.iso"
-    subprocess.run(["grub-mkrescue", "-o", out, tree, "--", "-volid", "NOT_XENBOX"], check=True,
-                   capture_output=True)
-    return out
+    return make_disc(tree, tree.parent / "medium-less.iso", "NOT_XENBOX")
 
 
 def test_a_missing_medium_is_named_and_a_rescue_shell_answers(medium_less_iso):
