@@ -3,7 +3,7 @@
 It lands in dom0 at /usr/share/xenbox/appliances/sample-web: appliance.toml, initrd.img and
 vmlinux, dom0's own kernel unpacked. Xen's domain builder unpacks a bzImage in dom0 at every
 start, and Debian's is xz: that was 4 of the 6 s `xl create` took under emulation. Stored
-plain, the squashfs (zstd, in the kernel) does the unpacking, far faster; the image grows by 12 MiB.
+plain, the squashfs (zstd, in the kernel) does the unpacking, far faster; the image grows by 10 MiB.
 """
 from __future__ import annotations
 

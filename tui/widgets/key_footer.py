@@ -59,6 +59,10 @@ class KeyFooter(Widget):
     def columns(self, width: int) -> int:
         return max(1, width // self.cell_width)
 
+    def cell(self, width: int) -> int:
+        """Each key's width: the line shared out between the columns."""
+        return width // self.columns(width)
+
     def lines(self, width: int) -> list[list[FooterKey]]:
         keys, per_line = self.keys(), self.columns(width)
         return [keys[at:at + per_line] for at in range(0, len(keys), per_line)]
@@ -68,7 +72,7 @@ class KeyFooter(Widget):
 
     def render(self) -> Text:
         width = self.size.width
-        cell = width // self.columns(width)
+        cell = self.cell(width)
         key_style = self.get_component_rich_style("key-footer--key")
         text = Text(no_wrap=True, overflow="crop")
         for number, line in enumerate(self.lines(width)):
@@ -84,7 +88,7 @@ class KeyFooter(Widget):
 
     def key_at(self, x: int, y: int) -> FooterKey | None:
         width = self.size.width
-        lines, cell = self.lines(width), width // self.columns(width)
+        lines, cell = self.lines(width), self.cell(width)
         if 0 <= y < len(lines) and 0 <= x // cell < len(lines[y]):
             return lines[y][x // cell]
         return None
