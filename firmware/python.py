@@ -13,14 +13,26 @@ from firmware.context import Context
 from firmware.run import run
 
 SITE = "usr/lib/xenbox/python"      # on PYTHONPATH of every XenBox program in dom0
-CONSOLE_IMPORTS = "usr/lib/xenbox/console-imports"    # read ahead at boot by /usr/lib/xenbox/console
-# Every file the console's import reads, in the order it reads them: the bytecode, or the shared object.
+CONSOLE_IMPORTS = "usr/lib/xenbox/console-imports"    # read ahead at boot by the initramfs (initramfs/init)
+# Every file the console's start reads, roughly in the order it reads them: Python itself and the
+# libraries it links, then the bytecode and shared objects the import loads, then their libraries.
 LIST_IMPORTS = """
-import sys, tui.supervisor, tui.app
+import os, subprocess, sys, tui.supervisor, tui.app
+LOADER = "/lib64/ld-linux-x86-64.so.2"
+def linked(path):
+    listed = subprocess.run([LOADER, "--list", path], capture_output=True, text=True).stdout
+    return [line.split("=>")[1].split("(")[0].strip() for line in listed.splitlines() if "=> /" in line]
+files = [sys.executable, LOADER, *linked(sys.executable)]
 for module in list(sys.modules.values()):
     spec = getattr(module, "__spec__", None)
     path = spec and (spec.cached or (spec.origin if spec.has_location else None))
     if path:
+        files.append(path)
+files += [lib for path in files if path.endswith(".so") for lib in linked(path)]
+seen = set()
+for path in map(os.path.realpath, files):
+    if path not in seen:
+        seen.add(path)
         print(path)
 """
 OWN_PACKAGES = ("hypervisor", "tui")
