@@ -82,3 +82,23 @@ def test_a_killed_console_is_forked_again_on_its_terminal_and_the_other_is_untou
     assert b"owns=True" in said and f"on={first_name}".encode() in said, said
     assert console_pid(said[said.rindex(b"console pid="):]) != first_pid
     os.kill(second_pid, 0)      # still running: raises if it had been killed too
+
+
+def locked_kib() -> int:
+    status = open("/proc/self/status").read()
+    return int(status.split("VmLck:")[1].split()[0])
+
+
+def test_the_import_runs_with_its_memory_mapped_in_and_lets_go_after():
+    """Around the import every page is mapped at once (VmLck counts them), and afterwards
+    nothing stays locked. Unprivileged, the block runs all the same, without the lock."""
+    before = locked_kib()
+    with supervisor.memory_prefaulted():
+        during = locked_kib()
+        grown = bytearray(8 << 20)      # a new mapping inside the block is filled at once too
+        during_after_growth = locked_kib()
+    del grown
+    assert locked_kib() == before == 0
+    if os.geteuid() == 0:
+        assert during > 0
+        assert during_after_growth >= during + (8 << 10)
