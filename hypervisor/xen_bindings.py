@@ -15,9 +15,9 @@ import glob
 import importlib
 import sys
 import threading
-from typing import Any
+from typing import Any, Callable
 
-from hypervisor.xl import Domain, state_name
+from hypervisor.xl import Domain, XenInfo, state_name
 
 # Debian's xen-utils puts the bindings beside xl, not on Python's path.
 BINDINGS_GLOB = "/usr/lib/xen-*/lib/python"
@@ -52,6 +52,21 @@ def memory_from_physinfo(physinfo: dict[str, Any]) -> tuple[int, int]:
         raise BindingError(f"Xen's host information lacks or garbles {error}") from error
 
 
+def info_from_bindings(version: dict[str, Any], physinfo: dict[str, Any]) -> XenInfo:
+    """What `xl info` says of Xen's version, the CPUs and memory, from xeninfo() and physinfo().
+
+    virt_caps is left unknown: the bindings name only "hvm" and "pv" there, never "hap" or
+    "shadow" (Xen 4.17, tools/python/xen/lowlevel/xc/xc.c), and HVM support is then judged
+    from /sys/hypervisor and Xen's log instead (hypervisor/capabilities.py)."""
+    try:
+        total, free = memory_from_physinfo(physinfo)
+        return XenInfo(version=f"{int(version['xen_major'])}.{int(version['xen_minor'])}{version.get('xen_extra', '')}",
+                       nr_cpus=int(physinfo["nr_cpus"]), total_memory_mib=total, free_memory_mib=free,
+                       virt_caps="")
+    except (KeyError, TypeError, ValueError) as error:
+        raise BindingError(f"Xen's version or host information lacks or garbles {error}") from error
+
+
 def name_of(raw: bytes | str | None, domid: int) -> str:
     if raw is None:
         return f"(domain {domid})"      # a domain being built or torn down has no name yet
@@ -77,12 +92,22 @@ class XenBindings:
         return [domain_from_info(info, name_of(name, info.get("domid", -1))) for info, name in zip(infos, names)]
 
     def memory(self) -> tuple[int, int]:
+        return memory_from_physinfo(self._ask(lambda xc: xc.physinfo()))
+
+    def info(self) -> XenInfo:
+        return info_from_bindings(*self._ask(lambda xc: (xc.xeninfo(), xc.physinfo())))
+
+    def log(self) -> str:
+        """Xen's console ring: what `xl dmesg` prints."""
+        ring = self._ask(lambda xc: xc.readconsolering())
+        return ring.decode(errors="replace") if isinstance(ring, bytes) else str(ring)
+
+    def _ask(self, call: Callable[[Any], Any]) -> Any:
         with self._lock:
             try:
-                physinfo = self._xc.physinfo()
+                return call(self._xc)
             except self._errors as error:
                 raise BindingError(str(error)) from error
-        return memory_from_physinfo(physinfo)
 
 
 def open_bindings() -> XenBindings | None:

@@ -118,8 +118,9 @@ def libxl_reason(output: str) -> str | None:
 class Xl:
     """Calls `xl`; the runner is injectable so tests can check each argv.
 
-    On a real host the two questions asked every refresh (the domain list, free
-    memory) go to Xen's own bindings instead, when they load (hypervisor/xen_bindings.py).
+    On a real host the questions the consoles ask (the domain list, free memory, Xen's
+    version and log) go to Xen's own bindings instead, when they load
+    (hypervisor/xen_bindings.py): at boot each xl process delayed the first frame.
     """
 
     def __init__(self, run: runner.Runner = runner.run, program: str | None = None) -> None:
@@ -157,7 +158,10 @@ class Xl:
             return None
 
     def info(self) -> XenInfo:
-        return XenInfo.from_info(parse_info(self._xl("info")))
+        """Version, CPUs and memory; from the bindings when they load, without xl's process.
+        Their virt_caps is empty (see xen_bindings.info_from_bindings)."""
+        found = self._from_bindings(lambda fast: fast.info())
+        return found if found is not None else XenInfo.from_info(parse_info(self._xl("info")))
 
     def memory(self) -> tuple[int, int]:
         """(total, free) MiB of host memory; what `xl info` says, without its process."""
@@ -172,7 +176,8 @@ class Xl:
         return found if found is not None else parse_list(self._xl("list"))
 
     def dmesg(self) -> str:
-        return self._xl("dmesg")
+        found = self._from_bindings(lambda fast: fast.log())
+        return found if found is not None else self._xl("dmesg")
 
     def domain(self, name: str) -> Domain | None:
         return next((d for d in self.domains() if d.name == name), None)

@@ -5,8 +5,10 @@ from pathlib import Path
 import pytest
 
 from hypervisor import xen_bindings
-from hypervisor.xen_bindings import BindingError, domain_from_info, memory_from_physinfo, state_flags
-from hypervisor.xl import Xl, parse_info, parse_list
+from hypervisor.capabilities import hvm_support
+from hypervisor.xen_bindings import (BindingError, XenBindings, domain_from_info, info_from_bindings,
+                                     memory_from_physinfo, state_flags)
+from hypervisor.xl import Xl, XenInfo, parse_info, parse_list
 
 XEN = Path(__file__).resolve().parents[1] / "fixtures" / "xen"
 NAMES = {0: "Domain-0", 1: "sample-web"}
@@ -30,6 +32,66 @@ def test_free_memory_from_the_bindings_is_xl_infos_mib():
     total, free = memory_from_physinfo(captured("physinfo.json"))
     assert total == int(info["total_memory"])
     assert free == int(info["free_memory"])
+
+
+def test_version_cpus_and_memory_from_the_bindings_are_xl_infos():
+    both = captured("xeninfo-physinfo.json")
+    from_bindings = info_from_bindings(both["xeninfo"], both["physinfo"])
+    from_xl = XenInfo.from_info(parse_info((XEN / "xl-info.txt").read_text()))
+    assert from_bindings == XenInfo(version="4.17.7", nr_cpus=2, total_memory_mib=3071, free_memory_mib=1918,
+                                    virt_caps="")
+    assert from_xl.version == from_bindings.version and from_xl.nr_cpus == from_bindings.nr_cpus
+    assert (from_xl.total_memory_mib, from_xl.free_memory_mib) == (3071, 1918)
+
+
+def test_without_virt_caps_hvm_is_still_judged_right_on_both_captured_cpus():
+    """The bindings' virt_caps lack "hap": the answer then rests on /sys/hypervisor and the log."""
+    both = captured("xeninfo-physinfo.json")
+    info = info_from_bindings(both["xeninfo"], both["physinfo"])
+    with_npt = hvm_support(xen_log=(XEN / "dmesg-qemu64-npt.txt").read_text(), virt_caps=info.virt_caps,
+                           sys_capabilities=both["xeninfo"]["xen_caps"])
+    assert with_npt.line == "HVM: available (AMD-V)"
+    without = hvm_support(xen_log=(XEN / "dmesg-haswell-notsx.txt").read_text(), virt_caps=info.virt_caps,
+                          sys_capabilities="xen-3.0-x86_64 ")
+    assert without.line == "HVM: unavailable — this CPU has no VT-x/AMD-V"
+
+
+class RingOnly:
+    """Stands in for xen.lowlevel.xc (the hypercall boundary does not exist off a Xen host):
+    its console ring comes back as bytes, as the real one's did in dom0."""
+    class Error(Exception):
+        pass
+
+    def __init__(self, ring):
+        self.ring = ring
+
+    def xc(self):
+        return self
+
+    def readconsolering(self):
+        if isinstance(self.ring, Exception):
+            raise self.ring
+        return self.ring
+
+
+class NoXenstore:
+    class Error(Exception):
+        pass
+
+    def xs(self):
+        return self
+
+
+def test_xens_log_from_the_bindings_is_the_ring_as_text():
+    ring = (XEN / "dmesg-qemu64-npt.txt").read_bytes()
+    assert XenBindings(RingOnly(ring), NoXenstore()).log() == ring.decode()
+    with pytest.raises(BindingError, match="no privcmd"):
+        XenBindings(RingOnly(RingOnly.Error("no privcmd")), NoXenstore()).log()
+
+
+def test_a_garbled_version_is_a_binding_error():
+    with pytest.raises(BindingError, match="xen_minor"):
+        info_from_bindings({"xen_major": 4}, captured("xeninfo-physinfo.json")["physinfo"])
 
 
 @pytest.mark.parametrize("flags, expected", [
@@ -56,6 +118,8 @@ class FailingBindings:
     def domains(self):
         raise BindingError("privcmd: permission denied")
 
+    info = log = domains
+
 
 def test_when_the_bindings_fail_xl_is_asked_and_keeps_being_asked():
     calls = []
@@ -67,6 +131,19 @@ def test_when_the_bindings_fail_xl_is_asked_and_keeps_being_asked():
     xl._bindings = FailingBindings()
     assert [d.name for d in xl.domains()] == ["Domain-0", "sample-web"]
     assert xl._bindings is None and calls == [["xl", "list"]]
+
+
+def test_when_the_bindings_fail_xens_version_and_log_come_from_xl():
+    calls = []
+
+    def run(argv, timeout):
+        calls.append(argv[1:])
+        return (XEN / "xl-info.txt").read_text() if argv[1:] == ["info"] else "(XEN) log line\n"
+    xl = Xl(run=run)
+    xl._bindings = FailingBindings()
+    assert xl.info().version == "4.17.7"
+    assert xl.dmesg() == "(XEN) log line\n"
+    assert calls == [["info"], ["dmesg"]]
 
 
 def test_an_injected_runner_never_reaches_for_the_bindings():
