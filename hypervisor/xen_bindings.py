@@ -60,9 +60,9 @@ def info_from_bindings(version: dict[str, Any], physinfo: dict[str, Any]) -> Xen
     from /sys/hypervisor and Xen's log instead (hypervisor/capabilities.py)."""
     try:
         total, free = memory_from_physinfo(physinfo)
-        return XenInfo(version=f"{int(version['xen_major'])}.{int(version['xen_minor'])}{version.get('xen_extra', '')}",
-                       nr_cpus=int(physinfo["nr_cpus"]), total_memory_mib=total, free_memory_mib=free,
-                       virt_caps="")
+        release = f"{int(version['xen_major'])}.{int(version['xen_minor'])}{version.get('xen_extra', '')}"
+        return XenInfo(version=release, nr_cpus=int(physinfo["nr_cpus"]), total_memory_mib=total,
+                       free_memory_mib=free, virt_caps="")
     except (KeyError, TypeError, ValueError) as error:
         raise BindingError(f"Xen's version or host information lacks or garbles {error}") from error
 
