@@ -17,7 +17,8 @@ CONSOLE_IMPORTS = "usr/lib/xenbox/console-imports"    # read ahead at boot by th
 # Every file the console's start reads, roughly in the order it reads them: Python itself and the
 # libraries it links, then the bytecode and shared objects the import loads, then their libraries.
 LIST_IMPORTS = """
-import os, subprocess, sys, tui.supervisor, tui.app
+import os, subprocess, sys
+import runpy, argparse, tui.__main__, tui.supervisor, tui.app   # what `python3 -m tui` imports, in order
 LOADER = "/lib64/ld-linux-x86-64.so.2"
 def linked(path):
     listed = subprocess.run([LOADER, "--list", path], capture_output=True, text=True).stdout
