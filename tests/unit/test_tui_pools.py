@@ -6,7 +6,7 @@ import asyncio
 from textual.widgets import Static
 
 from hypervisor.storage.named_pools import NamedPools
-from hypervisor.storage.pool_commands import pool_rows
+from hypervisor.storage.pool_status import pool_rows
 from test_storage_named_pools import RAM_ROOT, REAL_DISK, Kernel
 from test_tui_storage import GROUP, FakeStore
 from tui.screens.pools import PoolsScreen, read_share
