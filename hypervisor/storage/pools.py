@@ -86,9 +86,12 @@ class FilePool:
         self._images = Images(run)
         self.folder = folder
         self._problem = problem or self._data_store_problem
-        self._store = store or DataStore(run)
+        self._run = run
+        self._store = store         # made when first asked: a named pool has its own `problem`
 
     def _data_store_problem(self) -> str | None:
+        if self._store is None:
+            self._store = DataStore(self._run)
         if self._store.is_mounted():
             return None
         return ("it is an image file on the data store, which is not mounted: set one up on the Storage screen "
