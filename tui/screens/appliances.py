@@ -189,7 +189,7 @@ class AppliancesScreen(ClockedScreen):
 
     # -- the selected row ------------------------------------------------------
     def _selected(self) -> ApplianceRow | None:
-        name = self.query_one(ApplianceTable).selected_name
+        name = self.query_one(ApplianceTable).selected_key
         return self._rows.get(name) if name else None
 
     def _chosen_row(self) -> ApplianceRow | None:

@@ -1,9 +1,8 @@
 """The running domains, refreshed live: name, id, state, vCPUs, memory, CPU %."""
 from __future__ import annotations
 
-from textual.widgets import DataTable
-
 from hypervisor.xl import Domain
+from tui.widgets.keyed_table import KeyedTable
 
 COLUMNS = ("Name", "ID", "State", "vCPUs", "Memory", "CPU %")
 
@@ -19,31 +18,14 @@ def row(domain: Domain, cpu: float | None) -> tuple[str, ...]:
     )
 
 
-class DomainTable(DataTable):
+class DomainTable(KeyedTable):
     DEFAULT_CSS = """
     DomainTable { height: 1fr; border: solid $primary; border-title-color: $text; }
     """
 
     def on_mount(self) -> None:
         self.border_title = "Domains"
-        self.cursor_type = "row"
         self.add_columns(*COLUMNS)
 
     def show(self, domains: list[Domain], cpu: dict[int, float | None]) -> None:
-        rows = {str(domain.domid): row(domain, cpu.get(domain.domid)) for domain in domains}
-        if list(rows) == [key.value for key in self.rows]:
-            self._change_cells(rows)        # the same domains: only the cells that changed are redrawn
-            return
-        selected = self.cursor_row
-        self.clear()
-        for key, cells in rows.items():
-            self.add_row(*cells, key=key)
-        if domains:
-            self.move_cursor(row=min(selected, len(domains) - 1))
-
-    def _change_cells(self, rows: dict[str, tuple[str, ...]]) -> None:
-        columns = list(self.columns)
-        for key, cells in rows.items():
-            for column, (old, new) in zip(columns, zip(self.get_row(key), cells)):
-                if old != new:
-                    self.update_cell(key, column, new, update_width=len(new) > len(old))
+        self.show_rows({str(domain.domid): row(domain, cpu.get(domain.domid)) for domain in domains})
