@@ -8,12 +8,12 @@ timeout and its reading of the CD are part of what a person waits for in both.
 """
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 from bench.iso import boot_tree, make_disc
+from firmware.initramfs import install_busybox, pack
 from firmware.run import die
 
 INIT_LINE = "floor: early boot (initramfs) started"
@@ -47,20 +47,12 @@ def image_busybox(initrd: Path, dest: Path) -> Path:
 
 def build_initramfs(busybox: Path, tree: Path, out: Path) -> None:
     shutil.rmtree(tree, ignore_errors=True)
-    for d in ("bin", "dev", "proc", "sys"):
+    for d in ("dev", "proc", "sys"):
         (tree / d).mkdir(parents=True)
-    shutil.copy2(busybox, tree / "bin" / "busybox")
-    applets = subprocess.run([busybox, "--list"], capture_output=True, text=True, check=True).stdout.split()
-    for applet in applets:
-        if applet != "busybox":
-            os.symlink("busybox", tree / "bin" / applet)
+    install_busybox(tree, busybox)
     (tree / "init").write_text(INIT)
     (tree / "init").chmod(0o755)
-    files = subprocess.run(["find", ".", "-mindepth", "1"], cwd=tree, capture_output=True, text=True, check=True)
-    cpio = subprocess.run(["cpio", "-o", "-H", "newc", "--quiet", "-R", "0:0"], cwd=tree,
-                          input=files.stdout.encode(), capture_output=True, check=True).stdout
-    # Compressed like XenBox's initramfs, so the kernel's unpacking costs alike.
-    out.write_bytes(subprocess.run(["zstd", "-19", "-q", "-c"], input=cpio, capture_output=True, check=True).stdout)
+    pack(tree, out)     # compressed as XenBox's initramfs is, so the kernel's unpacking costs alike
 
 
 def build_floor_iso(xenbox_iso: Path, work: Path) -> Path:
