@@ -14,22 +14,25 @@ from textual.widgets.data_table import ColumnKey
 class KeyedTable(DataTable):
     def __init__(self) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False)
-        self._keys: list[str] = []
-        self._shown: dict[str, tuple[str, ...]] = {}
+        self._shown: dict[str, tuple[str, ...]] = {}    # each row's texts; its cells may be styled Text
 
     def cell(self, column: ColumnKey, text: str) -> str | Text:
         """How one cell's text is drawn; a subclass may style it (as Text: never read as markup)."""
         return text
 
     @property
+    def row_keys(self) -> list[str]:
+        return [key.value for key in self.rows]     # in the order shown: these tables are never sorted
+
+    @property
     def selected_key(self) -> str | None:
-        if not self._keys or not 0 <= self.cursor_row < len(self._keys):
-            return None
-        return self._keys[self.cursor_row]
+        keys = self.row_keys
+        return keys[self.cursor_row] if 0 <= self.cursor_row < len(keys) else None
 
     def select(self, key: str) -> None:
-        if key in self._keys:
-            self.move_cursor(row=self._keys.index(key), scroll=True)
+        keys = self.row_keys
+        if key in keys:
+            self.move_cursor(row=keys.index(key), scroll=True)
 
     def show_rows(self, rows: dict[str, tuple[str, ...]], follow: str | None = None) -> None:
         """Show `rows` (key -> cell texts, in order); keep the cursor on `follow` (default: the row
@@ -37,7 +40,7 @@ class KeyedTable(DataTable):
         follow = follow or self.selected_key
         position = self.cursor_row
         keys = list(rows)
-        if keys != self._keys:
+        if keys != self.row_keys:
             self._rebuild(rows)
             if follow not in keys and keys:
                 self.move_cursor(row=min(position, len(keys) - 1))    # it went away: stay near
@@ -48,7 +51,7 @@ class KeyedTable(DataTable):
 
     def _rebuild(self, rows: dict[str, tuple[str, ...]]) -> None:
         self.clear()
-        self._keys, self._shown = list(rows), dict(rows)
+        self._shown = dict(rows)
         for key, texts in rows.items():
             self.add_row(*(self.cell(column, text) for column, text in zip(self.columns, texts)), key=key)
 
