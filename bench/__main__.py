@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import guest, http, refresh, report, storage
+from bench import console_start, guest, http, refresh, report, storage
 from bench.boot import Timeout
 from bench.floor import build_floor_iso
 from bench.guest import DirectBoot
@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                           for f, x in zip(floors, xenboxes)])
     counts = (refresh.COUNTS[0], refresh.COUNTS[-1])
     appliance_rows = report.median([report.appliance_figures(x, g, counts) for x, g in zip(xenboxes, guests)])
+    start_rows = report.median([report.console_start_figures(x) for x in xenboxes])
     storage_rows = storage.figures(stored)
     end_load = os.getloadavg()
     rounds = f"{len(floors)} rounds, medians" if len(floors) > 1 else "one round"
@@ -103,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
                f"QEMU TCG {q['cpu_tcg']}, {q['cpus']} vCPUs, {q['memory_mib']} MiB; floor booted first, then XenBox, "
                f"one at a time, {rounds}; host load average {load[0]:.1f} at start, {end_load[0]:.1f} at end")
     print(report.table(rows, heading))
+    print("\n" + report.table(start_rows, "Where the console's start goes: issue 2's console target beside what "
+                              "Textual itself costs here", against="baseline"))
+    print(f"\n{report.console_target(rows, start_rows)}")
     print(f"\nXenBox's largest dom0 processes (Pss MiB, last round):\n{report.largest(xenboxes[-1])}")
     print("\n" + report.table(appliance_rows, "Appliances: issue 3's targets, each beside a baseline from this run",
                               against="baseline"))
@@ -127,10 +131,12 @@ def main(argv: list[str] | None = None) -> int:
         "storage": "one more XenBox boot with a blank 20 GiB disk (the data store), an ext4 disk holding a "
                    "bundle with a 1 GiB image, and a second blank 20 GiB disk (mkfs.ext4's baseline); times by "
                    "dom0's /proc/uptime around each command; caches dropped before dd and before the add",
+        "console_start": f"in dom0 once the boot settled, bench/probes/console_start.py: {console_start.RUNS} "
+                         f"fresh interpreters each, alternating {' and '.join(console_start.KINDS)}, headless",
         "appliances_refresh": f"in dom0, bench/probes/refresh_cpu.py: getrusage self + children, "
                               f"{refresh.REFRESHES} refreshes after a first one, counts {list(refresh.COUNTS)}",
     }
-    report.write_json(args.json, rows + appliance_rows + storage_rows, method, sizes, {"floor": floors, "xenbox": xenboxes},
+    report.write_json(args.json, rows + start_rows + appliance_rows + storage_rows, method, sizes, {"floor": floors, "xenbox": xenboxes},
                       guests)
     print(f"Results: {args.json}; serial logs: {args.logs}")
     return 0

@@ -7,8 +7,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import floor, http, memory, refresh, shell, timeline
+from bench import console_start, floor, http, memory, refresh, shell, timeline
 from bench.boot import booted, cpu_seconds
+from bench.console_start import ConsoleStart
 from bench.memory import Memory
 from bench.refresh import Refresh
 from bench.timeline import Milestone
@@ -81,6 +82,7 @@ class Run:
     log: Path
     guest: GuestAnswer | None = None                            # XenBox only
     refreshes: list[Refresh] = field(default_factory=list)     # XenBox only: one per appliance count
+    console_starts: dict[str, ConsoleStart] = field(default_factory=dict)  # XenBox only: by kind, once idle
 
     @property
     def milestones(self) -> list[Milestone]:
@@ -105,6 +107,10 @@ def boot(profile: Profile, iso: Path, log: Path) -> Run:
                 run.refreshes = refresh.measure(console)
                 say("refresh CPU: " + "; ".join(f"{r.appliances} appliances {r.steady_ms:.1f} ms"
                                                 for r in run.refreshes))
+                say(f"typing the console-start probe; {console_start.RUNS} runs each of {' and '.join(console_start.KINDS)}")
+                run.console_starts = console_start.measure(console)
+                say("console start, idle: " + "; ".join(f"{c.kind} {c.total_s:.1f} s"
+                                                        for c in run.console_starts.values()))
             return run
         finally:    # also when the boot fails: where it stopped is in there
             if poller:

@@ -48,21 +48,21 @@ def _minus(a: float | None, b: float | None) -> float | None:
 
 
 def _timeline(group: str, prefix: str, milestones: list, floor_times: dict, xenbox_times: dict,
-              target: str) -> list[Figure]:
+              target: str = "", limit: float | None = None) -> list[Figure]:
     rows = [Figure(group, prefix + m.key, m.label, "s", floor_times.get(m.key), xenbox_times.get(m.key))
             for m in milestones]
     rows.append(Figure(group, prefix + "init_to_ready", "dom0 /init -> console ready", "s",
                        _minus(floor_times["ready"], floor_times["init"]),
-                       _minus(xenbox_times["ready"], xenbox_times["init"]), target))
+                       _minus(xenbox_times["ready"], xenbox_times["init"]), target, limit))
     return rows
 
 
 def figures(floor: Run, xenbox: Run, floor_iso_bytes: int, xenbox_iso_bytes: int) -> list[Figure]:
     milestones = xenbox.milestones      # the floor's are a subset
     rows = _timeline("Timeline, wall clock (s after QEMU started)", "",
-                     milestones, floor.times, xenbox.times, "<= 6 s")
+                     milestones, floor.times, xenbox.times, "<= 6 s", 6.0)
     rows += _timeline("Timeline, QEMU's CPU time (s it had used by then)", "cpu_",
-                      milestones, floor.cpu_times, xenbox.cpu_times, "")
+                      milestones, floor.cpu_times, xenbox.cpu_times)
     clocks = "Their own clocks (s after Xen's timer / the kernel started)"
     rows += [
         Figure(clocks, "xen_dom0_start", "Xen: dom0 kernel started", "s", floor.xen_dom0_start, xenbox.xen_dom0_start),
@@ -131,6 +131,41 @@ def appliance_figures(xenbox: Run, alone: DirectBoot | None, counts: tuple[int, 
         row("refresh_first_cpu_ms", "first refresh, manifests read", "first_ms"),
     ]
     return rows
+
+
+CONSOLE_START = ("Console start in the booted dom0, once idle: a fresh interpreter, headless, 80x24, median of {runs};\n"
+                 "  baseline: a one-widget Textual app to its first frame, XenBox column: XenBox's console to its HVM line")
+
+
+def console_start_figures(xenbox: Run) -> list[Figure]:
+    """What any Textual console costs in this dom0 (the baseline) beside what XenBox's console costs."""
+    one_widget, console = xenbox.console_starts.get("textual"), xenbox.console_starts.get("xenbox")
+    group = CONSOLE_START.format(runs=console.runs if console else "-")
+
+    def row(key: str, label: str, attribute: str) -> Figure:
+        return Figure(group, key, label, "s", getattr(one_widget, attribute) if one_widget else None,
+                      getattr(console, attribute) if console else None, baseline="one-widget Textual app")
+    return [
+        row("console_start_interpreter", "interpreter's own start", "start_s"),
+        row("console_start_imports", "imports", "import_s"),
+        row("console_start_shown", "app start -> frame / HVM line", "shown_s"),
+        row("console_start_total", "process created -> shown", "total_s"),
+    ]
+
+
+def console_target(timeline: list[Figure], starts: list[Figure]) -> str:
+    """Issue 2's console target in plain words, beside the least a Textual console costs in this dom0."""
+    ready = next((row for row in timeline if row.key == "init_to_ready"), None)
+    total = next((row for row in starts if row.key == "console_start_total"), None)
+    if ready is None or ready.xenbox is None:
+        return "Issue 2's console target: console ready not measured"
+    line = (f"Issue 2's console target: dom0 /init -> console ready {ready.xenbox:.1f} s against {ready.target}: "
+            f"{'met' if ready.met else 'NOT met'}")
+    if total is None or total.floor is None or total.xenbox is None:
+        return line + "; console start once idle not measured"
+    return (f"{line}.\n  Once the boot is over, in the same dom0, a one-widget Textual app takes {total.floor:.1f} s "
+            f"from its process's creation to its first frame,\n  and XenBox's console {total.xenbox:.1f} s to its HVM "
+            f"line: the rest of the {ready.xenbox:.1f} s is the initramfs before the console and the boot beside it.")
 
 
 def median(rounds: list[list[Figure]]) -> list[Figure]:
@@ -212,6 +247,7 @@ def _run_json(run: Run, iso: Path, iso_bytes: int) -> dict:
         "processes": [asdict(p) for p in run.memory.processes],
         "sample_guest": asdict(run.guest) if run.guest else None,
         "appliances_refresh": [asdict(r) for r in run.refreshes],
+        "console_start_idle": {kind: asdict(c) for kind, c in run.console_starts.items()},
     }
 
 
