@@ -14,6 +14,7 @@ from textual.binding import Binding
 
 from hypervisor.boot_messages import log_size
 from hypervisor.console_password import read_access, store_hash
+from hypervisor.kernel_messages import PrintedMessages
 from hypervisor.xl import Xl
 from tui.first_boot.watch import FirstBootWatch
 from tui.screens.lock import LockScreen
@@ -32,8 +33,10 @@ SHELL = ["/bin/sh", "-l"]
 # How often the console looks at its lock: a password set at boot (the data store is mounted after
 # the console starts) or from the other console locks this one within that time.
 LOCK_CHECK_SECONDS = 2.0
-# How often the serial console looks for boot messages printed over it (see hypervisor/boot_messages.py).
+# How often a console looks for messages printed over it: the kernel's errors on both consoles
+# (hypervisor/kernel_messages.py), the boot's on the serial line (hypervisor/boot_messages.py).
 BOOT_MESSAGES_SECONDS = 1.0
+KERNEL_NOTICES = 3          # the kernel's last few errors of a second are also said, or a redraw would hide them
 
 
 def data_store_mounted() -> bool:
@@ -72,15 +75,22 @@ class XenBoxApp(App):
         # The boot leaves its first-boot marker a while after the console starts: looked for as often.
         self.first_boot.check()
         self.set_interval(LOCK_CHECK_SECONDS, self.first_boot.check)
-        if is_serial(self.tty):
+        if self.tty:        # a real console, which the kernel prints its errors on
+            self._kernel_messages = PrintedMessages()
             self._boot_log_size = log_size()
-            self.set_interval(BOOT_MESSAGES_SECONDS, self.redraw_over_boot_messages)
+            self.set_interval(BOOT_MESSAGES_SECONDS, self.redraw_over_messages)
 
-    def redraw_over_boot_messages(self) -> None:
-        """Boot messages share the serial line and scroll this screen: draw it all again after them."""
-        size = log_size()
-        if size != self._boot_log_size:
-            self._boot_log_size = size
+    def redraw_over_messages(self) -> None:
+        """Messages printed over this screen scroll it: draw it all again after them. The kernel's
+        errors are said in a notification too, or the redraw would hide them."""
+        printed = self._kernel_messages.since_last_look()
+        for text in printed[-KERNEL_NOTICES:]:
+            self.notify(text, title="Kernel", severity="error", timeout=15)
+        boot_said = False
+        if is_serial(self.tty):     # boot messages go to the serial line only
+            size = log_size()
+            boot_said, self._boot_log_size = size != self._boot_log_size, size
+        if printed or boot_said:
             self.refresh(repaint=True)
 
     # -- the console lock ------------------------------------------------------------

@@ -135,6 +135,35 @@ def test_ctrl_l_fits_the_console_to_a_resized_serial_terminal(console, rows, col
     assert fills(console, rows, cols), console.display()
 
 
+def drawn_over(console, text: str) -> bool:
+    """The kernel's line is gone from the screen, the console is laid out again (footer on the last row),
+    and a notification says the text."""
+    lines = console.screen.display
+    return (not any(f"] {text}" in line for line in lines)     # the kernel prints "[  75.123456] text"
+            and any(text in line for line in lines)
+            and any("Kernel" in line for line in lines) and fills(console, 24, 80))
+
+
+def test_a_kernel_error_printed_over_the_console_is_drawn_over_and_said(console):
+    # dom0's kernel prints its errors (loglevel=4) on hvc0, straight over the console, where the next
+    # redraw hides them for good: the console says them in a notification. (Before it did, this failed
+    # on the notification: the clock's and status line's updates had already drawn over the line.)
+    # A shell writes one into the kernel's log a while after it is left; typed in two words, so the
+    # echo of the typed line never reads as what the kernel printed.
+    text = "xenbox e2e: a kernel error"
+    console.press("s")
+    console.wait_for_screen(r"XenBox shell", 30)
+    since = len(console.transcript)
+    console.type_line("""nohup sh -c 'sleep 15; echo "<3>xenbox e2e: a kernel" "error" > /dev/kmsg' """
+                      """> /dev/null 2>&1 & exit""")
+    console.wait_for_screen(OVERVIEW, 60)
+    console.wait_for_output(text.encode(), 120, since)
+    deadline = time.monotonic() + 60
+    while not drawn_over(console, text) and time.monotonic() < deadline:
+        console.settle(1)
+    assert drawn_over(console, text), console.display()
+
+
 def test_console_comes_back_after_its_process_is_killed(console):
     console.press("s")
     console.wait_for_screen(r"XenBox shell", 30)

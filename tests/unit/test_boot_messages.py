@@ -2,6 +2,8 @@
 import asyncio
 import io
 
+import pytest
+
 import tui.app as console_app
 from hypervisor.boot_messages import log_size, say_at_boot
 from tui.app import XenBoxApp
@@ -23,11 +25,26 @@ def test_without_a_place_for_the_log_the_message_is_still_said(tmp_path):
     assert log_size(tmp_path / "missing-folder" / "boot.log") == 0
 
 
-def redraws_after(tmp_path, monkeypatch, tty: str, write_message: bool) -> list[bool]:
-    """What the console asked to redraw in full, after (maybe) a boot message was printed over it."""
+class KernelSays:
+    """The kernel's log as the console sees it, scripted: the machine running the tests has its own kernel,
+    whose messages would come and go at random (tests/unit/test_kernel_messages.py reads the real one)."""
+    pending: list[str] = []
+
+    def since_last_look(self) -> list[str]:
+        said, KernelSays.pending = KernelSays.pending, []
+        return said
+
+
+def redraws_after(tmp_path, monkeypatch, tty: str, write_message: bool, kernel_says: tuple[str, ...] = ()
+                  ) -> tuple[list[bool], list[str]]:
+    """What the console asked to redraw in full, and what it said, after (maybe) a boot message and
+    (maybe) kernel messages were printed over it."""
     log = tmp_path / "boot.log"
     monkeypatch.setattr(console_app, "log_size", lambda: log_size(log))
+    monkeypatch.setattr(console_app, "PrintedMessages", KernelSays)
+    KernelSays.pending = []
     repaints: list[bool] = []
+    notices: list[str] = []
 
     async def run():
         app = XenBoxApp(tty=tty, xl=FakeXl(domains()))
@@ -35,20 +52,30 @@ def redraws_after(tmp_path, monkeypatch, tty: str, write_message: bool) -> list[
             await pilot.pause()
             original = app.refresh
             app.refresh = lambda **how: repaints.append(how.get("repaint", True)) or original(**how)
+            app.notify = lambda message, **how: notices.append(f"{how.get('title')}: {message}")
             if write_message:
                 say_at_boot("xenbr0 has address 10.0.2.15", io.StringIO(), log)
+            KernelSays.pending = list(kernel_says)
             await pilot.pause(console_app.BOOT_MESSAGES_SECONDS * 2.5)
     asyncio.run(run())
-    return repaints
+    return repaints, notices
 
 
 def test_the_serial_console_redraws_once_after_a_boot_message(tmp_path, monkeypatch):
-    assert redraws_after(tmp_path, monkeypatch, "hvc0", write_message=True) == [True]
+    assert redraws_after(tmp_path, monkeypatch, "hvc0", write_message=True) == ([True], [])
 
 
 def test_no_message_no_redraw(tmp_path, monkeypatch):
-    assert redraws_after(tmp_path, monkeypatch, "hvc0", write_message=False) == []
+    assert redraws_after(tmp_path, monkeypatch, "hvc0", write_message=False) == ([], [])
 
 
 def test_the_screen_console_does_not_watch_the_serial_lines_messages(tmp_path, monkeypatch):
-    assert redraws_after(tmp_path, monkeypatch, "tty1", write_message=True) == []
+    assert redraws_after(tmp_path, monkeypatch, "tty1", write_message=True) == ([], [])
+
+
+@pytest.mark.parametrize("tty", ["tty1", "hvc0"])
+def test_both_consoles_redraw_after_kernel_errors_and_say_the_last_ones(tmp_path, monkeypatch, tty):
+    errors = tuple(f"blk_update_request: I/O error, dev xvdb, sector {n}" for n in range(5))
+    repaints, notices = redraws_after(tmp_path, monkeypatch, tty, write_message=False, kernel_says=errors)
+    assert repaints == [True]
+    assert notices == [f"Kernel: {error}" for error in errors[-console_app.KERNEL_NOTICES:]]
