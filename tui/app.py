@@ -35,7 +35,7 @@ SHELL = ["/bin/sh", "-l"]
 LOCK_CHECK_SECONDS = 2.0
 # How often a console looks for messages printed over it: the kernel's errors on both consoles
 # (hypervisor/kernel_messages.py), the boot's on the serial line (hypervisor/boot_messages.py).
-BOOT_MESSAGES_SECONDS = 1.0
+MESSAGES_SECONDS = 1.0
 KERNEL_NOTICES = 3          # the kernel's last few errors of a second are also said, or a redraw would hide them
 
 
@@ -78,7 +78,7 @@ class XenBoxApp(App):
         if self.tty:        # a real console, which the kernel prints its errors on
             self._kernel_messages = PrintedMessages()
             self._boot_log_size = log_size()
-            self.set_interval(BOOT_MESSAGES_SECONDS, self.redraw_over_messages)
+            self.set_interval(MESSAGES_SECONDS, self.redraw_over_messages)
 
     def redraw_over_messages(self) -> None:
         """Messages printed over this screen scroll it: draw it all again after them. The kernel's

@@ -56,7 +56,7 @@ def redraws_after(tmp_path, monkeypatch, tty: str, write_message: bool, kernel_s
             if write_message:
                 say_at_boot("xenbr0 has address 10.0.2.15", io.StringIO(), log)
             KernelSays.pending = list(kernel_says)
-            await pilot.pause(console_app.BOOT_MESSAGES_SECONDS * 2.5)
+            await pilot.pause(console_app.MESSAGES_SECONDS * 2.5)
     asyncio.run(run())
     return repaints, notices
 
