@@ -18,7 +18,7 @@ from hypervisor.appliances import autostart as boot_start
 from hypervisor.appliances.autostart_status import write_status
 from hypervisor.appliances.catalog import discover
 from hypervisor.storage.datastore import DataStore, boot_device
-from hypervisor.xl import Xl
+from hypervisor.xen.xl import Xl
 
 Say = Callable[[str], None]
 
@@ -28,6 +28,7 @@ def set_up_host(say: Say, cmdline: str, store: DataStore | None = None) -> None:
     from hypervisor.answer.apply import apply_answer, host_problems, reapply_settings
     from hypervisor.answer.fetch import FetchError, boot_medium, find_answer, labelled_volumes, release
     from hypervisor.answer.parse import AnswerError, parse_answer_bytes
+    from hypervisor.appliances.claims import disks_given
     from hypervisor.storage.disks import Disks
 
     store = store or DataStore()
@@ -49,7 +50,7 @@ def set_up_host(say: Say, cmdline: str, store: DataStore | None = None) -> None:
     try:
         try:
             answer = parse_answer_bytes(found.data, found.location)
-            disks = Disks().list()
+            disks = Disks(given=disks_given).list()
             problems = host_problems(answer, found.folder, disks, device)
         except AnswerError as error:
             problems = error.problems

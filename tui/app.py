@@ -12,10 +12,10 @@ from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 
-from hypervisor.boot_messages import log_size
-from hypervisor.console_password import read_access, store_hash
-from hypervisor.kernel_messages import PrintedMessages
-from hypervisor.xl import Xl
+from hypervisor.host.boot_messages import log_size
+from hypervisor.host.console_password import read_access, store_hash
+from hypervisor.host.kernel_messages import PrintedMessages
+from hypervisor.xen.xl import Xl
 from tui.first_boot.watch import FirstBootWatch
 from tui.screens.lock import LockScreen
 from tui.screens.overview import OverviewScreen
@@ -34,7 +34,7 @@ SHELL = ["/bin/sh", "-l"]
 # the console starts) or from the other console locks this one within that time.
 LOCK_CHECK_SECONDS = 2.0
 # How often a console looks for messages printed over it: the kernel's errors on both consoles
-# (hypervisor/kernel_messages.py), the boot's on the serial line (hypervisor/boot_messages.py).
+# (hypervisor/host/kernel_messages.py), the boot's on the serial line (hypervisor/host/boot_messages.py).
 MESSAGES_SECONDS = 1.0
 KERNEL_NOTICES = 3          # the kernel's last few errors of a second are also said, or a redraw would hide them
 
@@ -137,7 +137,7 @@ class XenBoxApp(App):
     @work(thread=True, exclusive=True, group="password", exit_on_error=False)
     def _store_password(self, password: str) -> None:
         """yescrypt is slow on purpose (a second or more under emulation): not in the UI's thread."""
-        from hypervisor.network.password import PasswordError, hash_password
+        from hypervisor.host.password import PasswordError, hash_password
         try:
             hashed = hash_password(password)
             store_hash(hashed)

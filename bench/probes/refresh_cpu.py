@@ -26,7 +26,8 @@ from pathlib import Path
 
 from hypervisor.appliances.autostart_status import read_status
 from hypervisor.appliances.catalog import APPLIANCE_DIRS, discover
-from hypervisor.xl import CpuMeter, Xl
+from hypervisor.xen.domains import CpuMeter
+from hypervisor.xen.xl import Xl
 from tui.catalog_cache import CatalogCache
 from tui.screens.appliance_rows import build_rows
 

@@ -2,7 +2,9 @@
 
 - `parse`     answer.toml read strictly into frozen dataclasses; every problem in one AnswerError
 - `sources`   where to look for it: kernel command line, a volume labelled XENBOX, the boot medium
-- `commands`  `xenbox answer check FILE`
+- `summary`   what an answer file sets up, a line each (`xenbox answer check`, the first-boot summary)
+- `network_settings` the host's network as kept on the data store, in the answer file's form
+- `fetch`     fetching it from a URL or a volume
 - `apply`     every check on this host, then each step, said as it happens
 - `compose`   the console's first-boot answers written as answer-file text (the same checks and steps)
 - `first_boot` the boot's marker that opens the console's first-boot screens

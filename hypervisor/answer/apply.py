@@ -14,13 +14,13 @@ from typing import Callable
 
 from hypervisor.answer.parse import Answer, Appliance, disk_problems
 from hypervisor.appliances.catalog import APPLIANCE_DIRS
+from hypervisor.appliances.install import install_bundle
 from hypervisor.appliances.manifest import MANIFEST_NAME, load_bundle, parse_manifest_bytes
 from hypervisor.appliances.safe_tar import sketch_bundle
-from hypervisor.appliances.problems import ManifestError, Problem
-from hypervisor.appliances.install import install_bundle
-from hypervisor.console_password import store_hash
+from hypervisor.host.console_password import store_hash
 from hypervisor.network.apply import apply_network, describe
-from hypervisor.storage.atomic import write_atomically
+from hypervisor.settings.atomic import write_atomically
+from hypervisor.settings.problems import FileProblems, Problem
 from hypervisor.storage.datastore import MOUNTPOINT, DataStore
 from hypervisor.storage.disks import Disk
 
@@ -57,7 +57,7 @@ def find_bundles(answer: Answer, folder: Path | None) -> tuple[list[Bundle], lis
             continue
         try:
             check_bundle(path)
-        except ManifestError as error:
+        except FileProblems as error:
             problems.append(Problem(where, appliance.source, f"is not a valid appliance: {error}"))
             continue
         bundles.append(Bundle(appliance, path))
@@ -73,9 +73,9 @@ def check_bundle(path: Path) -> None:
         try:
             bundle = sketch_bundle(path, Path(folder), MANIFEST_NAME)
             parse_manifest_bytes((bundle / MANIFEST_NAME).read_bytes(), bundle)
-        except ManifestError as error:     # said of the archive and its members, not of the sketch
+        except FileProblems as error:     # said of the archive and its members, not of the sketch
             inside = f"{folder}/"
-            raise ManifestError(str(path), [replace(p, message=p.message.replace(inside, "")) for p in error.problems])
+            raise FileProblems(str(path), [replace(p, message=p.message.replace(inside, "")) for p in error.problems])
 
 
 def host_problems(answer: Answer, folder: Path | None, disks: list[Disk], boot_device: str | None) -> list[Problem]:
@@ -193,8 +193,8 @@ def _install(bundle: Bundle, say: Say) -> Path:
 def reapply_settings(say: Say) -> bool:
     """At a later boot: the network and hostname kept on the data store. False when the host has
     none kept (it was never set up, or has no data store)."""
+    from hypervisor.answer.network_settings import saved
     from hypervisor.answer.parse import AnswerError
-    from hypervisor.network.settings import saved
     try:
         found = saved()
     except AnswerError as error:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from hypervisor.appliances.tomlwrite import dumps
 from hypervisor.network.config import NetworkConfig
+from hypervisor.settings.tomlwrite import dumps
 from hypervisor.storage.disks import Disk
 
 SOURCE = "the first-boot screens"          # how problems name the text, as a file's path names a file

@@ -12,12 +12,12 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
-from hypervisor.appliances.fields import TableReader
 from hypervisor.appliances.manifest import NAME, _syntax_problem
-from hypervisor.appliances.problems import ManifestError, Problem
+from hypervisor.settings.fields import TableReader
+from hypervisor.settings.problems import FileProblems, Problem
 from hypervisor.network.config import (IPV4_MODES, IPV6_MODES, Addressing, Bridge, NetworkConfig, hostname_problem,
                                        validate)
-from hypervisor.network.password import weakness
+from hypervisor.host.password import weakness
 from hypervisor.storage import lvm, nfs
 from hypervisor.storage.disks import Disk, holds_data, never_erased
 from hypervisor.storage.iscsi import Chap
@@ -32,8 +32,8 @@ IQN = re.compile(r"iqn\.[0-9]{4}-[0-9]{2}\.[a-z0-9][a-z0-9.-]*(:[^\s]+)?|eui\.[0
 LUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
 
 
-class AnswerError(ManifestError):
-    """Every problem of one answer file (a ManifestError, so the CLI reports it the same way)."""
+class AnswerError(FileProblems):
+    """Every problem of one answer file: FileProblems, so the CLI reports it the same way."""
 
     def __init__(self, source: str, problems: list[Problem], warnings: list[Problem] = ()) -> None:
         self.warnings = list(warnings)

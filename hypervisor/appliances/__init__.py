@@ -4,8 +4,10 @@
 - `safe_tar`   unpacks a bundle's tar without letting it write outside its folder
 - `xlcfg`      manifest -> xl.cfg for `xl create`, and /etc/xen/*.cfg -> appliance.toml
 - `xlsyntax`   the xl.cfg language: settings, disk specs, vif specs, quoting
-- `tomlwrite`  writes appliance.toml (tomllib only reads)
-- `fields`, `problems`  strict table reading, and errors that list every problem
+- `catalog`    the installed appliances; `install` adds a bundle; `launch` starts one, `autostart` all
+- `claims`     which host disks, pools and volumes the appliances use, for storage to be told
+
+Reading fields strictly, listing every problem and writing TOML are hypervisor.settings'.
 
 Nothing is imported here: the console reads the autostart status from this package, and its
 first frame at boot should not wait for the manifest parser.

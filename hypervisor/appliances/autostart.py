@@ -12,7 +12,7 @@ from hypervisor.appliances.autostart_status import Outcome
 from hypervisor.appliances.catalog import Entry
 from hypervisor.appliances.launch import CannotStart, start
 from hypervisor.runner import CommandError
-from hypervisor.xl import Xl
+from hypervisor.xen.xl import Xl
 
 def autostart(entries: list[Entry], xl: Xl, say: Callable[[str], None],
               sleep: Callable[[float], None] = time.sleep) -> list[Outcome]:

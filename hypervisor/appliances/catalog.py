@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hypervisor.appliances.manifest import MANIFEST_NAME, HostLimits, Manifest, load_bundle
-from hypervisor.appliances.problems import ManifestError
+from hypervisor.settings.problems import FileProblems
 
 APPLIANCE_DIRS = (Path("/var/lib/xenbox/appliances"), Path("/usr/share/xenbox/appliances"))
 
@@ -38,7 +38,7 @@ def discover(dirs: tuple[Path, ...] = APPLIANCE_DIRS, host: HostLimits | None = 
 def read_entry(folder: Path, host: HostLimits | None = None) -> Entry:
     try:
         manifest = load_bundle(folder, host=host)
-    except ManifestError as error:
+    except FileProblems as error:
         return Entry(folder.name, folder, None, str(error))
     return Entry(manifest.name, folder, manifest)
 

@@ -19,7 +19,7 @@ from typing import Callable
 
 from hypervisor.appliances.manifest import MANIFEST_NAME, load_bundle
 from hypervisor.appliances.safe_tar import unpack_bundle
-from hypervisor.appliances.tomlwrite import dumps
+from hypervisor.settings.tomlwrite import dumps
 from hypervisor.storage import human_size
 
 Say = Callable[[str], None]

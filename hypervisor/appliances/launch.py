@@ -8,9 +8,10 @@ from typing import Callable, Protocol
 
 from hypervisor.appliances.manifest import Manifest
 from hypervisor.appliances.xlcfg import to_xl_cfg
-from hypervisor.storage import StorageError
 from hypervisor.runner import CommandError
-from hypervisor.xl import Domain, Xl, libxl_reason, state_has
+from hypervisor.storage import StorageError
+from hypervisor.xen.domains import Domain, state_has
+from hypervisor.xen.xl import Xl, libxl_reason
 
 CONFIG_DIR = Path("/run/xenbox/xl")     # generated, never edited: the manifest is the source
 # xl's monitor destroys a guest that has stopped within a second or so; a loaded host takes longer.

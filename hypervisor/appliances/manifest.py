@@ -1,6 +1,6 @@
 """An appliance's `appliance.toml`, read strictly into frozen dataclasses.
 
-Every problem is collected and raised as one ManifestError, each naming its field
+Every problem is collected and raised at once (FileProblems), each naming its field
 (`disks[1].format`), the value found and what would be valid.
 """
 from __future__ import annotations
@@ -12,9 +12,9 @@ import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from hypervisor.appliances.fields import TableReader
-from hypervisor.appliances.problems import ManifestError, Problem
 from hypervisor.appliances.safe_tar import unpack_bundle
+from hypervisor.settings.fields import TableReader
+from hypervisor.settings.problems import FileProblems, Problem
 
 MANIFEST_NAME = "appliance.toml"
 NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}")
@@ -116,13 +116,13 @@ def load_bundle(path: Path | str, extract_into: Path | str | None = None,
     if path.is_dir():
         bundle = path
     elif extract_into is None:
-        raise ManifestError(str(path), [Problem("bundle", None, "is no folder; a .tar needs a folder to unpack into")])
+        raise FileProblems(str(path), [Problem("bundle", None, "is no folder; a .tar needs a folder to unpack into")])
     else:
         bundle = unpack_bundle(path, Path(extract_into), MANIFEST_NAME)
     try:
         data = (bundle / MANIFEST_NAME).read_bytes()
     except OSError as error:
-        raise ManifestError(str(bundle), [Problem(MANIFEST_NAME, None, f"cannot be read: {error.strerror}")]) from None
+        raise FileProblems(str(bundle), [Problem(MANIFEST_NAME, None, f"cannot be read: {error.strerror}")]) from None
     return parse_manifest_bytes(data, bundle, host)
 
 
@@ -132,7 +132,7 @@ def parse_manifest_bytes(data: bytes, bundle_dir: Path, host: HostLimits | None 
     except UnicodeDecodeError as error:
         line = data[:error.start].count(b"\n") + 1
         problem = Problem(f"line {line}", data[error.start:error.end], "is not UTF-8 text; save the file as UTF-8")
-        raise ManifestError(str(Path(bundle_dir) / MANIFEST_NAME), [problem]) from None
+        raise FileProblems(str(Path(bundle_dir) / MANIFEST_NAME), [problem]) from None
     return parse_manifest(text, bundle_dir, host)
 
 
@@ -142,9 +142,9 @@ def parse_manifest(text: str, bundle_dir: Path, host: HostLimits | None = None) 
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise ManifestError(source, [_syntax_problem(str(error))]) from None
+        raise FileProblems(source, [_syntax_problem(str(error))]) from None
     except RecursionError:
-        raise ManifestError(source, [Problem("toml", None, "is nested too deeply to be read")]) from None
+        raise FileProblems(source, [Problem("toml", None, "is nested too deeply to be read")]) from None
     problems: list[Problem] = []
     doc = TableReader(data, "", problems)
     name = doc.string("name", 'add name = "my-appliance"', pattern=NAME,
@@ -157,7 +157,7 @@ def parse_manifest(text: str, bundle_dir: Path, host: HostLimits | None = None) 
     policy, autostart = _policy(doc), _autostart(doc)
     doc.finish()
     if problems:
-        raise ManifestError(source, problems)
+        raise FileProblems(source, problems)
     return Manifest(name, description, kind, memory, vcpus, boot, disks, network, policy, autostart, bundle_dir)
 
 

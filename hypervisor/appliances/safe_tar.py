@@ -7,7 +7,7 @@ import tarfile
 import zlib
 from pathlib import Path, PurePosixPath
 
-from hypervisor.appliances.problems import ManifestError, Problem
+from hypervisor.settings.problems import FileProblems, Problem
 
 # Python's own guard (PEP 706) where this Python has it: it also drops setuid bits.
 _DATA_FILTER = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
@@ -20,19 +20,19 @@ def unpack_bundle(archive: Path, into: Path, manifest_name: str) -> Path:
     try:
         into.mkdir(parents=True, exist_ok=True)
         if any(into.iterdir()):
-            raise ManifestError(source, [Problem("bundle", str(into), "must be unpacked into an empty folder")])
+            raise FileProblems(source, [Problem("bundle", str(into), "must be unpacked into an empty folder")])
         with tarfile.open(archive, "r:*") as tar:
             members = tar.getmembers()
             problems = [problem for member in members if (problem := _escape(member))]
             if problems:
-                raise ManifestError(source, problems)
+                raise FileProblems(source, problems)
             for member in members:      # no setuid bits, no foreign owners, filter or not
                 member.mode &= 0o755
                 member.uid, member.gid, member.uname, member.gname = os.getuid(), os.getgid(), "", ""
             tar.extractall(into, members=members, **_DATA_FILTER)
         return _bundle_root(into, manifest_name, source)
     except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError) as error:
-        raise ManifestError(source, [Problem("bundle", None, f"cannot be unpacked: {error}")]) from None
+        raise FileProblems(source, [Problem("bundle", None, f"cannot be unpacked: {error}")]) from None
 
 
 def sketch_bundle(archive: Path, into: Path, manifest_name: str) -> Path:
@@ -46,7 +46,7 @@ def sketch_bundle(archive: Path, into: Path, manifest_name: str) -> Path:
             members = tar.getmembers()
             problems = [problem for member in members if (problem := _escape(member))]
             if problems:
-                raise ManifestError(source, problems)
+                raise FileProblems(source, problems)
             for member in members:
                 target = into / member.name
                 if member.isdir():
@@ -60,7 +60,7 @@ def sketch_bundle(archive: Path, into: Path, manifest_name: str) -> Path:
                             sketch.truncate(member.size)
         return _bundle_root(into, manifest_name, source)
     except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError) as error:
-        raise ManifestError(source, [Problem("bundle", None, f"cannot be read: {error}")]) from None
+        raise FileProblems(source, [Problem("bundle", None, f"cannot be read: {error}")]) from None
 
 
 def _escape(member: tarfile.TarInfo) -> Problem | None:
@@ -87,5 +87,5 @@ def _bundle_root(into: Path, manifest_name: str, source: str) -> Path:
     folders = [entry for entry in into.iterdir() if (entry / manifest_name).is_file()]
     if len(folders) == 1 and len(list(into.iterdir())) == 1:
         return folders[0]
-    raise ManifestError(source, [Problem(manifest_name, None, "is neither at the top of the archive nor in its "
+    raise FileProblems(source, [Problem(manifest_name, None, "is neither at the top of the archive nor in its "
                                                               "one folder")])

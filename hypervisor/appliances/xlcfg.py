@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hypervisor.appliances.manifest import Disk, Manifest
-from hypervisor.appliances.tomlwrite import dumps
 from hypervisor.appliances.xlsyntax import XlValue, parse_disk_spec, parse_vif_spec, parse_xl_cfg, quote
+from hypervisor.settings.tomlwrite import dumps
 
 __all__ = ["ImportedAppliance", "manifest_from_xl_cfg", "parse_xl_cfg", "to_xl_cfg"]
 

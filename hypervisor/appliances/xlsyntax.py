@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from hypervisor.appliances.problems import ManifestError, Problem
+from hypervisor.settings.problems import FileProblems, Problem
 
 XlValue = str | int | list
 
@@ -38,7 +38,7 @@ def parse_xl_cfg(text: str, source: str = "xl.cfg") -> dict[str, XlValue]:
         except _Unreadable as unreadable:
             problems.append(unreadable.problem)
     if problems:
-        raise ManifestError(source, sorted(problems, key=lambda problem: int(problem.field.split()[1])))
+        raise FileProblems(source, sorted(problems, key=lambda problem: int(problem.field.split()[1])))
     return settings
 
 

@@ -1,17 +1,19 @@
-"""The host's own network: settings for xenbr0, DNS, hostname and extra bridges, and the console password.
+"""The host's own network: settings for xenbr0, DNS, hostname and extra bridges.
 
 - `config`    settings as frozen dataclasses; `validate`, and the argv lists that apply them (`to_commands`, `change`)
-- `password`  yescrypt hashes of the console password; which hashes an answer file may hold
+- `apply`     those settings put on the running host
+- `nic`       a network card's link, speed and driver, from sysfs
 - `addresses` the host's current addresses, for the overview
 
+The settings kept on the data store are in the answer file's own form: hypervisor.answer.network_settings.
+
 The names below are loaded on first use: the console imports `addresses` every
-start, and must not pay for the config and password modules (crypt, ipaddress).
+start, and must not pay for the config module (ipaddress).
 """
 import importlib
 
 _HOME = {name: "config" for name in ("Addressing", "Bridge", "Change", "NetworkConfig", "change", "resolv_conf",
                                       "to_commands", "validate")}
-_HOME.update({name: "password" for name in ("PasswordError", "hash_password", "verify", "weakness")})
 __all__ = sorted(_HOME)
 
 

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from hypervisor.appliances.problems import Problem
+from hypervisor.settings.problems import Problem
 
 MANAGEMENT_BRIDGE = "xenbr0"
 IFNAME = re.compile(r"[A-Za-z0-9_.-]{1,15}")

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Callable
 
 from hypervisor import runner
+from hypervisor.settings.atomic import write_atomically
 from hypervisor.storage import MOUNTPOINT, StorageError, human_size
-from hypervisor.storage.atomic import write_atomically
 from hypervisor.storage.disks import Disk, holds_data, never_erased
 from hypervisor.storage.lvm import Lvm, VolumeGroup
 from hypervisor.storage.signatures import Signatures

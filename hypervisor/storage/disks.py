@@ -152,14 +152,9 @@ def never_erased(disk: Disk, boot_device: str | None) -> str | None:
     return None
 
 
-Given = dict[tuple[str, "int | None"], str]      # (stable id, partition) -> "appliance web as its disk xvdb"
-
-
-def given_to_appliances() -> Given:
-    """The host disks the appliances' manifests name (`device = ...`), read when asked."""
-    from hypervisor.appliances.catalog import discover
-    return {(disk.device, disk.partition): f"appliance {entry.name} as its disk {disk.target}"
-            for entry in discover() if entry.manifest for disk in entry.manifest.disks if disk.device}
+# (stable id, partition) -> "appliance web as its disk xvdb": whoever lists disks says which are given to
+# appliances (hypervisor.appliances.claims.disks_given), so that none of them is offered to be erased.
+Given = dict[tuple[str, "int | None"], str]
 
 
 def mark_given(disk: Disk, given: Given) -> Disk:
@@ -173,7 +168,7 @@ def mark_given(disk: Disk, given: Given) -> Disk:
 
 class Disks:
     def __init__(self, run: runner.Runner = runner.run, *, by_id: Path = Path("/dev/disk/by-id"),
-                 sysfs: Path = Path("/sys"), given: Callable[[], Given] = given_to_appliances) -> None:
+                 sysfs: Path = Path("/sys"), given: Callable[[], Given]) -> None:
         self._run = run
         self._by_id = by_id
         self._sysfs = sysfs

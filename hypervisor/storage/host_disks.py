@@ -36,7 +36,7 @@ class HostDisks:
     def __init__(self, run: runner.Runner = runner.run, disks: Disks | None = None,
                  booted: Callable[[], str | None] = boot_device, sysfs: Path = Path("/sys")) -> None:
         self._run = run
-        self._disks = disks or Disks(run)
+        self._disks = disks or Disks(run, given=dict)   # finding a device by its id: whose it is matters not
         self._booted = booted
         self._sysfs = sysfs
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hypervisor import runner
+from hypervisor.settings.atomic import sync_directory
 from hypervisor.storage import StorageError, human_size
-from hypervisor.storage.atomic import sync_directory
 from hypervisor.storage.images import Images
 
 FORMATS = ("raw", "qcow2")

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Callable
 
 from hypervisor import runner
-from hypervisor.appliances.tomlwrite import dumps
+from hypervisor.settings.atomic import write_atomically
+from hypervisor.settings.tomlwrite import dumps
 from hypervisor.storage import StorageError
-from hypervisor.storage.atomic import read_toml, write_atomically
+from hypervisor.storage.config_files import read_toml
 from hypervisor.storage.datastore import MOUNTPOINT, DataStore
 from hypervisor.storage.iscsi import Chap, Iscsi
 from hypervisor.storage.retry import attach_with_retries

@@ -1,5 +1,5 @@
 """Every pool appliance disks can go on, as the pools list shows it: its size, its free space, and
-why it cannot take disks now (no data store, a share not mounted); and which appliances use a pool.
+why it cannot take disks now (no data store, a share not mounted).
 Read by `xenbox storage pool list` and the console's pools screen alike.
 """
 from __future__ import annotations
@@ -46,9 +46,3 @@ def pool_rows(pools: NamedPools | None = None, store: DataStore | None = None) -
         rows.append(PoolRow(pool.name, pool.type, pool.where,
                             *(space(pools.folder(pool)) if problem is None else (None, None)), problem))
     return rows
-
-
-def appliances_on(pool: str) -> list[str]:
-    from hypervisor.appliances.catalog import discover
-    return sorted(entry.name for entry in discover()
-                  if entry.manifest and any(disk.pool == pool for disk in entry.manifest.disks))

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Callable, Protocol
 
 from hypervisor import runner
+from hypervisor.settings.atomic import sync_directory
 from hypervisor.storage import StorageError, human_size
-from hypervisor.storage.atomic import sync_directory
 from hypervisor.storage.datastore import MOUNTPOINT, DataStore
 from hypervisor.storage.images import Images
 from hypervisor.storage.lvm import Lvm

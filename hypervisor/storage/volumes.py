@@ -44,11 +44,6 @@ def owner_of(volume: str, appliances: Iterable[str]) -> str | None:
     return appliance if dot and appliance in set(appliances) else None
 
 
-def appliance_names() -> list[str]:
-    from hypervisor.appliances.catalog import discover    # bundles, read only when asked
-    return [entry.name for entry in discover()]
-
-
 def named_pool_folders(run: runner.Runner = runner.run) -> list[tuple[str, Path]]:
     """The pools added by name that can be read now (a share not mounted lists nothing)."""
     from hypervisor.storage.named_pools import NamedPools
@@ -60,8 +55,8 @@ def named_pool_folders(run: runner.Runner = runner.run) -> list[tuple[str, Path]
 
 
 class GuestVolumes:
-    def __init__(self, run: runner.Runner = runner.run,
-                 appliances: Callable[[], list[str]] = appliance_names,
+    def __init__(self, run: runner.Runner = runner.run, *,
+                 appliances: Callable[[], list[str]],
                  images: ImageFiles | None = None,
                  named_pools: Callable[[], list[tuple[str, Path]]] | None = None) -> None:
         self._lvm = Lvm(run)

@@ -1,8 +1,8 @@
 """The unit tests never read the markers a XenBox boot leaves on the machine running them."""
 import pytest
 
-from hypervisor import xen_daemons
 from hypervisor.answer import first_boot
+from hypervisor.xen import daemons as xen_daemons
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,7 @@ import pytest
 
 from hypervisor.answer import (AnswerError, AnswerSource, Volume, answer_sources, check_answer, disk_problems,
                                parse_answer, parse_answer_bytes)
-from hypervisor.answer.commands import add_commands
+from hypervisor.cli.answer import add_commands
 from hypervisor.network.config import Addressing, Bridge
 from hypervisor.storage.disks import Disk
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from hypervisor.answer import Answer, AnswerError, parse_answer, parse_answer_bytes
-from hypervisor.appliances.tomlwrite import key_text
+from hypervisor.settings.tomlwrite import key_text
 
 EXAMPLE = tomllib.loads((Path(__file__).resolve().parent.parent / "fixtures" / "answer" / "example.toml").read_text())
 KEYS = ["host", "hostname", "network", "interface", "ipv4", "address", "gateway", "dns", "ipv6", "address6", "gateway6",

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from hypervisor.appliances.manifest import load_bundle
-from hypervisor.appliances.problems import ManifestError
+from hypervisor.settings.problems import FileProblems
 
 SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "appliances" / "sample-web"
 
@@ -31,7 +31,7 @@ def sample_members(prefix: str = "") -> list[tuple[tarfile.TarInfo, bytes | None
 
 
 def load_problems(path: Path, into: Path | None) -> list[str]:
-    with pytest.raises(ManifestError) as raised:
+    with pytest.raises(FileProblems) as raised:
         load_bundle(path, into)
     return [str(problem) for problem in raised.value.problems]
 
@@ -112,7 +112,7 @@ def test_broken_archives_and_missing_manifests(tmp_path):
 
 def test_a_manifest_that_is_not_utf8_is_a_manifest_error(tmp_path):
     (tmp_path / "appliance.toml").write_bytes(b'name = "caf\xe9"\n')
-    with pytest.raises(ManifestError, match="line 1 = b'\\\\xe9': is not UTF-8 text"):
+    with pytest.raises(FileProblems, match="line 1 = b'\\\\xe9': is not UTF-8 text"):
         load_bundle(tmp_path)
 
 

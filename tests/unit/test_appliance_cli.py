@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from hypervisor.cli import build_parser
-from hypervisor.xl import Xl
+from hypervisor.cli.main import build_parser
+from hypervisor.xen.xl import Xl
 
 XL_LIST = """Name                                        ID   Mem VCPUs\tState\tTime(s)
 Domain-0                                     0  1024     2     r-----      92.5

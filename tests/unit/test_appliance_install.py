@@ -8,9 +8,9 @@ import pytest
 
 from hypervisor.appliances import install
 from hypervisor.appliances.install import InstallError, copy_file, install_bundle
-from hypervisor.appliances.problems import ManifestError
-from hypervisor.cli import build_parser
-from hypervisor.xl import Xl
+from hypervisor.cli.main import build_parser
+from hypervisor.settings.problems import FileProblems
+from hypervisor.xen.xl import Xl
 
 SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "appliances" / "sample-web"
 MIB = 1024 * 1024
@@ -59,7 +59,7 @@ def test_holes_in_an_image_stay_holes(tmp_path):
 def test_a_bundle_with_a_bad_manifest_changes_nothing(tmp_path):
     bundle = bundle_with_a_disk(tmp_path)
     (bundle / "appliance.toml").write_text('name = "web"\ntype = "vm"\n')
-    with pytest.raises(ManifestError, match="type"):
+    with pytest.raises(FileProblems, match="type"):
         install_bundle(bundle, tmp_path / "installed")
     assert list((tmp_path / "installed").iterdir()) == []
 

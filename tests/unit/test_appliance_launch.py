@@ -10,7 +10,7 @@ import pytest
 
 from hypervisor.appliances.launch import LET_GO_WAIT_S, CannotStart, start
 from hypervisor.appliances.manifest import parse_manifest
-from hypervisor.xl import Xl
+from hypervisor.xen.xl import Xl
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "xen"
 XL_LIST = (FIXTURES / "xl-list.txt").read_text()

@@ -6,8 +6,8 @@ import pytest
 
 from hypervisor.appliances.manifest import (Autostart, Boot, Disk, HostLimits, Memory, NetworkInterface, Policy,
                                             Vcpus, parse_manifest, parse_manifest_bytes)
-from hypervisor.appliances.problems import ManifestError
 from hypervisor.appliances.manifest import generated_mac, xvd_name
+from hypervisor.settings.problems import FileProblems
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "appliances"
 SAMPLE = FIXTURES / "sample-web"
@@ -31,7 +31,7 @@ def bundle(tmp_path: Path) -> Path:
 
 def problems(text: str, bundle_dir: Path, host: HostLimits | None = None) -> dict[str, str]:
     """field -> 'value: message' as printed, for the problems of a broken manifest."""
-    with pytest.raises(ManifestError) as raised:
+    with pytest.raises(FileProblems) as raised:
         parse_manifest(text, bundle_dir, host)
     return {problem.field: str(problem).partition(problem.field)[2] for problem in raised.value.problems}
 
@@ -58,7 +58,7 @@ def test_defaults_of_a_minimal_manifest(bundle):
 
 
 def test_the_error_starts_with_the_manifest_path_and_lists_every_problem(bundle):
-    with pytest.raises(ManifestError) as raised:
+    with pytest.raises(FileProblems) as raised:
         parse_manifest('name = "-bad"\ntype = "xen"\n[memory]\ninitial_mib = 0\n', bundle)
     assert isinstance(raised.value, ValueError)
     assert str(raised.value) == "\n".join([
@@ -342,7 +342,7 @@ def test_toml_syntax_errors_give_the_line(bundle):
 
 
 def test_bytes_that_are_not_utf8(bundle):
-    with pytest.raises(ManifestError) as raised:
+    with pytest.raises(FileProblems) as raised:
         parse_manifest_bytes(b'name = "web"\ntype = "pv\xff"\n', bundle)
     assert str(raised.value) == (f"{bundle / 'appliance.toml'}: 1 problem\n"
                                  "  line 2 = b'\\xff': is not UTF-8 text; save the file as UTF-8")
@@ -353,12 +353,12 @@ def test_a_byte_order_mark_is_forgiven(bundle):
 
 
 def test_deep_nesting_is_a_manifest_error(bundle):
-    with pytest.raises(ManifestError):
+    with pytest.raises(FileProblems):
         parse_manifest("x = " + "[" * 100_000 + "]" * 100_000, bundle)
 
 
 def test_long_values_are_shortened_in_messages(bundle):
-    with pytest.raises(ManifestError) as raised:
+    with pytest.raises(FileProblems) as raised:
         parse_manifest(MINIMAL_PV.replace('name = "web"', f'name = "{"x" * 5000}"'), bundle)
     assert len(str(raised.value)) < 300
 

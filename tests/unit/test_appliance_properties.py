@@ -1,4 +1,4 @@
-"""Property tests: whatever a person writes, reading it ends in a Manifest or a ManifestError, nothing else;
+"""Property tests: whatever a person writes, reading it ends in a Manifest or a FileProblems, nothing else;
 and every valid manifest survives manifest -> xl.cfg -> manifest -> xl.cfg unchanged."""
 import copy
 import datetime
@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings, strategies as st
 
 from hypervisor.appliances.manifest import HostLimits, Manifest, parse_manifest, parse_manifest_bytes
-from hypervisor.appliances.problems import ManifestError
-from hypervisor.appliances.xlcfg import manifest_from_xl_cfg, parse_xl_cfg, to_xl_cfg
 from hypervisor.appliances.manifest import ACTIONS, BOOT_DEVICES, BRIDGE, NAME
-from hypervisor.appliances.tomlwrite import dumps, key_text, value_text
+from hypervisor.appliances.xlcfg import manifest_from_xl_cfg, parse_xl_cfg, to_xl_cfg
 from hypervisor.appliances.xlsyntax import parse_disk_spec, parse_vif_spec
+from hypervisor.settings.problems import FileProblems
+from hypervisor.settings.tomlwrite import dumps, key_text, value_text
 
 SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "appliances" / "sample-web"
 VALID = tomllib.loads((SAMPLE / "appliance.toml").read_text())
@@ -55,13 +55,13 @@ def document(doc: dict) -> str:
 
 
 def read(text: str, host: HostLimits | None = None) -> Manifest | None:
-    """A Manifest whose xl.cfg can be written, or None after checking the ManifestError reads well;
+    """A Manifest whose xl.cfg can be written, or None after checking the FileProblems reads well;
     any other exception fails the test."""
     try:
         manifest = parse_manifest(text, SAMPLE, host)
         to_xl_cfg(manifest).encode("utf-8")
         return manifest
-    except ManifestError as error:
+    except FileProblems as error:
         assert error.problems and str(error).startswith(str(SAMPLE / "appliance.toml"))
         assert all(problem.field and problem.message for problem in error.problems)
         return None
@@ -121,7 +121,7 @@ def test_random_text_made_of_toml_punctuation(text):
 def test_random_bytes(data):
     try:
         parse_manifest_bytes(data, SAMPLE)
-    except ManifestError:
+    except FileProblems:
         pass
 
 
@@ -131,7 +131,7 @@ def test_random_bytes_spliced_into_a_valid_manifest(noise, where):
     data = (SAMPLE / "appliance.toml").read_bytes()
     try:
         parse_manifest_bytes(data[:where] + noise + data[where:], SAMPLE)
-    except ManifestError:
+    except FileProblems:
         pass
 
 
@@ -141,11 +141,11 @@ xl_text = st.text(alphabet='abdeikmnorstvx_=[],;+#"\'\\\n \t0123456789:/.-', max
 @FUZZ
 @given(st.one_of(xl_text, st.text(max_size=100)))
 def test_random_xl_cfg_text(text):
-    """The xl.cfg reader, and an import of whatever it accepts, end in a ManifestError or TOML that reads."""
+    """The xl.cfg reader, and an import of whatever it accepts, end in a FileProblems or TOML that reads."""
     try:
         parse_xl_cfg(text)
         imported = manifest_from_xl_cfg(text, "/etc/xen/fuzz.cfg")
-    except ManifestError:
+    except FileProblems:
         return
     tomllib.loads(imported.toml_text)
     read(imported.toml_text)
@@ -161,7 +161,7 @@ xl_settings = st.dictionaries(
 @FUZZ
 @given(xl_settings)
 def test_importing_odd_but_well_formed_xl_cfgs(cfg):
-    """Settings of every type under every name the importer knows: TOML out, and a Manifest or a ManifestError."""
+    """Settings of every type under every name the importer knows: TOML out, and a Manifest or a FileProblems."""
     def xl(value):
         if isinstance(value, list):
             return "[" + ", ".join(map(xl, value)) + "]"
@@ -171,7 +171,7 @@ def test_importing_odd_but_well_formed_xl_cfgs(cfg):
     note(text)
     try:
         imported = manifest_from_xl_cfg(text, "/etc/xen/odd.cfg")
-    except ManifestError:
+    except FileProblems:
         return
     tomllib.loads(imported.toml_text)
     read(imported.toml_text)

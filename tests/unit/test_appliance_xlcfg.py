@@ -4,9 +4,9 @@ from pathlib import Path
 import pytest
 
 from hypervisor.appliances.manifest import parse_manifest
-from hypervisor.appliances.problems import ManifestError
 from hypervisor.appliances.xlcfg import manifest_from_xl_cfg, parse_xl_cfg, to_xl_cfg
 from hypervisor.appliances.xlsyntax import DiskSpec, parse_disk_spec, parse_vif_spec, quote
+from hypervisor.settings.problems import FileProblems
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "appliances"
 SAMPLE = FIXTURES / "sample-web"
@@ -185,7 +185,7 @@ name = "later wins"
 
 def test_xl_cfg_errors_name_each_line():
     text = 'name = "web"\nmemory 512\nvcpus = 2 3\nkernel = "unterminated\nboot = "\\q"\nType = "pv"\nx = [1, 2\n'
-    with pytest.raises(ManifestError) as raised:
+    with pytest.raises(FileProblems) as raised:
         parse_xl_cfg(text, "/etc/xen/web.cfg")
     assert str(raised.value) == """\
 /etc/xen/web.cfg: 6 problems
@@ -198,7 +198,7 @@ def test_xl_cfg_errors_name_each_line():
 
 
 def test_xl_cfg_plus_equals_needs_matching_types():
-    with pytest.raises(ManifestError, match="line 2 = 'memory': \\+= needs two strings or two lists"):
+    with pytest.raises(FileProblems, match="line 2 = 'memory': \\+= needs two strings or two lists"):
         parse_xl_cfg("memory = 5\nmemory += 6\n")
     assert parse_xl_cfg("extra += 'alone'") == {"extra": "alone"}
 
@@ -330,12 +330,12 @@ def test_import_without_a_name_or_memory_leaves_the_manifest_to_say_so(tmp_path)
     result = manifest_from_xl_cfg('kernel = "/boot/vmlinuz"\nboot = "x"\n', "/etc/xen/nameless.cfg")
     assert result.warnings == ("no name: the appliance is called 'nameless' after the file",
                                "boot = 'x' is not carried over: appliances have no such setting yet")
-    with pytest.raises(ManifestError, match="memory.initial_mib: missing"):
+    with pytest.raises(FileProblems, match="memory.initial_mib: missing"):
         parse_manifest(result.toml_text, tmp_path)
 
 
 def test_import_reports_xl_syntax_errors_with_the_file():
-    with pytest.raises(ManifestError, match="^/etc/xen/bad.cfg: 1 problem\n  line 1"):
+    with pytest.raises(FileProblems, match="^/etc/xen/bad.cfg: 1 problem\n  line 1"):
         manifest_from_xl_cfg("memory = = 5\n", "/etc/xen/bad.cfg")
 
 

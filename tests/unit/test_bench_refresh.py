@@ -8,7 +8,7 @@ import pytest
 from bench import refresh
 from bench.memory import ProbeError
 from hypervisor.appliances.catalog import discover
-from hypervisor.xl import Xl
+from hypervisor.xen.xl import Xl
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_MANIFEST = REPO / "board" / "common" / "appliances" / "sample-web" / "appliance.toml"

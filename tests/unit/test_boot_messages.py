@@ -5,7 +5,7 @@ import io
 import pytest
 
 import tui.app as console_app
-from hypervisor.boot_messages import log_size, say_at_boot
+from hypervisor.host.boot_messages import log_size, say_at_boot
 from tui.app import XenBoxApp
 from test_tui_appliances import FakeXl, domains
 

@@ -1,7 +1,7 @@
 """HVM detection, fed with Xen output captured from real boots (tests/fixtures/xen)."""
 from pathlib import Path
 
-from hypervisor.capabilities import hvm_support
+from hypervisor.xen.capabilities import hvm_support
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "xen"
 AMD_CPUINFO = "vendor_id\t: AuthenticAMD\nmodel name\t: QEMU Virtual CPU version 2.5+\n"

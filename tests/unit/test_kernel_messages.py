@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from hypervisor.kernel_messages import BOARD_LOGLEVEL, PrintedMessages, console_loglevel, printed_text
+from hypervisor.host.kernel_messages import BOARD_LOGLEVEL, PrintedMessages, console_loglevel, printed_text
 
 
 def test_errors_and_worse_are_printed_at_loglevel_4_and_the_rest_is_not():

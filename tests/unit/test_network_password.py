@@ -3,7 +3,7 @@ import warnings
 
 import pytest
 
-from hypervisor.network.password import PasswordError, hash_password, verify, weakness
+from hypervisor.host.password import PasswordError, hash_password, verify, weakness
 
 SHA512_5000 = "$6$saltsalt$" + "a" * 86
 EXAMPLE = "$y$j9T$iuMyB.FwXnYCR9Rg.E215.$64ELharyTbQiYuV/t0D1x5ngpwHDthbxHr.4jyWg3AB"     # "change-me"

@@ -1,7 +1,7 @@
 """Network settings kept on the data store: written in the answer file's form and read back the same."""
+from hypervisor.answer.network_settings import save, saved, to_toml
 from hypervisor.answer.parse import parse_answer
 from hypervisor.network.config import Addressing, Bridge, NetworkConfig
-from hypervisor.network.settings import save, saved, to_toml
 
 
 def test_settings_survive_the_round_trip_through_the_answer_files_form():

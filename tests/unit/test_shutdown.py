@@ -8,8 +8,8 @@ so a wait of 60 s takes no time. The end-to-end tests check the real toolstack.
 import pytest
 
 from hypervisor.runner import CommandError
-from hypervisor.shutdown import ask_to_shut_down, has_stopped, shutdown_guests
-from hypervisor.xl import Domain
+from hypervisor.xen.domains import Domain
+from hypervisor.xen.shutdown import ask_to_shut_down, has_stopped, shutdown_guests
 
 
 class Clock:

@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from hypervisor.storage.atomic import write_atomically
+from hypervisor.settings.atomic import write_atomically
 
 
 def test_first_write_then_the_previous_version_is_kept(tmp_path):

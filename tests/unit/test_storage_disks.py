@@ -97,17 +97,17 @@ def captured_tools(more=None):
 def test_disks_fills_contents_from_wipefs_and_pvs_when_udev_is_absent(tmp_path):
     sysfs = captured_sysfs(tmp_path / "sys")
     run = captured_tools()
-    disks = {d.name: d for d in Disks(run, by_id=tmp_path / "no-udev", sysfs=sysfs).list()}
+    disks = {d.name: d for d in Disks(run, by_id=tmp_path / "no-udev", sysfs=sysfs, given=dict).list()}
     assert (disks["vda"].fstype, disks["vda"].vg, disks["vda"].stable_id) == ("LVM2_member", "xenbox", "virtio-XB-VIRTIO-0001")
     assert (disks["sda"].pttype, disks["sda"].stable_id) == ("gpt", "wwn-0x5000c50015ea71ac")
     assert (disks["sda"].partitions[0].fstype, disks["sda"].partitions[0].label) == ("ext4", "guests")
     assert (disks["sdc"].fstype, disks["sdc"].pttype, disks["sdc"].stable_id) == ("iso9660", "gpt", None)
     assert holds_data(disks["vda"]) == "is an LVM physical volume of VG xenbox"
-    assert [d.name for d in Disks(run, by_id=tmp_path, sysfs=sysfs).usable("/dev/sdc")] == ["sdb", "sdd", "sde", "sdf"]
+    assert [d.name for d in Disks(run, by_id=tmp_path, sysfs=sysfs, given=dict).usable("/dev/sdc")] == ["sdb", "sdd", "sde", "sdf"]
 
 
 def test_block_devices_are_the_kernels_names_in_sysfs(tmp_path):
     for name in ("vda", "loop0", "sr0"):
         (tmp_path / "block" / name).mkdir(parents=True)
-    assert Disks(sysfs=tmp_path).block_devices() == {"vda", "loop0", "sr0"}
-    assert Disks(sysfs=tmp_path / "nowhere").block_devices() == frozenset()
+    assert Disks(sysfs=tmp_path, given=dict).block_devices() == {"vda", "loop0", "sr0"}
+    assert Disks(sysfs=tmp_path / "nowhere", given=dict).block_devices() == frozenset()

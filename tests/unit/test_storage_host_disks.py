@@ -10,7 +10,7 @@ import pytest
 from hypervisor.appliances.launch import CannotStart, with_host_disks
 from hypervisor.appliances.manifest import Disk, parse_manifest
 from hypervisor.appliances.xlcfg import disk_spec
-from hypervisor.appliances.problems import ManifestError
+from hypervisor.settings.problems import FileProblems
 from hypervisor.storage import StorageError
 from hypervisor.storage.disks import Disks, holds_data
 from hypervisor.storage.host_disks import HostDisks, parse_vbd_paths
@@ -39,7 +39,7 @@ def host_disks(tmp_path, vbds=""):
     sysfs = captured_sysfs(tmp_path / "sys")
     (sysfs / "class" / "block" / "sda2" / "holders").mkdir(parents=True)
     (sysfs / "class" / "block" / "sda2" / "holders" / "dm-0").mkdir()
-    return HostDisks(run, Disks(run, by_id=tmp_path / "no-udev", sysfs=sysfs), booted=lambda: "/dev/sdc", sysfs=sysfs)
+    return HostDisks(run, Disks(run, by_id=tmp_path / "no-udev", sysfs=sysfs, given=dict), booted=lambda: "/dev/sdc", sysfs=sysfs)
 
 
 def test_a_lun_is_found_by_its_stable_id(tmp_path):
@@ -144,7 +144,7 @@ def test_a_host_disk_that_cannot_be_given_stops_the_start_with_the_reason(tmp_pa
 ])
 def test_host_disk_mistakes_name_the_field(tmp_path, disk, field, message):
     text = MANIFEST.split("[[disks]]")[0] + "[[disks]]\n" + disk + "\n"
-    with pytest.raises(ManifestError) as raised:
+    with pytest.raises(FileProblems) as raised:
         parse(tmp_path, text)
     assert any(p.field == field and message in p.message for p in raised.value.problems), raised.value.problems
 

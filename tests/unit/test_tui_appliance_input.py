@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from hypervisor.appliances.catalog import read_entry
-from hypervisor.xl import Domain
+from hypervisor.xen.domains import Domain
 from tui.invalid import Invalid
 from tui.screens import appliance_input as typed
 from tui.screens import appliance_jobs as jobs

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from hypervisor.appliances.autostart_status import Outcome
 from hypervisor.appliances.catalog import Entry, read_entry
-from hypervisor.xl import CpuMeter, Domain
+from hypervisor.xen.domains import CpuMeter, Domain
 from tui.screens.appliance_rows import COLUMNS, build_rows, cells, summary
 from tui.widgets.autostart_panel import failure_lines
 

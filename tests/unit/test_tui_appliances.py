@@ -13,7 +13,7 @@ from pathlib import Path
 from hypervisor.appliances.autostart_status import Outcome
 from hypervisor.appliances.catalog import Entry, read_entry
 from hypervisor.runner import CommandError
-from hypervisor.xl import Domain, XenInfo
+from hypervisor.xen.domains import Domain, XenInfo
 from textual.app import App
 from textual.widgets import DataTable, Input, RichLog, Static
 from tui.app import XenBoxApp

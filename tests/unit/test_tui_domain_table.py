@@ -4,7 +4,7 @@ import asyncio
 
 from textual.app import App, ComposeResult
 
-from hypervisor.xl import Domain
+from hypervisor.xen.domains import Domain
 from tui.widgets.domain_table import DomainTable
 
 DOM0 = Domain("Domain-0", 0, 1024, 2, "running", 50.0)

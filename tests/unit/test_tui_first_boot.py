@@ -17,8 +17,8 @@ from textual.widgets import DataTable, Log, Static
 from hypervisor.answer import first_boot
 from hypervisor.answer.compose import SOURCE, FirstBootAnswers
 from hypervisor.answer.parse import parse_answer
+from hypervisor.host.password import verify
 from hypervisor.network.config import Addressing, NetworkConfig
-from hypervisor.network.password import verify
 from hypervisor.storage.disks import Disks
 from test_storage_disks import captured_sysfs, captured_tools
 from test_tui_appliances import FakeXl, domains
@@ -395,10 +395,10 @@ def test_the_console_opens_the_screens_over_the_overview(host, marker, monkeypat
     """The real console app and its hook; its flow's disks replayed as above."""
     import tui.app as console_app
     import tui.first_boot.flow as flow
-    from hypervisor.console_password import ConsoleAccess
+    from hypervisor.host.console_password import ConsoleAccess
     from tui.screens.overview import OverviewScreen
     monkeypatch.setattr(console_app, "read_access", lambda: ConsoleAccess(None))
-    monkeypatch.setattr(flow, "Disks", lambda: host["disks"])
+    monkeypatch.setattr(flow, "Disks", lambda given: host["disks"])
     first_boot.mark()
 
     async def go():

@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 import tui.app as console_app
-from hypervisor.console_password import read_access, store_hash
+from hypervisor.host.console_password import read_access, store_hash
 from textual.widgets import Input, Static
 from tui.app import XenBoxApp
 from tui.screens.lock import LockScreen

@@ -20,10 +20,10 @@ STATIC = NetworkConfig(ipv4=Addressing("static", "10.0.2.60/24", "10.0.2.2"))
 def moves(tmp_path, monkeypatch):
     done = []
     monkeypatch.setattr(network_screen, "move", lambda previous, new, say: done.append((previous, new)) or [])
-    monkeypatch.setattr("hypervisor.network.settings.NETWORK_SETTINGS", tmp_path / "network.toml")
-    monkeypatch.setattr("hypervisor.network.settings.ANSWER_SETTINGS", tmp_path / "answer.toml")
+    monkeypatch.setattr("hypervisor.answer.network_settings.NETWORK_SETTINGS", tmp_path / "network.toml")
+    monkeypatch.setattr("hypervisor.answer.network_settings.ANSWER_SETTINGS", tmp_path / "answer.toml")
     monkeypatch.setattr("hypervisor.storage.datastore.DataStore.is_mounted", lambda self: True)
-    monkeypatch.setattr("hypervisor.network.settings.save", lambda config: (tmp_path / "kept").write_text(repr(config)))
+    monkeypatch.setattr("hypervisor.answer.network_settings.save", lambda config: (tmp_path / "kept").write_text(repr(config)))
     return done
 
 

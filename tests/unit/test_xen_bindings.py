@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from hypervisor import xen_bindings
-from hypervisor.capabilities import hvm_support
-from hypervisor.xen_bindings import (BindingError, XenBindings, domain_from_info, info_from_bindings,
-                                     memory_from_physinfo, state_flags)
-from hypervisor.xl import Xl, XenInfo, parse_info, parse_list
+from hypervisor.xen import bindings as xen_bindings
+from hypervisor.xen.capabilities import hvm_support
+from hypervisor.xen.bindings import (BindingError, XenBindings, domain_from_info, info_from_bindings, memory_from_physinfo, state_flags)
+from hypervisor.xen.domains import XenInfo, parse_info, parse_list
+from hypervisor.xen.xl import Xl
 
 XEN = Path(__file__).resolve().parents[1] / "fixtures" / "xen"
 NAMES = {0: "Domain-0", 1: "sample-web"}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 
-from hypervisor import xen_daemons
+from hypervisor.xen import daemons as xen_daemons
 
 
 def test_no_marker_means_up_at_once(tmp_path):

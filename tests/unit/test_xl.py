@@ -1,5 +1,6 @@
 """Parsers for `xl` output, and CPU % as a share of the host."""
-from hypervisor.xl import CpuMeter, Domain, parse_info, parse_list, state_has, state_name, XenInfo, libxl_reason
+from hypervisor.xen.domains import CpuMeter, Domain, XenInfo, parse_info, parse_list, state_has, state_name
+from hypervisor.xen.xl import libxl_reason
 
 XL_LIST = """Name                                        ID   Mem VCPUs\tState\tTime(s)
 Domain-0                                     0  1024     2     r-----      35.2

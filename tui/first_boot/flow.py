@@ -15,10 +15,11 @@ from textual.binding import Binding
 from textual.widgets import ContentSwitcher, DataTable, Static
 
 from hypervisor.answer.compose import FirstBootAnswers
+from hypervisor.appliances.claims import disks_given
 from hypervisor.network.nic import SYSFS
 from hypervisor.storage.datastore import boot_device
 from hypervisor.storage.disks import Disks
-from hypervisor.xl import Xl
+from hypervisor.xen.xl import Xl
 from tui.first_boot.disks_step import DisksStep
 from tui.first_boot.host_step import HostStep
 from tui.first_boot.network_step import NetworkStep
@@ -50,7 +51,7 @@ class FirstBootScreen(ClockedScreen):
         self.answers = FirstBootAnswers()
         self.applied = False
         self._close_in_front = False
-        disks = disks or Disks()
+        disks = disks or Disks(given=disks_given)
         self.disks_step = DisksStep(disks, boot)
         self.summary = SummaryStep(disks, lambda: self.disks_step.listed or [], boot, apply, claim)
         self.steps: list[Step] = [HostStep(xl), NetworkStep(net_sysfs), self.disks_step, PasswordStep(),

@@ -5,9 +5,10 @@ from textual import work
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from hypervisor.host import host_summary
+from hypervisor.host.summary import host_summary
 from hypervisor.runner import CommandError
-from hypervisor.xl import ParseError, Xl
+from hypervisor.xen.domains import ParseError
+from hypervisor.xen.xl import Xl
 from tui.first_boot.step import Step
 from tui.widgets.host_panel import HostPanel
 

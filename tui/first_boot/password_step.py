@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
-from hypervisor.network.password import PasswordError, hash_password
+from hypervisor.host.password import PasswordError, hash_password
 from tui.first_boot.step import Step
 from tui.widgets.new_password import ask_new_password
 

@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.widgets import Log, Static
 
 from hypervisor.answer.compose import SOURCE, FirstBootAnswers, answer_text, disk_name
-from hypervisor.appliances.problems import Problem
+from hypervisor.settings.problems import Problem
 from hypervisor.storage import StorageError
 from hypervisor.storage.disks import Disk, Disks
 from tui.first_boot.step import Step
@@ -52,7 +52,7 @@ def check(answers: FirstBootAnswers, disks: list[Disk],
 
 def review_lines(answer: Answer) -> list[str]:
     """`xenbox answer check`'s summary, said for a host with nothing set up yet."""
-    from hypervisor.answer.commands import summary
+    from hypervisor.answer.summary import summary
     lines = [line if line != "console password: unchanged" else "console password: none - anyone at the console "
              "can use it" for line in summary(answer)]
     if not answer.storage.data_disks:

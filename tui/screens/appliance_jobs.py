@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 from hypervisor.appliances.catalog import APPLIANCE_DIRS
-from hypervisor.appliances.commands import CONSOLE_LOGS
 from hypervisor.appliances.launch import start as launch
-from hypervisor.shutdown import ask_to_shut_down
-from hypervisor.xl import Xl, state_has
+from hypervisor.xen.daemons import CONSOLE_LOGS
+from hypervisor.xen.domains import state_has
+from hypervisor.xen.shutdown import ask_to_shut_down
+from hypervisor.xen.xl import Xl
 from tui.screens import appliance_input as typed
 from tui.screens.appliance_rows import ApplianceRow
 
@@ -66,7 +67,7 @@ SHUTDOWN_WAIT = 120.0       # seconds: a guest's own shutdown under emulation ta
 
 def shutdown(xl: Xl, row: ApplianceRow, wait: float = SHUTDOWN_WAIT, poll: float = 2.0,
              clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> Job:
-    """Ask, then watch until the guest is gone, asking once more halfway (hypervisor/shutdown.py)."""
+    """Ask, then watch until the guest is gone, asking once more halfway (hypervisor/xen/shutdown.py)."""
     def call() -> str:
         if ask_to_shut_down(xl, [row.name], wait=wait, poll=poll, clock=clock, sleep=sleep):
             raise NotDone(f"{row.name} was asked twice to shut down and is still running after {wait:.0f} s: "
@@ -123,7 +124,7 @@ def add_question() -> Question:
 def add(source: Path, into: Path, has_data_store: Callable[[], bool] | None = None) -> Job:
     """Installed as `xenbox appliance add` does: checked first, images copied with progress."""
     from hypervisor.appliances.install import InstallError, install_bundle
-    from hypervisor.appliances.problems import ManifestError
+    from hypervisor.settings.problems import FileProblems
     from hypervisor.storage.datastore import MOUNTPOINT, DataStore
 
     def call(say: Callable[[str], None]) -> str:
@@ -132,7 +133,7 @@ def add(source: Path, into: Path, has_data_store: Callable[[], bool] | None = No
                           "make one first (Storage screen, key t).")
         try:
             folder = install_bundle(source, into, say)
-        except (InstallError, ManifestError) as error:
+        except (InstallError, FileProblems) as error:
             raise NotDone(f"{source} was not added: {error}") from error
         return f"Added appliance {folder.name}: select it and press u to start it."
     return Job(f"Adding {source.name}", f"Could not add {source}", call, reports=True)

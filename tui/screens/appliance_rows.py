@@ -11,7 +11,7 @@ from typing import Sequence
 from hypervisor.appliances.autostart_status import Outcome
 from hypervisor.appliances.catalog import Entry
 from hypervisor.appliances.manifest import Manifest
-from hypervisor.xl import Domain, state_has
+from hypervisor.xen.domains import Domain, state_has
 
 # (key, heading, width): 28+8+4+4+6+5+4 = 59 characters plus 2 of padding per column
 # = 73, and the table's border and scrollbar still fit in 80 columns.

@@ -23,7 +23,8 @@ from hypervisor.appliances.autostart_status import Outcome, read_status
 from hypervisor.appliances.catalog import APPLIANCE_DIRS, Entry
 from hypervisor.appliances.launch import CannotStart
 from hypervisor.runner import CommandError
-from hypervisor.xl import CpuMeter, ParseError, Xl
+from hypervisor.xen.domains import CpuMeter, ParseError
+from hypervisor.xen.xl import Xl
 from tui.catalog_cache import CatalogCache
 from tui.guest_console import attach_console
 from tui.screens import appliance_jobs as jobs

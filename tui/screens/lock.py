@@ -17,7 +17,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from hypervisor.network.password import verify
+from hypervisor.host.password import verify
 
 WRONG_DELAY_SECONDS = 2.0
 

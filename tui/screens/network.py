@@ -93,8 +93,8 @@ class NetworkScreen(ClockedScreen):
         self.sub_title = "Network"
         for box, title in (("#nic", "Management interface"), ("#current", "In force"), ("#pending", "Changes")):
             self.query_one(box).border_title = title
+        from hypervisor.answer.network_settings import saved
         from hypervisor.answer.parse import AnswerError
-        from hypervisor.network.settings import saved
         try:
             found = saved()
         except AnswerError as error:
@@ -222,7 +222,7 @@ class NetworkScreen(ClockedScreen):
         self.app.push_screen(KeepOrRevert(describe(new)), answered)
 
     def _keep(self, new: NetworkConfig) -> None:
-        from hypervisor.network.settings import save
+        from hypervisor.answer.network_settings import save
         from hypervisor.storage.datastore import DataStore
         self._busy = False
         self.current = self.draft = new

@@ -12,9 +12,10 @@ from textual.timer import Timer
 from textual.widgets import Static
 
 from hypervisor.appliances.autostart_status import Outcome, read_status
-from hypervisor.host import HostSummary, host_summary
+from hypervisor.host.summary import HostSummary, host_summary
 from hypervisor.runner import CommandError
-from hypervisor.xl import CpuMeter, Domain, ParseError, Xl
+from hypervisor.xen.domains import CpuMeter, Domain, ParseError
+from hypervisor.xen.xl import Xl
 from tui.widgets.autostart_panel import AutostartPanel
 from tui.widgets.domain_table import DomainTable
 from tui.widgets.header import ClockedScreen, ScreenHeader

@@ -11,10 +11,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
+from hypervisor.appliances.claims import appliances_on
 from hypervisor.storage import StorageError, human_size
 from hypervisor.storage.named_pools import BUILT_IN, NamedPools
 from hypervisor.storage.nfs import VERSIONS, split_share
-from hypervisor.storage.pool_status import PoolRow, appliances_on, pool_rows
+from hypervisor.storage.pool_status import PoolRow, pool_rows
 from tui.invalid import Invalid
 from tui.widgets.confirm import Confirm
 from tui.widgets.header import ClockedScreen, ScreenHeader

@@ -14,6 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Log, Static
 
+from hypervisor.appliances.claims import appliance_names, disks_given
 from hypervisor.storage import StorageError, human_size
 from hypervisor.storage.datastore import ConfirmationNeeded, DataStore, Status, boot_device, check_can_initialise
 from hypervisor.storage.disks import Disk, Disks, boot_disk, holds_data
@@ -74,8 +75,8 @@ class StorageScreen(ClockedScreen):
                  volumes: GuestVolumes | None = None) -> None:
         super().__init__()
         self.store = store or DataStore()
-        self.disks = disks or Disks()
-        self.volumes = volumes or GuestVolumes()
+        self.disks = disks or Disks(given=disks_given)
+        self.volumes = volumes or GuestVolumes(appliances=appliance_names)
         self._listed: list[Disk] = []
         self._volumes: list[Volume] = []
         self._medium: Disk | None = None

@@ -8,7 +8,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Log
 
 from hypervisor.runner import CommandError
-from hypervisor.xl import Xl
+from hypervisor.xen.xl import Xl
 from tui.widgets.header import ScreenHeader
 
 

@@ -1,7 +1,7 @@
 """The running domains, refreshed live: name, id, state, vCPUs, memory, CPU %."""
 from __future__ import annotations
 
-from hypervisor.xl import Domain
+from hypervisor.xen.domains import Domain
 from tui.widgets.keyed_table import KeyedTable
 
 COLUMNS = ("Name", "ID", "State", "vCPUs", "Memory", "CPU %")

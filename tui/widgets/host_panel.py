@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
-from hypervisor import xen_daemons
-from hypervisor.host import HostSummary
+from hypervisor.host.summary import HostSummary
 from hypervisor.network.addresses import describe_addresses
+from hypervisor.xen import daemons as xen_daemons
 
 
 def describe(host: HostSummary) -> str:

@@ -5,10 +5,11 @@ import socket
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from hypervisor.capabilities import HvmSupport, hvm_support
 from hypervisor.network.addresses import host_addresses
 from hypervisor.runner import CommandError
-from hypervisor.xl import Xl, XenInfo
+from hypervisor.xen.capabilities import HvmSupport, hvm_support
+from hypervisor.xen.domains import XenInfo
+from hypervisor.xen.xl import Xl
 
 SYS_CAPABILITIES = Path("/sys/hypervisor/properties/capabilities")
 CPUINFO = Path("/proc/cpuinfo")

@@ -10,8 +10,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from hypervisor.network.password import weakness
-from hypervisor.storage.atomic import write_atomically
+from hypervisor.host.password import weakness
+from hypervisor.settings.atomic import write_atomically
 from hypervisor.storage import MOUNTPOINT
 
 CONSOLE_CONFIG = MOUNTPOINT / "config" / "console.toml"

@@ -5,7 +5,8 @@ import time
 from typing import Callable, Sequence
 
 from hypervisor.runner import CommandError
-from hypervisor.xl import Domain, Xl, state_has
+from hypervisor.xen.domains import Domain, state_has
+from hypervisor.xen.xl import Xl
 
 DOM0 = 0
 

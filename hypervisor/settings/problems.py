@@ -1,4 +1,4 @@
-"""What is wrong with an appliance's files: every problem found, not just the first."""
+"""Problems in a settings file (a manifest, an answer file, a host setting): every one, not just the first."""
 from __future__ import annotations
 
 import reprlib
@@ -22,7 +22,7 @@ class Problem:
         return f"{self.field}{found}: {self.message}"
 
 
-class ManifestError(ValueError):
+class FileProblems(ValueError):
     """All the problems of one file, so a person can fix them in one go."""
 
     def __init__(self, source: str, problems: list[Problem]) -> None:

@@ -9,14 +9,9 @@ from __future__ import annotations
 import json
 import sys
 
+from hypervisor.cli.output import fail, say
 from hypervisor.storage.iscsi import Chap
 from hypervisor.storage.iscsi_targets import IscsiTargets, with_port
-
-EXIT_FAILED = 1
-
-
-def say(line: str) -> None:
-    print(f"xenbox: {line}", flush=True)
 
 
 def cmd_list(args, _xl) -> int:
@@ -45,8 +40,7 @@ def cmd_add(args, _xl) -> int:
     if args.chap_user:
         password = sys.stdin.readline().rstrip("\n")
         if not password:
-            say("--chap-user needs the CHAP password on standard input (e.g. `read -s P; echo \"$P\" | ...`)")
-            return EXIT_FAILED
+            return fail("--chap-user needs the CHAP password on standard input (e.g. `read -s P; echo \"$P\" | ...`)")
         chap = Chap(args.chap_user, password)
     disks = IscsiTargets().add(args.name, args.portal, args.target, chap, say)
     say(f"iSCSI {args.name}: kept; attached again at every boot" +

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import json
 
+from hypervisor.appliances.claims import appliances_on
+from hypervisor.cli.output import say
 from hypervisor.storage import human_size
 from hypervisor.storage.named_pools import NamedPools
-from hypervisor.storage.pool_status import appliances_on, pool_rows
-
-
-def say(line: str) -> None:
-    print(f"xenbox: {line}", flush=True)
+from hypervisor.storage.pool_status import pool_rows
 
 
 def cmd_list(args, _xl) -> int:

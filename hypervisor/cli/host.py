@@ -1,28 +1,15 @@
-"""`xenbox`: the XenBox command line in dom0.
-
-Exit codes: 0 done, 1 the operation failed (Xen said why), 2 bad usage,
-3 no such appliance or guest.
-"""
+"""`xenbox host ...`: the host's summary, its guests shut down, what dom0 does at boot, Xen's log."""
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from dataclasses import asdict
 
-from hypervisor.answer.commands import add_commands as add_answer_commands
-from hypervisor.appliances.commands import add_commands as add_appliance_commands
-from hypervisor.appliances.launch import CannotStart
-from hypervisor.appliances.problems import ManifestError
-from hypervisor.host import host_summary
-from hypervisor.runner import CommandError
-from hypervisor.shutdown import shutdown_guests
-from hypervisor.storage import StorageError
-from hypervisor.storage.commands import add_commands as add_storage_commands
+from hypervisor.cli.output import say
+from hypervisor.host.summary import host_summary
 from hypervisor.network.addresses import describe_addresses
-from hypervisor.xl import ParseError, Xl
-
-EXIT_FAILED = 1
+from hypervisor.xen.shutdown import shutdown_guests
+from hypervisor.xen.xl import Xl
 
 
 def host_info(args: argparse.Namespace, xl: Xl) -> int:
@@ -42,13 +29,13 @@ def host_info(args: argparse.Namespace, xl: Xl) -> int:
 
 
 def host_shutdown_guests(args: argparse.Namespace, xl: Xl) -> int:
-    shutdown_guests(xl, timeout=args.timeout, say=lambda line: print(f"xenbox: {line}", flush=True))
+    shutdown_guests(xl, timeout=args.timeout, say=say)
     return 0
 
 
 def host_boot(args: argparse.Namespace, xl: Xl) -> int:
     from hypervisor.boot import boot
-    from hypervisor.boot_messages import say_at_boot
+    from hypervisor.host.boot_messages import say_at_boot
     return boot(say_at_boot, args.safe, xl)
 
 
@@ -62,9 +49,7 @@ def host_uptime(args: argparse.Namespace, xl: Xl) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="xenbox", description="Control this XenBox host and its guests.")
-    groups = parser.add_subparsers(dest="group", metavar="GROUP", required=True)
+def add_commands(groups) -> None:
     host = groups.add_parser("host", help="the host: capabilities, shutdown").add_subparsers(
         dest="command", metavar="COMMAND", required=True)
     info = host.add_parser("info", help="hostname, addresses, Xen version, CPU, memory and HVM support")
@@ -78,21 +63,3 @@ def build_parser() -> argparse.ArgumentParser:
     boot.set_defaults(handler=host_boot)
     host.add_parser("dmesg", help="Xen's own log (xl dmesg)").set_defaults(handler=host_dmesg)
     host.add_parser("uptime", help="how long the host and each guest have run").set_defaults(handler=host_uptime)
-    add_appliance_commands(groups)
-    add_storage_commands(groups)
-    add_answer_commands(groups)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return args.handler(args, Xl())
-    except (CommandError, ParseError, CannotStart, ManifestError, StorageError) as error:
-        message = error.sentence if isinstance(error, CommandError) else str(error)
-        print(f"xenbox: {message}", file=sys.stderr)
-        return EXIT_FAILED
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -20,19 +20,9 @@ from hypervisor.appliances.autostart_status import write_status
 from hypervisor.appliances.catalog import APPLIANCE_DIRS, Entry, discover, find, read_entry
 from hypervisor.appliances.launch import CannotStart, start
 from hypervisor.appliances.xlcfg import manifest_from_xl_cfg
-from hypervisor.xl import Xl
-
-EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND = 1, 2, 3
-CONSOLE_LOGS = Path("/var/log/xen/console")
-
-
-def say(text: str) -> None:
-    print(f"xenbox: {text}", flush=True)
-
-
-def fail(text: str, code: int = EXIT_FAILED) -> int:
-    print(f"xenbox: {text}", file=sys.stderr, flush=True)
-    return code
+from hypervisor.cli.output import EXIT_FAILED, EXIT_NOT_FOUND, EXIT_USAGE, fail, say
+from hypervisor.xen.daemons import CONSOLE_LOGS
+from hypervisor.xen.xl import Xl
 
 
 def appliance_rows(xl: Xl) -> list[dict]:
@@ -238,7 +228,7 @@ def cmd_import(args, xl: Xl) -> int:
 
 def cmd_add(args, xl: Xl) -> int:
     from hypervisor.appliances.install import InstallError, install_bundle
-    from hypervisor.appliances.problems import ManifestError
+    from hypervisor.settings.problems import FileProblems
     from hypervisor.storage.datastore import MOUNTPOINT, DataStore
     source, into = Path(args.source), Path(args.into)
     if not source.exists():
@@ -248,7 +238,7 @@ def cmd_add(args, xl: Xl) -> int:
                     "make one first (the console's Storage screen, key t)")
     try:
         folder = install_bundle(source, into, say, replace=args.replace)
-    except (InstallError, ManifestError) as error:
+    except (InstallError, FileProblems) as error:
         return fail(f"{source} was not added: {error}")
     say(f"added appliance {folder.name} in {folder}; `xenbox appliance start {folder.name}` starts it")
     return 0

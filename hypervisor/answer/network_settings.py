@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hypervisor.appliances.tomlwrite import dumps
 from hypervisor.network.config import NetworkConfig
-from hypervisor.storage.atomic import write_atomically
+from hypervisor.settings.atomic import write_atomically
+from hypervisor.settings.tomlwrite import dumps
 from hypervisor.storage.datastore import MOUNTPOINT
 
 NETWORK_SETTINGS = MOUNTPOINT / "config" / "network.toml"

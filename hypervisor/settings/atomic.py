@@ -6,10 +6,7 @@ rename the new one into place, and fsync the folder so the renames themselves ar
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
-
-from hypervisor.storage import StorageError
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -33,13 +30,3 @@ def sync_directory(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def read_toml(path: Path) -> dict:
-    """A TOML file written so: {} when there is none; a broken one is named with the copy to restore."""
-    try:
-        return tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        return {}
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise StorageError(f"{path} cannot be read ({error}): fix it, or restore {path.name}.prev beside it") from error

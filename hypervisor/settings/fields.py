@@ -9,8 +9,8 @@ import difflib
 import re
 from typing import Any, Iterable
 
-from hypervisor.appliances.problems import Problem
-from hypervisor.appliances.tomlwrite import key_text
+from hypervisor.settings.problems import Problem
+from hypervisor.settings.tomlwrite import key_text
 
 # What a person wrote, said in words: "must be a whole number (found text)".
 _FOUND = [(bool, "true/false"), (int, "a number"), (float, "a decimal number"), (str, "text"),

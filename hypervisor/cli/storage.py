@@ -8,18 +8,14 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
+from hypervisor.appliances.claims import appliance_names, disks_given
+from hypervisor.cli.iscsi import add_iscsi_commands
+from hypervisor.cli.output import EXIT_FAILED, EXIT_NEEDS_CONFIRMATION, fail, say
+from hypervisor.cli.pool import add_pool_commands
 from hypervisor.storage import human_size
 from hypervisor.storage.datastore import ConfirmationNeeded, DataStore, boot_device, check_can_initialise
 from hypervisor.storage.disks import Disk, Disks, boot_disk, holds_data
-from hypervisor.storage.iscsi_commands import add_iscsi_commands
-from hypervisor.storage.pool_commands import add_pool_commands
 from hypervisor.storage.volumes import GuestVolumes
-
-EXIT_FAILED, EXIT_NEEDS_CONFIRMATION = 1, 4
-
-
-def say(line: str) -> None:
-    print(f"xenbox: {line}", flush=True)
 
 
 def disk_rows(disks: list[Disk], booted: str | None) -> list[dict]:
@@ -30,7 +26,7 @@ def disk_rows(disks: list[Disk], booted: str | None) -> list[dict]:
 
 
 def cmd_disks(args, _xl) -> int:
-    rows = disk_rows(Disks().list(), boot_device())
+    rows = disk_rows(Disks(given=disks_given).list(), boot_device())
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -60,26 +56,24 @@ def cmd_mount(args, _xl) -> int:
 
 
 def cmd_init(args, _xl) -> int:
-    disks = {d.name: d for d in Disks().list()}
+    disks = {d.name: d for d in Disks(given=disks_given).list()}
     chosen = []
     for name in args.disks:
         disk = disks.get(name.removeprefix("/dev/"))
         if disk is None:
-            say(f"there is no disk {name}: `xenbox storage disks` lists them")
-            return EXIT_FAILED
+            return fail(f"there is no disk {name}: `xenbox storage disks` lists them")
         try:
             check_can_initialise(disk, boot_device(), args.erase if args.erase in (disk.name, disk.path) else None)
         except ConfirmationNeeded as needed:
-            say(f"{needed.disk.path} ({needed.disk.summary}) {needed.reason}: add --erase {needed.disk.name} "
-                "to erase it and everything on it")
-            return EXIT_NEEDS_CONFIRMATION
+            return fail(f"{needed.disk.path} ({needed.disk.summary}) {needed.reason}: add --erase {needed.disk.name} "
+                        "to erase it and everything on it", EXIT_NEEDS_CONFIRMATION)
         chosen.append(disk)
     DataStore().initialise(chosen, say)
     return 0
 
 
 def cmd_volumes(args, _xl) -> int:
-    listed = GuestVolumes().list()
+    listed = GuestVolumes(appliances=appliance_names).list()
     if args.json:
         print(json.dumps([asdict(v) for v in listed], indent=2))
         return 0
@@ -92,13 +86,13 @@ def cmd_volumes(args, _xl) -> int:
 
 
 def cmd_grow(args, _xl) -> int:
-    volume = GuestVolumes().grow(args.volume, args.size_mib)
+    volume = GuestVolumes(appliances=appliance_names).grow(args.volume, args.size_mib)
     say(f"{volume.name} is now {human_size(volume.size)}")
     return 0
 
 
 def cmd_delete(args, _xl) -> int:
-    GuestVolumes().delete(args.volume, args.confirm)
+    GuestVolumes(appliances=appliance_names).delete(args.volume, args.confirm)
     say(f"{args.volume} was deleted")
     return 0
 

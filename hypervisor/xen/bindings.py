@@ -17,7 +17,7 @@ import sys
 import threading
 from typing import Any, Callable
 
-from hypervisor.xl import Domain, XenInfo, state_name
+from hypervisor.xen.domains import Domain, XenInfo, state_name
 
 # Debian's xen-utils puts the bindings beside xl, not on Python's path.
 BINDINGS_GLOB = "/usr/lib/xen-*/lib/python"
@@ -57,7 +57,7 @@ def info_from_bindings(version: dict[str, Any], physinfo: dict[str, Any]) -> Xen
 
     virt_caps is left unknown: the bindings name only "hvm" and "pv" there, never "hap" or
     "shadow" (Xen 4.17, tools/python/xen/lowlevel/xc/xc.c), and HVM support is then judged
-    from /sys/hypervisor and Xen's log instead (hypervisor/capabilities.py)."""
+    from /sys/hypervisor and Xen's log instead (hypervisor/xen/capabilities.py)."""
     try:
         total, free = memory_from_physinfo(physinfo)
         release = f"{int(version['xen_major'])}.{int(version['xen_minor'])}{version.get('xen_extra', '')}"

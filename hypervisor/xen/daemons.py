@@ -1,4 +1,4 @@
-"""Whether dom0's Xen daemons are up yet.
+"""Whether dom0's Xen daemons are up yet, and where xenconsoled keeps each guest's console log.
 
 At boot the consoles start beside rc.services, which is still starting xenstored and
 xenconsoled: `xl`, or Xen's bindings, asked before then would hang on xenstore or give
@@ -12,6 +12,8 @@ from pathlib import Path
 STARTING = Path("/run/xenbox/xen-starting")
 # A limit for a boot gone wrong, not a wait anyone should see: the daemons take a second or two.
 LIMIT_SECONDS = 120.0
+# xenconsoled --log=guest (rc.services) writes guest-NAME.log here.
+CONSOLE_LOGS = Path("/var/log/xen/console")
 
 
 def starting(marker: Path | None = None) -> bool:

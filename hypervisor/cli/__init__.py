@@ -1,0 +1,13 @@
+"""`xenbox`, the XenBox command line in dom0: `python3 -m hypervisor.cli GROUP COMMAND ...`.
+
+- `main`       the parser and the exit codes; every error the library raises said in one line
+- `output`     say() and fail(): the one way a command speaks
+- `host`       `xenbox host`: info, shutdown-guests, boot, dmesg, uptime
+- `appliance`  `xenbox appliance`: list, start, stop, every xl action, add, import, autostart
+- `storage`    `xenbox storage`: disks, the data store, guest volumes
+- `iscsi`      `xenbox storage iscsi`: targets attached at boot
+- `pool`       `xenbox storage pool`: pools for appliance disks
+- `answer`     `xenbox answer check`
+
+Nothing below the CLI imports it: the console and the library never do.
+"""

@@ -1,0 +1,8 @@
+"""dom0 itself, as the console and `xenbox host` show it.
+
+- `summary`           hostname, addresses, Xen's version, CPU, memory and HVM support
+- `password`          console passwords as yescrypt hashes; which hashes are strong enough
+- `console_password`  where the console's password and idle lock are kept (config/console.toml)
+- `boot_messages`     "xenbox: ..." lines said at boot on the serial console, kept in /run/xenbox/boot.log
+- `kernel_messages`   the kernel's errors printed over the consoles, so they can draw themselves again
+"""
