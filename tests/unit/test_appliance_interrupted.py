@@ -10,6 +10,7 @@ nothing the kernel's page cache holds; that a power cut loses nothing is the fsy
 test_a_copy_is_on_disk_before_its_rename_and_the_rename_is_synced_at_once (and cut for real by `make torture`).
 """
 import errno
+import io
 import os
 import re
 import shutil
@@ -21,10 +22,12 @@ from pathlib import Path
 
 import pytest
 
+from hypervisor import boot
 from hypervisor.appliances import install, staging as staging_module
 from hypervisor.appliances.catalog import discover
 from hypervisor.appliances.install import InstallError, install_bundle
 from hypervisor.appliances.staging import Staging, sweep
+from hypervisor.host.boot_messages import say_at_boot
 
 SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "appliances" / "sample-web"
 WRITING = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
@@ -187,6 +190,22 @@ def test_a_replace_killed_in_the_middle_of_an_image_keeps_the_old_one_and_the_ne
     install_bundle(new, into, said.append, replace=True)
     assert said[0] == "removed an unfinished copy of appliance sample-web (interrupted replace; the old one is kept)"
     assert [p.name for p in into.iterdir()] == ["sample-web"] and files(into / "sample-web") == files(new)
+
+
+def test_the_boot_removes_what_a_cut_left_and_says_so_on_the_serial_line_and_in_its_log(in_memory):
+    into = in_memory / "appliances"
+    into.mkdir()
+    assert install_killed_at(10 ** 6, bundle(in_memory, "new", "folder"), into, replace=False,
+                             prepare=killed_in_the_middle_of_the_image)
+    serial, log = io.StringIO(), in_memory / "boot.log"
+    boot.remove_unfinished_installs(lambda line: say_at_boot(line, serial, log), into)
+    assert serial.getvalue() == "xenbox: removed an unfinished copy of appliance sample-web (interrupted add)\n"
+    assert log.read_text() == serial.getvalue()
+    assert list(into.iterdir()) == []
+    boot.remove_unfinished_installs(lambda line: say_at_boot(line, serial, log), into)
+    assert log.read_text() == serial.getvalue() and serial.getvalue().count("\n") == 1     # said once
+    boot.remove_unfinished_installs(serial.write, in_memory / "no-data-store")
+    assert serial.getvalue().count("\n") == 1
 
 
 def test_a_sweep_leaves_a_copy_still_being_made_alone(tmp_path):
