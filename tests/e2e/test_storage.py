@@ -273,6 +273,12 @@ def test_a_volume_on_the_data_store_keeps_what_its_guest_wrote_across_a_host_reb
         # What the guest wrote on its xvdd is on the LUN's second partition, not its first.
         assert shell.run("dd if=/dev/sda2 bs=512 count=1 2>/dev/null | head -n 1").strip() == f"{MARK}-xvdd"
         assert MARK not in shell.run("dd if=/dev/sda1 bs=512 count=1 2>/dev/null | head -n 1")
+        # What a replace of keeper cut short before its swap leaves (the unit tests make it with real kills):
+        # a work folder holding a half copy and its record. The boot removes it before autostart, and says so.
+        work = "/var/lib/xenbox/appliances/.installing-cut"
+        shell.run(f"mkdir -p {work}/copy && cp {bundle}/appliance.toml {bundle}/initrd.img {work}/copy/ && "
+                  f"printf 'source = \"{bundle}\"\\nreplace = true\\nname = \"keeper\"\\n' > {work}/install.toml")
+        assert 'name = "keeper"' in shell.run(f"cat {work}/install.toml")
     # ... and what it wrote on xvde went over iSCSI into the file behind the target's LUN, on this machine.
     assert console.san.backing.read_bytes()[:512].split(b"\n")[0] == f"{MARK}-xvde".encode()
     # ... and on xvdf over NFS into the image file in the share's folder, on this machine too.
@@ -288,12 +294,16 @@ def test_a_volume_on_the_data_store_keeps_what_its_guest_wrote_across_a_host_reb
     # Found by its tag, mounted before autostart, which finds keeper's bundle on it.
     console.wait_for_output(rb"xenbox: Data store: VG xenbox, 2 GiB on 1 disk", GUEST_START, since=since)
     console.wait_for_screen(r"Data store: VG xenbox, 2 GiB on 1 disk", 180)
+    # The half copy is gone before autostart, and said; keeper is the old, whole one.
+    removed = console.wait_for_output(rb"xenbox: removed an unfinished copy of appliance keeper \(interrupted "
+                                      rb"replace; the old one is kept\)", GUEST_START, since=since)
     # The target is attached again at boot, before the appliances start.
     console.wait_for_output(rb"xenbox: iSCSI san: attached iqn\.2026-11\.org\.xenbox\.test:san", GUEST_START,
                             since=since)
     console.wait_for_output(rb"xenbox: pool nas: ready, 10\.0\.2\.2:/xenbox", GUEST_START, since=since)
-    console.wait_for_output(rb"xenbox: appliance keeper started", GUEST_START, since=since)
+    console.wait_for_output(rb"xenbox: appliance keeper started", GUEST_START, since=since + removed.end())
     with Shell(console) as shell:
+        assert ".installing" not in shell.run("ls -a /var/lib/xenbox/appliances")
         attach_to_keeper(console, shell)
         for disk in DISKS_WRITTEN:
             in_guest(console, f"dd if=/dev/{disk} bs=512 count=1 2>/dev/null | head -n 1 | sed 's/^/READ-/'",
