@@ -30,6 +30,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.handler(args, Xl())
+        return args.handler(args, Xl.on_this_host())
     except (CommandError, ParseError, CannotStart, FileProblems, StorageError) as error:
         return fail(error.sentence if isinstance(error, CommandError) else str(error))

@@ -334,7 +334,7 @@ class AppliancesScreen(ClockedScreen):
         self._timer.pause()             # nobody sees the table while the guest has the terminal
         try:
             with self.app.suspend():
-                problem = attach_console(row.name)
+                problem = attach_console(row.name, self.xl.console_command(row.name))
         except SuspendNotSupported:
             problem = "this terminal cannot hand itself over to a guest's console"
         finally:
