@@ -34,6 +34,10 @@ class CommandError(Exception):
         return lines[-1] if lines else f"exit code {self.returncode}"
 
 
+class ParseError(ValueError):
+    """A program's output that could not be read; names the program and the line."""
+
+
 class Runner(Protocol):
     def __call__(self, argv: Sequence[str], *, input: str | None = None, timeout: float = 60) -> str: ...
 

@@ -10,10 +10,9 @@ import argparse
 from hypervisor.appliances.launch import CannotStart
 from hypervisor.cli import answer, appliance, host, storage
 from hypervisor.cli.output import fail
-from hypervisor.runner import CommandError
+from hypervisor.runner import CommandError, ParseError
 from hypervisor.settings.problems import FileProblems
 from hypervisor.storage import StorageError
-from hypervisor.xen.domains import ParseError
 from hypervisor.xen.xl import Xl
 
 

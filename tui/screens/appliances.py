@@ -22,8 +22,8 @@ from textual.worker import Worker, WorkerState
 from hypervisor.appliances.autostart_status import Outcome, read_status
 from hypervisor.appliances.catalog import APPLIANCE_DIRS, Entry
 from hypervisor.appliances.launch import CannotStart
-from hypervisor.runner import CommandError
-from hypervisor.xen.domains import CpuMeter, ParseError
+from hypervisor.runner import CommandError, ParseError
+from hypervisor.xen.domains import CpuMeter
 from hypervisor.xen.xl import Xl
 from tui.catalog_cache import CatalogCache
 from tui.guest_console import attach_console
