@@ -19,13 +19,13 @@ from pathlib import Path
 import pytest
 import textual.widgets._header as textual_header
 
-import hypervisor.host as host_facts
+import hypervisor.host.summary as host_facts
 import tui.app as console_app
 import tui.screens.overview as overview
 from hypervisor.appliances.autostart_status import Outcome
-from hypervisor.console_password import ConsoleAccess
+from hypervisor.host.console_password import ConsoleAccess
 from hypervisor.storage.datastore import DataStore, Status
-from hypervisor.xl import XenInfo, parse_info
+from hypervisor.xen.domains import XenInfo, parse_info
 from test_storage_volumes import lvm_with_guest_volumes
 from test_tui_appliances import ApplianceApp, FakeXl, domains
 from test_tui_first_boot import FlowApp, Recorder, flow_screen, host, press     # noqa: F401 (host: fixture)
