@@ -12,7 +12,6 @@ import functools
 import json
 import os
 import sys
-import tomllib
 from pathlib import Path
 
 from hypervisor.appliances import autostart as boot_start
@@ -208,21 +207,20 @@ def cmd_check(args, xl: Xl) -> int:
 
 
 def cmd_import(args, xl: Xl) -> int:
+    from hypervisor.appliances.importing import ImportRefused, import_bundle
     cfg = Path(args.cfg)
     try:
         text = cfg.read_text()
     except OSError as error:
         return fail(f"cannot read {cfg}: {error.strerror}")
     imported = manifest_from_xl_cfg(text, cfg)
-    appliance = tomllib.loads(imported.toml_text).get("name") or cfg.stem
-    folder = Path(args.into) / appliance
-    if folder.exists():
-        return fail(f"{folder} already exists: remove it or import under another folder with --into")
-    folder.mkdir(parents=True)
-    (folder / "appliance.toml").write_text(imported.toml_text)
+    try:
+        folder = import_bundle(imported, Path(args.into), say)
+    except ImportRefused as error:
+        return fail(f"{cfg} was not imported: {error}")
     for warning in imported.warnings:
         say(f"warning: {warning}")
-    say(f"imported {cfg} as appliance {appliance} in {folder}; `xenbox appliance check {folder}` checks it")
+    say(f"imported {cfg} as appliance {folder.name} in {folder}; `xenbox appliance check {folder}` checks it")
     return 0
 
 
