@@ -106,16 +106,17 @@ class _Placer:
         refused = guest_paths.refusal(path)
         if refused is None:
             return path
-        real = Path(os.path.realpath(path))
-        found = _stat(path)
+        real, found = Path(os.path.realpath(path)), _stat(path)
         if found and stat.S_ISREG(found.st_mode) and real.is_relative_to(self.beside) and self.beside != Path("/"):
             return self.copies.setdefault(real, self._free_name(real.name))
         if found is None and refused != guest_paths.DATA_VOLUME:
-            refused = (f"is not on this host: copy the file beside {self.cfg.name} (import copies those into "
-                       "the bundle), or the image onto a pool, and import again")
-        elif stat.S_ISREG(found.st_mode):
-            refused = (f"is not beside {self.cfg.name}, on no pool and no volume of the data store: copy it beside "
-                       "the xl.cfg (import copies those into the bundle), or the image onto a pool, and import again")
+            refused = (f"is not on this host: copy the file beside {self.cfg.name} (import copies those into the "
+                       "bundle), or the image onto a pool, and import again")
+        elif refused.startswith(guest_paths.OUTSIDE):
+            leads = f" (it leads to {real})" if str(real) != os.path.normpath(path) else ""
+            refused = (f"is not beside {self.cfg.name}{leads}, on no pool and no volume of the data store: copy it "
+                       "beside the xl.cfg (import copies those into the bundle), or the image onto a pool, and "
+                       "import again")
         self.problems.append(f"{field} = {path!r} {refused}")
         return path
 
