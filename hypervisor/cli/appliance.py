@@ -124,10 +124,11 @@ def cmd_save(args, xl: Xl) -> int:
 
 
 def cmd_restore(args, xl: Xl) -> int:
+    from hypervisor.appliances.saved import restore
     if not Path(args.file).is_file():
         return fail(f"{args.file} does not exist: give the file `xenbox appliance save` wrote")
-    xl.restore(str(Path(args.file).resolve()))
-    say(f"restored from {args.file}")
+    name = restore(Path(args.file).resolve(), xl)      # CannotStart: main says why the guest was refused
+    say(f"{name} restored from {args.file}")
     return 0
 
 
