@@ -326,6 +326,32 @@ def test_a_volume_on_the_data_store_keeps_what_its_guest_wrote_across_a_host_reb
     console.wait_for_screen(OVERVIEW, 180)
 
 
+def test_a_bundle_naming_the_data_stores_own_volume_is_refused_and_no_guest_is_given_it(console):
+    """A manifest may name a data store volume by path, never the data volume itself: its filesystem
+    holds this host's configuration and every appliance (hypervisor/appliances/guest_paths.py)."""
+    thief = "/usr/share/xenbox/appliances/thief"      # the image's folder, under the RAM overlay: gone at reboot
+    toml = 'name = "thief"\ntype = "pv"\n[memory]\ninitial_mib = 64\n[boot]\nkernel = "vmlinuz"\n' \
+           '[[disks]]\nfile = "/dev/xenbox/data"'
+    lines = " ".join(f"'{line}'" for line in toml.splitlines())
+    with Shell(console) as shell:
+        shell.run(f"mkdir -p {thief} && cp {MEDIUM_KERNEL} {thief}/")
+        shell.run(f"printf '%s\\n' {lines} > {thief}/appliance.toml")
+        said = shell.run(f"xenbox appliance check {thief} 2>&1")
+        assert shell.status == 1, said
+        assert "disks[0].file = '/dev/xenbox/data': is the data store's own volume, which holds this host's " \
+               "configuration and every appliance: no guest is given it" in said, said
+        said = shell.run("xenbox appliance start thief 2>&1", 300)
+        assert shell.status == 1 and "thief cannot start:" in said and "the data store's own volume" in said, said
+        assert "thief" not in shell.run("xl list")
+        # The guests' disks as the block backend has them (params: the path given; physical-device-path:
+        # the device it led to): keeper's volume is there, the data volume is no guest's.
+        vbds = shell.run("xenstore-ls -f /local/domain/0/backend/vbd | grep -E '/(params|physical-device-path) '")
+        data, keeper = (shell.run(f"readlink -f /dev/xenbox/{name}").strip() for name in ("data", "keeper.xvda"))
+        assert data.startswith("/dev/dm-") and f'"{keeper}"' in vbds, vbds
+        assert f'"{data}"' not in vbds and "xenbox/data" not in vbds, vbds
+        shell.run(f"rm -r {thief}")
+
+
 def test_a_data_store_disk_pulled_out_is_reported_and_an_appliance_on_it_is_not_started(console):
     # An appliance whose volume would be on the data store, kept off it (in the image's own folder,
     # writable under the RAM overlay) so that its bundle is still readable once the disk is gone.
