@@ -27,6 +27,9 @@ from hypervisor.storage import MOUNTPOINT, StorageError
 from hypervisor.storage.datastore import DATA_LV, VG_NAME
 
 FILES_POOL = MOUNTPOINT / "images"
+# The data store's folders of its own: a pool folder holding one of them, or inside one, is no pool here
+# (a pool added at /var/lib/xenbox would hand a guest the console's password hash or another guest's memory).
+OWN_FOLDERS = tuple(MOUNTPOINT / name for name in ("config", "appliances", "saved"))
 DEVICE_FIX = ('use device = "<stable id>" for a host disk (the ID column of `xenbox storage disks`), which '
               "checks it is not the boot medium and no one else uses it")
 DATA_VOLUME = ("is the data store's own volume, which holds this host's configuration and every appliance: "
@@ -112,13 +115,19 @@ def refusal(path: str | Path, bundle: Path | None = None, host: Host = HOST) -> 
         return f"is one of the kernel's files{leads}, not a disk image: copy the image into the bundle"
     if bundle is not None and real.is_relative_to(Path(os.path.realpath(bundle))):
         return None if found and stat.S_ISREG(found.st_mode) else f"is not a file in the bundle{leads}"
-    if any(real.is_relative_to(Path(os.path.realpath(folder))) for folder in host.pools()):
+    if any(real.is_relative_to(folder) for folder in map(_pool_folder, host.pools()) if folder):
         if found is None:
             return None     # made at the first start, or on a share not mounted yet: the start says if missing
         return None if stat.S_ISREG(found.st_mode) else f"is not an image file on its pool{leads}"
     if bundle is not None and lexical.is_relative_to(os.path.abspath(bundle)):
         return f"must stay inside the bundle{leads}: no '..', no links out of it"
     return OUTSIDE + leads
+
+
+def _pool_folder(folder: Path) -> Path | None:
+    """The folder where its links lead, unless it holds or lies in one of the data store's own."""
+    real = Path(os.path.realpath(folder))
+    return None if any(own.is_relative_to(real) or real.is_relative_to(own) for own in OWN_FOLDERS) else real
 
 
 def _volume_name(lexical: Path, host: Host) -> str | None:

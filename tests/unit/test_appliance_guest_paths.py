@@ -72,6 +72,14 @@ def test_images_on_a_pool_pass_and_what_is_no_image_does_not(host, tmp_path):
                                                               "data store: copy it into the bundle")
 
 
+@pytest.mark.parametrize("folder", ["/", "/var/lib/xenbox", "/var/lib/xenbox/config", "/var/lib/xenbox/saved/x"])
+def test_a_pool_folder_holding_the_data_stores_own_folders_is_no_pool(host, folder):
+    wide = Host(pools=lambda: [Path(folder)], dev=host.dev, sys=host.sys)
+    for path in ("/var/lib/xenbox/config/console.toml", "/var/lib/xenbox/saved/x/web.save"):
+        assert refusal(path, host=wide).startswith("is outside the bundle, on no pool")
+    assert refusal("/var/lib/xenbox/more/web.raw", host=Host(pools=lambda: [Path("/var/lib/xenbox/more")])) is None
+
+
 def test_a_link_loop_cannot_be_looked_up(host, tmp_path):
     (tmp_path / "a").symlink_to(tmp_path / "b")
     (tmp_path / "b").symlink_to(tmp_path / "a")
