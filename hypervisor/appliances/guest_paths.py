@@ -46,12 +46,14 @@ class Refused(ValueError):
         super().__init__("; ".join(f"its {what} {reason}" for what, reason in reasons.items()))
 
 
-def named_pool_folders() -> list[Path]:
+def named_pool_folders(config: Path | None = None) -> list[Path]:
     """The folders of the pools added by name (config/pools.toml); none when it cannot be read."""
+    from hypervisor.storage.iscsi_targets import NAME
     from hypervisor.storage.named_pools import NamedPools
-    pools = NamedPools()
-    try:
-        return [pools.folder(pool) for pool in pools.list()]
+    pools = NamedPools(**({"config": config} if config else {}))
+    try:        # a name edited into pools.toml by hand could lead its folder anywhere: such a pool is none
+        return [pools.folder(pool) for pool in pools.list()
+                if isinstance(pool.name, str) and NAME.fullmatch(pool.name)]
     except StorageError:
         return []           # the boot and the pool screen say why; no folder is a pool meanwhile
 

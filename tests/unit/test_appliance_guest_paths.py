@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hypervisor.appliances.guest_paths import DATA_VOLUME, Host, Refused, check_guest, refusal
+from hypervisor.appliances.guest_paths import DATA_VOLUME, Host, Refused, check_guest, named_pool_folders, refusal
 from hypervisor.appliances.launch import CannotStart, start
 from hypervisor.appliances.manifest import parse_manifest
 from hypervisor.xen.xl import Xl
@@ -78,6 +78,16 @@ def test_a_pool_folder_holding_the_data_stores_own_folders_is_no_pool(host, fold
     for path in ("/var/lib/xenbox/config/console.toml", "/var/lib/xenbox/saved/x/web.save"):
         assert refusal(path, host=wide).startswith("is outside the bundle, on no pool")
     assert refusal("/var/lib/xenbox/more/web.raw", host=Host(pools=lambda: [Path("/var/lib/xenbox/more")])) is None
+
+
+def test_pools_added_by_name_are_read_from_pools_toml_and_a_name_leading_out_is_none(tmp_path):
+    config = tmp_path / "pools.toml"
+    config.write_text('[[pools]]\nname = "nas"\ntype = "nfs"\nshare = "nas:/x"\n'
+                      '[[pools]]\nname = "more"\ntype = "file"\npath = "/srv/more"\n'
+                      '[[pools]]\nname = "../../../etc"\ntype = "nfs"\nshare = "nas:/y"\n')
+    assert named_pool_folders(config) == [Path("/run/xenbox/pools/nas"), Path("/srv/more")]
+    config.write_text("[[pools]]\nname = 1\n")
+    assert named_pool_folders(config) == []         # unreadable: the boot and the pool screen say why
 
 
 def test_a_link_loop_cannot_be_looked_up(host, tmp_path):
