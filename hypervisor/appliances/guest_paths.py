@@ -23,8 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from hypervisor.storage import MOUNTPOINT, StorageError
-from hypervisor.storage.datastore import DATA_LV, VG_NAME
+from hypervisor.storage import DATA_LV, MOUNTPOINT, VG_NAME, StorageError
 
 FILES_POOL = MOUNTPOINT / "images"
 # The data store's folders of its own: a pool folder holding one of them, or inside one, is no pool here
