@@ -122,7 +122,7 @@ def test_a_file_that_is_no_save_says_so(tmp_path, content, said):
 def test_the_cli_refuses_with_the_reason(tmp_path, capsys, monkeypatch):
     file = saved_file(tmp_path / "web.save", config(disks=[("xvda", "/dev/xenbox/data")]))
     xl = Recorded()
-    monkeypatch.setattr("hypervisor.cli.main.Xl", lambda: Xl(run=xl))
+    monkeypatch.setattr(Xl, "on_this_host", classmethod(lambda cls: cls(run=xl)))     # Xen cannot run here
     assert main(["appliance", "restore", str(file)]) == 1
     assert "was not restored: its guest web: its disk xvda (/dev/xenbox/data) is the data store's own volume" in \
         capsys.readouterr().err
