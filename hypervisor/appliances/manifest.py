@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from hypervisor.appliances import guest_paths
 from hypervisor.appliances.safe_tar import unpack_bundle
 from hypervisor.network.nic import IFNAME
 from hypervisor.settings.fields import TableReader
@@ -54,7 +55,7 @@ class Vcpus:
 
 @dataclass(frozen=True)
 class Boot:
-    kernel: Path | None = None        # pv/pvh, absolute
+    kernel: Path | None = None        # pv/pvh, absolute: in the bundle, or where guest_paths allows
     ramdisk: Path | None = None
     cmdline: str = ""
     bootloader: str | None = None     # pv/pvh: "pygrub" instead of a kernel
@@ -63,7 +64,7 @@ class Boot:
 
 @dataclass(frozen=True)
 class Disk:
-    file: Path | None      # absolute; None for a pool volume until the appliance starts
+    file: Path | None      # absolute, where guest_paths allows; None for a pool volume until the appliance starts
     format: str            # raw | qcow2
     target: str            # xvda, ...
     mode: str              # rw | ro
@@ -245,13 +246,13 @@ def _file(table: TableReader, key: str, bundle_dir: Path, required: bool = False
 
 
 def locate(value: str, bundle_dir: Path) -> tuple[Path | None, str | None]:
-    """A bundle-relative file as an absolute path, or why not. Absolute paths are the host's
-    (imported appliances, LVM volumes): they are checked when the guest starts, since a
-    volume may only appear once its volume group is activated."""
+    """A file the manifest names, as an absolute path, or why not: a name relative to the bundle,
+    or a full path the guest path gate lets a guest have (a pool's image, a data store volume)."""
     if not value:
         return None, "must name a file"
     if value.startswith("/"):
-        return Path(value), None
+        trouble = guest_paths.refusal(value, bundle_dir)
+        return (None, trouble) if trouble else (Path(value), None)
     try:
         root, full = bundle_dir.resolve(), (bundle_dir / value).resolve()
         if not full.is_relative_to(root):
@@ -260,7 +261,8 @@ def locate(value: str, bundle_dir: Path) -> tuple[Path | None, str | None]:
             return None, f"is not a file in the bundle (looked for {full})"
     except (OSError, ValueError, RuntimeError) as error:   # name too long, NUL byte, link loop
         return None, f"cannot be looked up: {error}"
-    return full, None
+    trouble = guest_paths.refusal(full, bundle_dir)      # a device node the bundle holds
+    return (None, trouble) if trouble else (full, None)
 
 
 def _disks(doc: TableReader, bundle_dir: Path, kind: str | None) -> tuple[Disk, ...]:
