@@ -100,7 +100,7 @@ def check_console(say: Say) -> None:
         outcome = ("the console is locked with its password_hash all the same" if access.password_hash
                    else "the console is NOT locked")
         refused(say, FileProblems(str(CONSOLE_CONFIG), list(access.problems)), outcome,
-                f"fix {CONSOLE_CONFIG}, or set the password again from the console (key w)")
+                "correct these keys, or set the password again from the console (key w)")
 
 
 def attach_iscsi(say: Say) -> None:

@@ -203,8 +203,8 @@ def reapply_settings(say: Say, refused: Refused) -> bool:
         found = saved()
     except AnswerError as error:
         refused(error, "DHCP stays on xenbr0, and the host name kept there is not set",
-                f"fix it (`xenbox answer check {error.source}` lists its problems), or set the network again "
-                "on the Network screen (key n)")
+                f"correct these keys (`xenbox answer check {error.source}` checks it), or set the network "
+                "again on the Network screen (key n)")
         return True
     if found is None:
         return SETTINGS.exists()

@@ -17,12 +17,12 @@ class KeptFileProblems(FileProblems, StorageError):
 
     def __init__(self, path: Path, problems: list[Problem]) -> None:
         previous = path.with_name(f"{path.name}.prev")
-        self.fix = (f"fix {path}" + (f", or put back {previous.name} beside it (the version before the last change)"
-                                     if previous.exists() else ""))
+        self.fix = "correct these keys" + (f", or put back {previous.name} beside it (the version before the "
+                                           "last change)" if previous.exists() else "")
         super().__init__(str(path), problems)
 
     def __str__(self) -> str:
-        return f"{super().__str__()}\n{self.fix}"
+        return f"{super().__str__()}\nto fix: {self.fix}"
 
 
 def read_toml(path: Path) -> dict:

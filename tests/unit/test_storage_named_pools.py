@@ -142,7 +142,8 @@ def test_the_kept_list_round_trips_and_a_broken_one_is_named(tmp_path):
         read_pools(path)
     assert str(refused.value) == (f'{path}: 2 problems\n  pools[0].name: missing: add name = "nas"\n'
                                   f'  pools[0].share: missing: add share = "server:/export"\n'
-                                  f"fix {path}, or put back pools.toml.prev beside it (the version before the last change)")
+                                  "to fix: correct these keys, or put back pools.toml.prev beside it (the version before "
+                                  "the last change)")
 
 
 def test_the_mount_holding_a_path_is_the_longest_mountpoint_above_it():
