@@ -1,6 +1,6 @@
 """What dom0 does at boot once Xen's daemons are up (`xenbox host boot`, run last by rc.services):
 
-1. mount the data store, found by its tag;
+1. mount the data store, found by its tag, and remove what an appliance add or replace cut short left there;
 2. set the host up: from the settings kept on the data store, or else from an answer file if there is one
    (checked whole first: one with any problem changes nothing and lists them all); with neither (and no
    data store), leave the marker that opens the console's first-boot screens (hypervisor/answer/first_boot.py);
@@ -23,6 +23,7 @@ from typing import Callable
 from hypervisor.appliances import autostart as boot_start
 from hypervisor.appliances.autostart_status import write_status
 from hypervisor.appliances.catalog import APPLIANCE_DIRS, discover
+from hypervisor.appliances.staging import sweep
 from hypervisor.host import boot_problems
 from hypervisor.host.boot_problems import BootProblem
 from hypervisor.settings.problems import FileProblems
@@ -135,6 +136,13 @@ def step(say: Say, title: str, action: Callable[[Say], None]) -> None:
         say(f"{title} failed: {error}")
 
 
+def remove_unfinished_installs(say: Say, into: Path = APPLIANCE_DIRS[0]) -> None:
+    """Before autostart: each work folder an interrupted add or replace left is removed, and said, so the
+    operator learns which copy of the appliance is in place (hypervisor/appliances/staging.py)."""
+    for line in sweep(into):
+        say(line)
+
+
 def back_to_normal_priority() -> None:
     """rc.services starts the boot at a low priority, so the consoles' start-up (seconds of CPU under
     emulation) is not slowed by the data store and answer file search. The appliances do not wait."""
@@ -148,6 +156,7 @@ def boot(say: Say, safe: bool, xl: Xl | None = None, cmdline_path: Path = Path("
          store: DataStore | None = None, appliance_dirs: tuple[Path, ...] = APPLIANCE_DIRS) -> int:
     boot_problems.clear()           # the overview lists this boot's, not the last one's
     step(say, "mounting the data store", lambda say: say((store or DataStore()).mount(say).line))
+    step(say, "removing unfinished appliance copies", lambda say: remove_unfinished_installs(say, appliance_dirs[0]))
     step(say, "host setup", lambda say: set_up_host(say, cmdline_path.read_text(), store))
     step(say, "reading console.toml", check_console)
     step(say, "attaching iSCSI targets", attach_iscsi)
@@ -156,6 +165,6 @@ def boot(say: Say, safe: bool, xl: Xl | None = None, cmdline_path: Path = Path("
         say("safe mode: no appliances are started")
         return 0
     back_to_normal_priority()
-    outcomes = boot_start.autostart(discover(appliance_dirs), xl or Xl(), say)
+    outcomes = boot_start.autostart(discover(appliance_dirs), xl or Xl.on_this_host(), say)
     write_status(outcomes)
     return 0 if all(o.started for o in outcomes) else 1

@@ -97,6 +97,30 @@ def test_save_and_restore_keep_the_guest_serving(console):
         assert shell.run("stat -c %a /var/lib/xenbox/saved/sample-web.save").strip() == "600"
 
 
+SAVED = "/var/lib/xenbox/saved/sample-web.save"
+SAMPLE_KERNEL = "/usr/share/xenbox/appliances/sample-web/vmlinux"
+PY = "PYTHONPATH=/usr/lib/xenbox/python python3 -c"
+# The file with its guest's kernel changed to /etc/shadow in the configuration xl wrote ahead of the
+# memory (header: 44 bytes, then the optional data's length, the configuration's length, the JSON).
+TAMPER = ("import struct as s; d = open('%s', 'rb').read(); n = s.unpack('=I', d[48:52])[0]; "
+          "c = d[52:52 + n].replace(b'%s', b'/etc/shadow'); "
+          "open('/tmp/t.save', 'wb').write(d[:44] + s.pack('=II', len(c) + 4, len(c)) + c + d[52 + n:])")
+
+
+def test_a_save_file_whose_guest_names_a_host_file_is_not_restored(console):
+    """The configuration inside the file xl saved above is what restore checks (guest_paths.py)."""
+    with Shell(console) as shell:
+        read = shell.run(f'{PY} "from hypervisor.appliances.saved import read_saved_guest as r; '
+                         f'print(r(\'{SAVED}\'))"')
+        assert f"('kernel', '{SAMPLE_KERNEL}')" in read and "foreign=[]" in read, read
+        shell.run(f'{PY} "{TAMPER % (SAVED, SAMPLE_KERNEL)}"')
+        said = shell.run("xenbox appliance restore /tmp/t.save 2>&1", 300)
+        assert shell.status == 1, said
+        assert "/tmp/t.save was not restored: its guest sample-web: its kernel (/etc/shadow) is outside the " \
+               "bundle" in said, said
+        assert shell.run("xl list | grep -c sample-web").strip() == "1"      # the restored one, running still
+
+
 def test_a_broken_appliance_does_not_stop_the_others(console):
     # rc.boot runs `xenbox appliance autostart` at boot; the image's own appliances are all
     # valid, so a broken one is added here and autostart is run again the same way.
