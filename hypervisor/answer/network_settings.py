@@ -40,11 +40,11 @@ def to_toml(config: NetworkConfig) -> str:
     return "# The host's network, as set from the console. XenBox applies it at every boot.\n" + text
 
 
-def saved(network: Path = NETWORK_SETTINGS, answer: Path = ANSWER_SETTINGS) -> tuple[NetworkConfig, str] | None:
+def saved(network: Path | None = None, answer: Path | None = None) -> tuple[NetworkConfig, str] | None:
     """The settings in force and the file they come from; None when there are none (DHCP).
     Raises AnswerError when the file cannot be read."""
     from hypervisor.answer.parse import check_answer
-    for path in (network, answer):
+    for path in (network or NETWORK_SETTINGS, answer or ANSWER_SETTINGS):
         if path.exists():
             return check_answer(path).network, str(path)
     return None

@@ -16,10 +16,11 @@ from hypervisor.appliances import guest_paths
 from hypervisor.appliances.safe_tar import unpack_bundle
 from hypervisor.network.nic import IFNAME
 from hypervisor.settings.fields import TableReader
+from hypervisor.settings.names import NAME, NAME_VALID
 from hypervisor.settings.problems import FileProblems, Problem
+from hypervisor.settings.toml_file import syntax_problem
 
 MANIFEST_NAME = "appliance.toml"
-NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}")
 TYPES = ("pv", "pvh", "hvm")
 ACTIONS = ("destroy", "restart", "preserve", "coredump-destroy", "coredump-restart", "rename-restart")
 BOOT_DEVICES = ("disk", "cd", "network")
@@ -143,13 +144,12 @@ def parse_manifest(text: str, bundle_dir: Path, host: HostLimits | None = None) 
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise FileProblems(source, [_syntax_problem(str(error))]) from None
+        raise FileProblems(source, [syntax_problem(str(error))]) from None
     except RecursionError:
         raise FileProblems(source, [Problem("toml", None, "is nested too deeply to be read")]) from None
     problems: list[Problem] = []
     doc = TableReader(data, "", problems)
-    name = doc.string("name", 'add name = "my-appliance"', pattern=NAME,
-                      valid="1-64 letters, digits, '_', '.' or '-', starting with a letter or digit")
+    name = doc.string("name", 'add name = "my-appliance"', pattern=NAME, valid=NAME_VALID)
     description = doc.string("description", multiline=True) or ""
     kind = doc.string("type", 'add type = "pv", "pvh" or "hvm"', choices=TYPES)
     memory, vcpus = _memory(doc, host), _vcpus(doc, host)
@@ -160,14 +160,6 @@ def parse_manifest(text: str, bundle_dir: Path, host: HostLimits | None = None) 
     if problems:
         raise FileProblems(source, problems)
     return Manifest(name, description, kind, memory, vcpus, boot, disks, network, policy, autostart, bundle_dir)
-
-
-def _syntax_problem(message: str) -> Problem:
-    """tomllib says `... (at line 3, column 5)`: lead with the place, like every other problem."""
-    place = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
-    if place is None:
-        return Problem("toml", None, message)
-    return Problem(f"line {place[1]}, column {place[2]}", None, message[:place.start()] + " (TOML syntax)")
 
 
 def _memory(doc: TableReader, host: HostLimits | None) -> Memory | None:

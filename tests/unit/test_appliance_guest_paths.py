@@ -83,9 +83,11 @@ def test_a_pool_folder_holding_the_data_stores_own_folders_is_no_pool(host, fold
 def test_pools_added_by_name_are_read_from_pools_toml_and_a_name_leading_out_is_none(tmp_path):
     config = tmp_path / "pools.toml"
     config.write_text('[[pools]]\nname = "nas"\ntype = "nfs"\nshare = "nas:/x"\n'
-                      '[[pools]]\nname = "more"\ntype = "file"\npath = "/srv/more"\n'
-                      '[[pools]]\nname = "../../../etc"\ntype = "nfs"\nshare = "nas:/y"\n')
+                      '[[pools]]\nname = "more"\ntype = "file"\npath = "/srv/more"\n')
     assert named_pool_folders(config) == [Path("/run/xenbox/pools/nas"), Path("/srv/more")]
+    # A name leading out makes the whole file one the boot does not use (it says so): no pool is a pool.
+    config.write_text(config.read_text() + '[[pools]]\nname = "../../../etc"\ntype = "nfs"\nshare = "nas:/y"\n')
+    assert named_pool_folders(config) == []
     config.write_text("[[pools]]\nname = 1\n")
     assert named_pool_folders(config) == []         # unreadable: the boot and the pool screen say why
 
