@@ -3,7 +3,7 @@ TOML writing and atomic writes. Used by manifests, answer files and the host's o
 
 - `problems`   Problem (one field, its value, what is wrong) and FileProblems (all of one file's)
 - `fields`     TableReader: reads a TOML table field by field, collecting Problems
-- `tomlwrite`  writes TOML (tomllib only reads)
+- `tomlwrite`  writes TOML, by tomli-w (tomllib only reads)
 - `atomic`     writes a file so that a power cut leaves the old version or the new one
 
 Nothing here knows what the files are for; it imports nothing else of XenBox.
