@@ -46,7 +46,9 @@ def _unescape(field_text: str) -> str:
 
 
 def read_mounts(table: Path = MOUNT_TABLE) -> list[Mount]:
-    return parse_mounts(table.read_text())
+    # Bytes that are not UTF-8 (a stick's folder named in Latin-1) are read as Python reads
+    # file names, so a mount point compares equal to the Path naming it.
+    return parse_mounts(table.read_text(encoding="utf-8", errors="surrogateescape"))
 
 
 def mounted_at(mountpoint: Path | str, mounts: list[Mount]) -> bool:

@@ -1,6 +1,7 @@
 """The one mount-table reader, on captured /proc/self/mounts text (fixtures storage/mounts/ and vm/):
-the booted image's, the build host's (with a space and a backslash in mount points), and the VM's
-with NFS mounts."""
+the booted image's, the build host's (a space, a backslash and a byte that is not UTF-8 in mount
+points), and the VM's with NFS mounts."""
+import os
 from pathlib import Path
 
 from hypervisor.storage.mounts import Mount, mount_holding, mounted_at, parse_mounts, parse_options, read_mounts
@@ -19,11 +20,18 @@ def test_the_images_own_table():
 
 def test_octal_escapes_are_read_back():
     """The kernel writes a space as \\040 and a backslash as \\134 (captured from a tmpfs named 'my stick')."""
-    mounts = parse_mounts(fixture("mounts/build-host.txt"))
-    assert mounts[-2] == Mount("my stick", "/tmp/libs/iso images", "tmpfs", {"rw": None, "relatime": None})
-    assert mounts[-1].mountpoint == "/tmp/libs/back\\slash"
+    mounts = read_mounts(FIXTURES / "mounts" / "build-host.txt")
+    assert mounts[-3] == Mount("my stick", "/tmp/libs/iso images", "tmpfs", {"rw": None, "relatime": None})
+    assert mounts[-2].mountpoint == "/tmp/libs/back\\slash"
     assert mounted_at("/tmp/libs/iso images", mounts)
     assert mount_holding("/tmp/libs/iso images/web.iso", mounts).source == "my stick"
+
+
+def test_a_mount_point_that_is_not_utf8_names_the_same_folder_as_a_path():
+    """The kernel leaves other bytes as they are: here a folder named 'caf\\xe9' (Latin-1)."""
+    mounts = read_mounts(FIXTURES / "mounts" / "build-host.txt")
+    assert mounts[-1].mountpoint == os.fsdecode(b"/tmp/libs/latin1-caf\xe9")
+    assert mounted_at(Path(os.fsdecode(b"/tmp/libs/latin1-caf\xe9")), mounts)
 
 
 def test_nfs_mounts_keep_their_options():
