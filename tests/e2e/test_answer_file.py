@@ -103,6 +103,14 @@ def test_sysrq_on_the_serial_line_is_off(console):
         assert said.strip() == "", said
 
 
+def test_python_in_dom0_trusts_the_usual_certificate_authorities(console):
+    """HTTPS (an answer file by URL) needs a CA store: Debian's, where Python's default context finds it."""
+    with Shell(console) as shell:
+        assert shell.run("test -s /etc/ssl/certs/ca-certificates.crt; echo $?").strip() == "0"
+        count = shell.run("python3 -c 'import ssl; print(len(ssl.create_default_context().get_ca_certs()))'")
+        assert shell.status == 0 and int(count.strip()) >= 100, count
+
+
 def test_after_a_power_cut_everything_set_up_is_still_there(console):
     since = len(console.transcript)
     qemu_monitor(console.monitor, "system_reset")
