@@ -1,4 +1,6 @@
 """Appliances on a booted host: autostart, HTTP over the guest bridge, and the lifecycle driven from the console.
+The host also has a disk such as an operator brings on a USB stick (vda: ext4 and FAT partitions), mounted
+from the console's shell once the appliance serves.
 
 One machine serves every test here, in order: each step leaves the guest as the next expects.
 """
@@ -7,14 +9,16 @@ import re
 import pytest
 
 from machine import OVERVIEW, Shell, booted, leave_first_boot_for_later, wait_for_console
+from stick import KINDS, note, stick_image
 
 GUEST_LOG = "/var/log/xen/console/guest-sample-web.log"
 APPLIANCE_START = 600       # boot + xl create + the guest's own boot, under TCG on a busy machine
 
 
 @pytest.fixture(scope="module")
-def console(iso):
-    with booted(iso, "appliances") as console:
+def console(iso, tmp_path_factory):
+    stick = stick_image(tmp_path_factory.mktemp("stick"))
+    with booted(iso, "appliances", disks=[stick]) as console:
         wait_for_console(console)
         leave_first_boot_for_later(console)
         yield console
@@ -53,6 +57,20 @@ def test_sample_appliance_starts_by_itself_and_serves_http(console):
     console.wait_for_output(rb"xenbox: appliance sample-web started", APPLIANCE_START)
     page = guest_page(console)
     assert "XenBox sample appliance" in page
+
+
+def test_a_stick_holding_ext4_and_fat_mounts_without_naming_its_filesystem(console):
+    """`mount DEVICE FOLDER`, as a new user types it: the filesystem's type is read from the disk, and its
+    kernel module is loaded then if nothing loaded it before."""
+    with Shell(console) as shell:
+        for number, kind in enumerate(KINDS, start=1):
+            said = shell.run(f"mkdir -p /mnt/{kind} && mount -o ro /dev/vda{number} /mnt/{kind} 2>&1 && "
+                             f"cat /mnt/{kind}/hello.txt")
+            assert shell.status == 0 and note(kind) in said, said
+            mounted = shell.run(f"grep '^/dev/vda{number} ' /proc/mounts")
+            assert mounted.startswith(f"/dev/vda{number} /mnt/{kind} {kind} ro"), mounted
+            shell.run(f"umount /mnt/{kind}")
+            assert shell.status == 0
 
 
 def test_pause_and_unpause_from_the_console(console):
