@@ -22,7 +22,8 @@ from hypervisor.settings.tomlwrite import dumps
 from hypervisor.storage import StorageError
 from hypervisor.storage.config_files import KeptFileProblems, read_toml
 from hypervisor.storage.datastore import MOUNTPOINT, DataStore
-from hypervisor.storage.nfs import VERSIONS, Nfs, split_share, unescape_mount_field
+from hypervisor.storage.mounts import MOUNT_TABLE, mount_holding, mounted_at, read_mounts
+from hypervisor.storage.nfs import VERSIONS, Nfs, split_share
 from hypervisor.storage.retry import attach_with_retries
 
 CONFIG = MOUNTPOINT / "config" / "pools.toml"
@@ -116,23 +117,9 @@ def write_pools(pools: list[NamedPool], path: Path = CONFIG) -> None:
                            + (dumps({"pools": entries}) if entries else ""))
 
 
-def mount_of(path: Path, proc_mounts: str) -> tuple[str, str]:
-    """(mountpoint, filesystem type) of the mount holding `path`: the longest mountpoint above it."""
-    best = ("/", "rootfs")
-    for line in proc_mounts.splitlines():
-        fields = line.split()
-        if len(fields) < 3:
-            continue
-        point = unescape_mount_field(fields[1])
-        inside = str(path) == point or str(path).startswith(point.rstrip("/") + "/")
-        if inside and len(point) >= len(best[0]):
-            best = (point, fields[2])
-    return best
-
-
 class NamedPools:
     def __init__(self, run: runner.Runner = runner.run, config: Path = CONFIG, mount_root: Path = MOUNT_ROOT,
-                 proc_mounts: Path = Path("/proc/mounts"), sleep: Callable[[float], None] | None = None,
+                 proc_mounts: Path = MOUNT_TABLE, sleep: Callable[[float], None] | None = None,
                  stored: Callable[[], bool] | None = None) -> None:
         self._nfs = Nfs(run, proc_mounts=proc_mounts)
         self.config = config
@@ -253,15 +240,15 @@ class NamedPools:
                 f"pool {pool.name} ({pool.share}) is not mounted: check the NFS server and the network"
         if not folder.is_dir():
             return f"pool {pool.name}: the folder {folder} is not there: mount its disk, or create the folder"
-        point, fstype = mount_of(folder.resolve(), self._proc_mounts.read_text())
-        if fstype in NOT_KEPT:
-            return (f"pool {pool.name}: {folder} is on {point} ({fstype}), which is in this host's memory or on "
+        on = mount_holding(folder.resolve(), read_mounts(self._proc_mounts))
+        if on.fstype in NOT_KEPT:
+            return (f"pool {pool.name}: {folder} is on {on.mountpoint} ({on.fstype}), which is in this host's memory or on "
                     "the boot medium and gone at reboot: choose a folder on the data store "
                     f"({MOUNTPOINT}/...) or on a disk mounted there")
         return None
 
     def _mounted(self, pool: NamedPool) -> bool:
-        return any(m.mountpoint == str(self.folder(pool)) for m in self._nfs.mounts())
+        return mounted_at(self.folder(pool), self._nfs.mounts())
 
     def _check_writable(self, pool: NamedPool) -> None:
         probe = self.folder(pool) / PROBE

@@ -260,6 +260,12 @@ def test_import_xens_pv_example():
 
 name = "example.pvlinux"
 type = "pv"
+disks = [
+    { file = "/dev/vg/guest-volume", format = "raw", target = "xvda", mode = "rw" },
+]
+network = [
+    {},
+]
 
 [memory]
 initial_mib = 128
@@ -270,14 +276,6 @@ initial = 2
 [boot]
 kernel = "/boot/vmlinuz"
 cmdline = "root=/dev/xvda1"
-
-[[disks]]
-file = "/dev/vg/guest-volume"
-format = "raw"
-target = "xvda"
-mode = "rw"
-
-[[network]]
 """
 
 
