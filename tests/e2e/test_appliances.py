@@ -203,7 +203,7 @@ def test_a_bad_settings_file_is_said_and_left_out_and_the_appliances_still_start
     # /run/xenbox/pools: said with its key paths and left out; sample-web, stopped, starts.
     pools = "/var/lib/xenbox/config/pools.toml"
     console.press("\x1b")                       # back to the overview, whose Boot panel lists it
-    console.wait_for_screen(OVERVIEW, 30)
+    console.wait_for_screen(OVERVIEW, 90)
     with Shell(console) as shell:
         shell.run("xl shutdown -w sample-web 2>/dev/null", 300)     # stopped already when run after the above
         shell.run(f"mkdir -p /var/lib/xenbox/config && printf '%s\\n' '[[pools]]' 'name = \"../../etc\"' "
