@@ -60,6 +60,8 @@ def unlock(console, wrong_first: bool = False):
         console.type_line("not-the-password")
         console.wait_for_screen(r"Wrong password \(1 wrong so far\)", 120)
     console.type_line("change-me")
+    # The overview shows around the lock: the lock gone, not the HVM line, says the check is done.
+    console.wait_for_screen_without(r"this console is locked", 120)
     console.wait_for_screen(r"HVM: (available|unavailable)", 120)
 
 
