@@ -1,7 +1,8 @@
 """What dom0 does at boot once Xen's daemons are up (`xenbox host boot`, run last by rc.services):
 
 1. mount the data store, found by its tag, and tell the consoles whether the console password kept there
-   can be read (hypervisor/host/data_store_word.py: until then they stay locked);
+   can be read (hypervisor/host/data_store_word.py: until then they stay locked); remove what an appliance
+   add or replace cut short left there;
 2. set the host up: from the settings kept on the data store, or else from an answer file if there is one
    (checked whole first: one with any problem changes nothing and lists them all); with neither (and no
    data store), leave the marker that opens the console's first-boot screens (hypervisor/answer/first_boot.py);
@@ -17,7 +18,8 @@ from typing import Callable
 
 from hypervisor.appliances import autostart as boot_start
 from hypervisor.appliances.autostart_status import write_status
-from hypervisor.appliances.catalog import discover
+from hypervisor.appliances.catalog import APPLIANCE_DIRS, discover
+from hypervisor.appliances.staging import sweep
 from hypervisor.host import data_store_word
 from hypervisor.host.data_store_word import NONE, READ, UNREADABLE, Word
 from hypervisor.storage.datastore import DataStore, Status, boot_device
@@ -102,6 +104,13 @@ def attach_pools(say: Say) -> None:
         NamedPools().attach_all(say)
 
 
+def remove_unfinished_installs(say: Say, into: Path = APPLIANCE_DIRS[0]) -> None:
+    """Before autostart: each work folder an interrupted add or replace left is removed, and said, so the
+    operator learns which copy of the appliance is in place (hypervisor/appliances/staging.py)."""
+    for line in sweep(into):
+        say(line)
+
+
 def back_to_normal_priority() -> None:
     """rc.services starts the boot at a low priority, so the consoles' start-up (seconds of CPU under
     emulation) is not slowed by the data store and answer file search. The appliances do not wait."""
@@ -113,6 +122,7 @@ def back_to_normal_priority() -> None:
 
 def boot(say: Say, safe: bool, xl: Xl | None = None, cmdline_path: Path = Path("/proc/cmdline")) -> int:
     read_data_store(say, safe)
+    remove_unfinished_installs(say)
     try:
         set_up_host(say, cmdline_path.read_text())
     except Exception as error:      # the appliances still start: a setup bug must not keep guests down
@@ -123,6 +133,6 @@ def boot(say: Say, safe: bool, xl: Xl | None = None, cmdline_path: Path = Path("
         say("safe mode: no appliances are started")
         return 0
     back_to_normal_priority()
-    outcomes = boot_start.autostart(discover(), xl or Xl(), say)
+    outcomes = boot_start.autostart(discover(), xl or Xl.on_this_host(), say)
     write_status(outcomes)
     return 0 if all(o.started for o in outcomes) else 1

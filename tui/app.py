@@ -5,7 +5,6 @@ Letter keys only: F-keys often don't cross a serial line. Ctrl-A is Xen's
 """
 from __future__ import annotations
 
-import subprocess
 import time
 
 from textual import events, work
@@ -63,7 +62,7 @@ class XenBoxApp(App):
     def __init__(self, tty: str = "", xl: Xl | None = None) -> None:
         super().__init__()
         self.tty = tty
-        self.xl = xl or Xl()
+        self.xl = xl or Xl.on_this_host()
         self._last_activity = time.monotonic()
         self._lock: LockScreen | None = None
         self._held: list[tuple] = []                # screens asked for while locked: shown once open
@@ -216,12 +215,18 @@ class XenBoxApp(App):
             set_kernel_size(0, *size)   # the kernel signals the new size; Textual lays out again
 
     def action_shell(self) -> None:
-        def shell(idle_limit: int | None) -> int:
+        def shell(idle_limit: int | None) -> str | None:
             print("XenBox shell. Type 'exit' to return to the console.", flush=True)
             if idle_limit:
                 print(f"With no input for {idle_limit} s it is hung up and the console locks.", flush=True)
-            return runner.on_terminal(SHELL, idle_limit=idle_limit, terminal=self.terminal)
-        hand_over(self, shell)
+            try:
+                runner.on_terminal(SHELL, idle_limit=idle_limit, terminal=self.terminal)
+            except runner.CommandError as error:
+                return error.sentence
+            return None
+        problem = hand_over(self, shell)
+        if problem:
+            self.notify(f"No shell: {problem}", severity="error")
 
     def action_power_off(self) -> None:
         self._confirm_then("Power off this host? Guests are shut down first.", POWER_OFF, "Powering off")
@@ -233,5 +238,8 @@ class XenBoxApp(App):
         def answered(yes: bool | None) -> None:
             if yes:
                 self.notify(f"{doing} ... guests are being shut down.", timeout=30)
-                subprocess.Popen(argv)
+                try:
+                    runner.spawn(argv)
+                except runner.CommandError as error:
+                    self.notify(f"{doing} failed: {error.sentence}", severity="error")
         self.push_screen(Confirm(question), answered)

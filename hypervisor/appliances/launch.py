@@ -4,14 +4,18 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import TYPE_CHECKING, Callable
 
+from hypervisor.appliances import guest_paths
 from hypervisor.appliances.manifest import Manifest
 from hypervisor.appliances.xlcfg import to_xl_cfg
 from hypervisor.runner import CommandError
 from hypervisor.storage import StorageError
-from hypervisor.xen.domains import Domain, state_has
+from hypervisor.xen.domains import Domain, state_has, stopped_but_held
 from hypervisor.xen.xl import Xl, libxl_reason
+
+if TYPE_CHECKING:
+    from hypervisor.storage.pools import Pool
 
 CONFIG_DIR = Path("/run/xenbox/xl")     # generated, never edited: the manifest is the source
 # xl's monitor destroys a guest that has stopped within a second or so; a loaded host takes longer.
@@ -22,11 +26,7 @@ class CannotStart(Exception):
     """The appliance was not started; the message says why and what to do."""
 
 
-class Pool(Protocol):
-    def volume(self, appliance: str, target: str, size_mib: int, disk_format: str = "raw") -> Path: ...
-
-
-OpenPool = Callable[[str], Pool]
+OpenPool = Callable[[str], "Pool"]     # hypervisor.storage.pools.open_pool, unless a test gives its own
 # (target, stable id, partition) -> the host disk's device node (hypervisor.storage.host_disks)
 HostDisk = Callable[[str, str, "int | None"], Path]
 
@@ -41,7 +41,7 @@ def start(manifest: Manifest, xl: Xl, config_dir: Path = CONFIG_DIR, pools: Open
         raise CannotStart(f"{manifest.name} needs {manifest.memory.initial_mib} MiB but Xen has only {free} MiB "
                           f"free: stop another guest or lower memory.initial_mib in its appliance.toml")
     # Host disks first: finding them changes nothing, while a pool volume is made at first start.
-    manifest = with_pool_volumes(with_host_disks(manifest, host_disk), pools)
+    manifest = with_checked_paths(with_pool_volumes(with_host_disks(manifest, host_disk), pools))
     missing = [str(d.file) for d in manifest.disks if d.file is not None and not d.file.exists()]
     if missing:
         raise CannotStart(f"{manifest.name}'s disk {missing[0]} is missing: attach it or fix disks in appliance.toml")
@@ -63,15 +63,11 @@ def domain_once_let_go(name: str, xl: Xl, sleep: Callable[[float], None] = time.
     then Xen still lists it, and a start right after a shutdown would be refused for it."""
     domain = xl.domain(name)
     waited = 0.0
-    while domain is not None and has_stopped(domain) and waited < LET_GO_WAIT_S:
+    while domain is not None and stopped_but_held(domain) and waited < LET_GO_WAIT_S:
         sleep(0.5)
         waited += 0.5
         domain = xl.domain(name)
     return domain
-
-
-def has_stopped(domain: Domain) -> bool:
-    return any(state_has(domain.state, name) for name in ("shutdown", "crashed", "dying"))
 
 
 def why_held(domain: Domain) -> str:
@@ -79,7 +75,7 @@ def why_held(domain: Domain) -> str:
     if state_has(domain.state, "crashed"):
         return (f"{name} crashed and Xen keeps it for inspection (domain {domid}): dump its core if you need it, "
                 f"then destroy it (xenbox appliance destroy {name}) and start it again")
-    if has_stopped(domain):
+    if stopped_but_held(domain):
         return (f"{name} has stopped but Xen still holds it (domain {domid}): "
                 f"destroy it (xenbox appliance destroy {name}) and start it again")
     return f"{name} is already running (domain {domid})"
@@ -113,3 +109,20 @@ def with_host_disks(manifest: Manifest, host_disk: HostDisk | None = None) -> Ma
     except StorageError as error:
         raise CannotStart(f"{manifest.name}: {error}") from error
     return replace(manifest, disks=disks)
+
+
+def with_checked_paths(manifest: Manifest) -> Manifest:
+    """The guest path gate again, right before the xl.cfg is written: what the manifest's paths lead
+    to now (a file swapped for a link since the manifest was read is refused), and files named
+    where their links lead. Host disks found by `device =` were cleared by their own rules."""
+    boot, disks = manifest.boot, manifest.disks
+    named = [("kernel", boot.kernel), ("ramdisk", boot.ramdisk),
+             *((f"disk {disk.target}", disk.file) for disk in disks if disk.device is None)]
+    try:
+        given = guest_paths.check_guest([(what, path) for what, path in named if path is not None],
+                                        manifest.bundle_dir)
+    except guest_paths.Refused as error:
+        raise CannotStart(f"{manifest.name}: {error}") from error
+    boot = replace(boot, kernel=given.get("kernel", boot.kernel), ramdisk=given.get("ramdisk", boot.ramdisk))
+    disks = tuple(replace(disk, file=given.get(f"disk {disk.target}", disk.file)) for disk in disks)
+    return replace(manifest, boot=boot, disks=disks)

@@ -12,7 +12,9 @@ import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from hypervisor.appliances import guest_paths
 from hypervisor.appliances.safe_tar import unpack_bundle
+from hypervisor.network.nic import IFNAME
 from hypervisor.settings.fields import TableReader
 from hypervisor.settings.problems import FileProblems, Problem
 
@@ -25,7 +27,6 @@ BOOT_DEVICES = ("disk", "cd", "network")
 # /dev/disk/by-id names: wwn-0x5000c500a1b2c3d4, virtio-XB1, usb-Kingston_DT_101-0:0
 STABLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:+@-]*")
 DISK_TARGET = re.compile(r"(xvd[a-z]{1,3}|hd[a-z]|sd[a-z]{1,2})([1-9][0-9]?)?")
-BRIDGE = re.compile(r"[A-Za-z0-9_.-]{1,15}")       # a Linux interface name, safe inside a vif spec
 MAC = re.compile(r"[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}")
 # "local" and "files" are the data store's; other names are pools added on the host (named_pools.py),
 # which a manifest is read without: an unknown one is reported when the appliance starts.
@@ -54,7 +55,7 @@ class Vcpus:
 
 @dataclass(frozen=True)
 class Boot:
-    kernel: Path | None = None        # pv/pvh, absolute
+    kernel: Path | None = None        # pv/pvh, absolute: in the bundle, or where guest_paths allows
     ramdisk: Path | None = None
     cmdline: str = ""
     bootloader: str | None = None     # pv/pvh: "pygrub" instead of a kernel
@@ -63,7 +64,7 @@ class Boot:
 
 @dataclass(frozen=True)
 class Disk:
-    file: Path | None      # absolute; None for a pool volume until the appliance starts
+    file: Path | None      # absolute, where guest_paths allows; None for a pool volume until the appliance starts
     format: str            # raw | qcow2
     target: str            # xvda, ...
     mode: str              # rw | ro
@@ -245,13 +246,13 @@ def _file(table: TableReader, key: str, bundle_dir: Path, required: bool = False
 
 
 def locate(value: str, bundle_dir: Path) -> tuple[Path | None, str | None]:
-    """A bundle-relative file as an absolute path, or why not. Absolute paths are the host's
-    (imported appliances, LVM volumes): they are checked when the guest starts, since a
-    volume may only appear once its volume group is activated."""
+    """A file the manifest names, as an absolute path, or why not: a name relative to the bundle,
+    or a full path the guest path gate lets a guest have (a pool's image, a data store volume)."""
     if not value:
         return None, "must name a file"
     if value.startswith("/"):
-        return Path(value), None
+        trouble = guest_paths.refusal(value, bundle_dir)
+        return (None, trouble) if trouble else (Path(value), None)
     try:
         root, full = bundle_dir.resolve(), (bundle_dir / value).resolve()
         if not full.is_relative_to(root):
@@ -260,7 +261,8 @@ def locate(value: str, bundle_dir: Path) -> tuple[Path | None, str | None]:
             return None, f"is not a file in the bundle (looked for {full})"
     except (OSError, ValueError, RuntimeError) as error:   # name too long, NUL byte, link loop
         return None, f"cannot be looked up: {error}"
-    return full, None
+    trouble = guest_paths.refusal(full, bundle_dir)      # a device node the bundle holds
+    return (None, trouble) if trouble else (full, None)
 
 
 def _disks(doc: TableReader, bundle_dir: Path, kind: str | None) -> tuple[Disk, ...]:
@@ -344,7 +346,7 @@ def xvd_name(index: int) -> str:
 def _network(doc: TableReader, name: str) -> tuple[NetworkInterface, ...]:
     interfaces: dict[str, NetworkInterface] = {}
     for index, table in enumerate(doc.tables("network")):
-        bridge = table.string("bridge", pattern=BRIDGE, valid="a bridge name of 1-15 letters, digits, '_', '.', '-'")
+        bridge = table.string("bridge", pattern=IFNAME, valid="a bridge name of 1-15 letters, digits, '_', '.', '-'")
         mac = table.string("mac", pattern=MAC, valid="six two-digit hex bytes such as 00:16:3e:12:34:56")
         table.finish()
         if mac is not None and int(mac[:2], 16) & 1:

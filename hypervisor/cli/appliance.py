@@ -10,11 +10,10 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import os
 import sys
-import tomllib
 from pathlib import Path
 
+from hypervisor import runner
 from hypervisor.appliances import autostart as boot_start
 from hypervisor.appliances.autostart_status import write_status
 from hypervisor.appliances.catalog import APPLIANCE_DIRS, Entry, discover, find, read_entry
@@ -125,10 +124,11 @@ def cmd_save(args, xl: Xl) -> int:
 
 
 def cmd_restore(args, xl: Xl) -> int:
+    from hypervisor.appliances.saved import restore
     if not Path(args.file).is_file():
         return fail(f"{args.file} does not exist: give the file `xenbox appliance save` wrote")
-    xl.restore(str(Path(args.file).resolve()))
-    say(f"restored from {args.file}")
+    name = restore(Path(args.file).resolve(), xl)      # CannotStart: main says why the guest was refused
+    say(f"{name} restored from {args.file}")
     return 0
 
 
@@ -187,7 +187,7 @@ def cmd_dump_core(args, xl: Xl) -> int:
 @needs_running
 def cmd_console(args, xl: Xl) -> int:
     print(f"Attached to {args.name}'s console. Press Ctrl-] to come back.", flush=True)
-    os.execvp("xl", ["xl", "console", args.name])
+    runner.become(xl.console_command(args.name))
 
 
 def cmd_log(args, xl: Xl) -> int:
@@ -208,21 +208,20 @@ def cmd_check(args, xl: Xl) -> int:
 
 
 def cmd_import(args, xl: Xl) -> int:
+    from hypervisor.appliances.importing import ImportRefused, import_bundle
     cfg = Path(args.cfg)
     try:
         text = cfg.read_text()
     except OSError as error:
         return fail(f"cannot read {cfg}: {error.strerror}")
     imported = manifest_from_xl_cfg(text, cfg)
-    appliance = tomllib.loads(imported.toml_text).get("name") or cfg.stem
-    folder = Path(args.into) / appliance
-    if folder.exists():
-        return fail(f"{folder} already exists: remove it or import under another folder with --into")
-    folder.mkdir(parents=True)
-    (folder / "appliance.toml").write_text(imported.toml_text)
+    try:
+        folder = import_bundle(imported, Path(args.into), say)
+    except ImportRefused as error:
+        return fail(f"{cfg} was not imported: {error}")
     for warning in imported.warnings:
         say(f"warning: {warning}")
-    say(f"imported {cfg} as appliance {appliance} in {folder}; `xenbox appliance check {folder}` checks it")
+    say(f"imported {cfg} as appliance {folder.name} in {folder}; `xenbox appliance check {folder}` checks it")
     return 0
 
 

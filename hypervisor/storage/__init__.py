@@ -12,14 +12,14 @@ from hypervisor.runner import CommandError
 # Where the data store is mounted. Here rather than in datastore.py: the console reads its lock from
 # a file there at start, and should not load LVM's module to learn where that is.
 MOUNTPOINT = Path("/var/lib/xenbox")
+# The data store's volume group and its filesystem's volume, here for the same reason: every manifest
+# read checks its paths against them (hypervisor/appliances/guest_paths.py).
+VG_NAME = "xenbox"
+DATA_LV = "data"
 
 
 class StorageError(Exception):
     """What went wrong with a named device, volume or share, and the fix, in one sentence."""
-
-
-class ParseError(ValueError):
-    """Tool output that could not be read; names the tool and the line."""
 
 
 def human_size(size: int) -> str:

@@ -15,14 +15,12 @@ from typing import Callable
 
 from hypervisor import runner
 from hypervisor.settings.atomic import write_atomically
-from hypervisor.storage import MOUNTPOINT, StorageError, human_size
+from hypervisor.storage import DATA_LV, MOUNTPOINT, VG_NAME, StorageError, human_size
 from hypervisor.storage.disks import Disk, holds_data, never_erased
 from hypervisor.storage.lvm import Lvm, VolumeGroup
 from hypervisor.storage.signatures import Signatures
 
-VG_NAME = "xenbox"
 TAG = "xenbox_datastore"          # what marks a volume group as a XenBox data store
-DATA_LV = "data"
 LABEL = "XENBOX_DATA"
 FOLDERS = ("appliances", "images", "config")
 GIB = 1024 ** 3

@@ -95,6 +95,65 @@ def test_save_and_restore_keep_the_guest_serving(console):
     assert guest_uptime(console) >= before
 
 
+SAVED = "/var/lib/xenbox/saved/sample-web.save"
+SAMPLE_KERNEL = "/usr/share/xenbox/appliances/sample-web/vmlinux"
+PY = "PYTHONPATH=/usr/lib/xenbox/python python3 -c"
+# The file with its guest's kernel changed to /etc/shadow in the configuration xl wrote ahead of the
+# memory (header: 44 bytes, then the optional data's length, the configuration's length, the JSON).
+TAMPER = ("import struct as s; d = open('%s', 'rb').read(); n = s.unpack('=I', d[48:52])[0]; "
+          "c = d[52:52 + n].replace(b'%s', b'/etc/shadow'); "
+          "open('/tmp/t.save', 'wb').write(d[:44] + s.pack('=II', len(c) + 4, len(c)) + c + d[52 + n:])")
+
+
+def test_a_save_file_whose_guest_names_a_host_file_is_not_restored(console):
+    """The configuration inside the file xl saved above is what restore checks (guest_paths.py)."""
+    with Shell(console) as shell:
+        read = shell.run(f'{PY} "from hypervisor.appliances.saved import read_saved_guest as r; '
+                         f'print(r(\'{SAVED}\'))"')
+        assert f"('kernel', '{SAMPLE_KERNEL}')" in read and "foreign=[]" in read, read
+        shell.run(f'{PY} "{TAMPER % (SAVED, SAMPLE_KERNEL)}"')
+        said = shell.run("xenbox appliance restore /tmp/t.save 2>&1", 300)
+        assert shell.status == 1, said
+        assert "/tmp/t.save was not restored: its guest sample-web: its kernel (/etc/shadow) is outside the " \
+               "bundle" in said, said
+        assert shell.run("xl list | grep -c sample-web").strip() == "1"      # the restored one, running still
+
+
+def say_in_guest(console, since: int) -> None:
+    """Once attached (the line that says so came after `since`): a command at the sample's own shell,
+    answered by the guest itself (its host name), then Ctrl-] back. The guest's busybox shell asks where
+    the cursor is at each prompt; the terminal gives no answer while attached (see test_storage.py)."""
+    console.wait_for_output(rb"Attached to sample-web's console. Press Ctrl-] to come back.", 90, since=since)
+    console.settle(3)
+    console.press("\x15", pause=1)             # Ctrl-U: whatever is on the guest's command line goes
+    typed = len(console.transcript)
+    console.type_line("echo IN-$(hostname)")
+    console.wait_for_output(b"IN-sample-web", 120, since=typed)
+    console.press("\x1d")                       # Ctrl-]
+    console.settle(3)
+    console.answers_queries = True
+
+
+def test_the_guests_console_from_the_appliances_screen_and_from_xenbox(console):
+    open_appliances(console)
+    console.wait_for_screen(row("running"), 60)
+    console.answers_queries = False
+    since = len(console.transcript)
+    console.press("e")                          # the console suspends itself and attaches (runner.attach)
+    say_in_guest(console, since)
+    console.screen.reset()
+    console.wait_for_screen(row("running"), 180)    # back on the Appliances screen, drawn again
+    console.press("\x1b")
+    console.wait_for_screen(OVERVIEW, 60)
+    with Shell(console) as shell:               # `xenbox appliance console` becomes `xl console` (runner.become)
+        console.answers_queries = False
+        since = len(console.transcript)
+        console.type_line("xenbox appliance console sample-web")
+        say_in_guest(console, since)
+        console.type_line("")
+        assert shell.run("echo back in dom0") == "back in dom0"
+
+
 def test_a_broken_appliance_does_not_stop_the_others(console):
     # rc.boot runs `xenbox appliance autostart` at boot; the image's own appliances are all
     # valid, so a broken one is added here and autostart is run again the same way.

@@ -10,9 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings, strategies as st
 
 from hypervisor.appliances.manifest import HostLimits, Manifest, parse_manifest, parse_manifest_bytes
-from hypervisor.appliances.manifest import ACTIONS, BOOT_DEVICES, BRIDGE, NAME
+from hypervisor.appliances.manifest import ACTIONS, BOOT_DEVICES, NAME
 from hypervisor.appliances.xlcfg import manifest_from_xl_cfg, parse_xl_cfg, to_xl_cfg
 from hypervisor.appliances.xlsyntax import parse_disk_spec, parse_vif_spec
+from hypervisor.network.nic import IFNAME
 from hypervisor.settings.problems import FileProblems
 from hypervisor.settings.tomlwrite import dumps, key_text, value_text
 
@@ -187,7 +188,9 @@ def test_disk_and_vif_specs_never_raise(spec):
 # --- round trip over generated valid manifests ----------------------------------------------------------------
 
 one_line = st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=40)
-host_paths = one_line.map(lambda text: "/" + text.lstrip("/")).filter(lambda path: path != "/")
+# Images on the data store's files pool, the full paths a manifest may name (hypervisor/appliances/guest_paths.py)
+host_paths = one_line.filter(lambda name: "/" not in name and name not in ("", ".", "..")).map(
+    lambda name: "/var/lib/xenbox/images/" + name)
 bundle_files = st.sampled_from(["vmlinuz", "initrd.img", "data.img"])
 macs = st.binary(min_size=6, max_size=6).map(lambda b: ":".join(f"{byte:02x}" for byte in bytes([b[0] & 0xFE]) + b[1:]))
 
@@ -215,7 +218,7 @@ def valid_manifests(draw) -> dict:
                       "mode": "ro" if cdrom else draw(st.sampled_from(["rw", "ro"])), "cdrom": cdrom,
                       "target": f"xvd{'abcd'[index]}"})
     doc.update({"disks": disks} if disks else {})
-    nics = [{"bridge": draw(st.from_regex(BRIDGE, fullmatch=True))} for _ in range(draw(st.integers(0, 3)))]
+    nics = [{"bridge": draw(st.from_regex(IFNAME, fullmatch=True))} for _ in range(draw(st.integers(0, 3)))]
     for nic, mac in zip(nics, draw(st.lists(macs, unique=True, min_size=len(nics), max_size=len(nics)))):
         nic.update({"mac": mac} if draw(st.booleans()) else {})
     doc.update({"network": nics} if nics else {})

@@ -22,8 +22,8 @@ from textual.worker import Worker, WorkerState
 from hypervisor.appliances.autostart_status import Outcome, read_status
 from hypervisor.appliances.catalog import APPLIANCE_DIRS, Entry
 from hypervisor.appliances.launch import CannotStart
-from hypervisor.runner import CommandError
-from hypervisor.xen.domains import CpuMeter, ParseError
+from hypervisor.runner import CommandError, ParseError
+from hypervisor.xen.domains import CpuMeter
 from hypervisor.xen.xl import Xl
 from tui.catalog_cache import CatalogCache
 from tui.guest_console import attach_console
@@ -334,7 +334,8 @@ class AppliancesScreen(ClockedScreen):
             return
         self._timer.pause()             # nobody sees the table while the guest has the terminal
         try:
-            problem = hand_over(self, lambda idle_limit: attach_console(row.name, idle_limit=idle_limit))
+            problem = hand_over(self, lambda idle_limit: attach_console(
+                row.name, self.xl.console_command(row.name), idle_limit=idle_limit))
         except SuspendNotSupported:
             problem = "this terminal cannot hand itself over to a guest's console"
         finally:
