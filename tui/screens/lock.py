@@ -44,6 +44,7 @@ class LockScreen(ModalScreen[str | None]):
         self.access = access
         self._checking = False
         self._typed: str | None = None          # Enter pressed while the last wrong try's wait runs
+        self._shown = False
 
     @property
     def password_hash(self) -> str | None:
@@ -64,8 +65,11 @@ class LockScreen(ModalScreen[str | None]):
             self._say_wrong(tries)
 
     def show(self, access: ConsoleAccess) -> None:
-        """The password to ask for, or why none can be asked for yet."""
-        self.access = access
+        """The password to ask for, or why none can be asked for yet. Asked every two seconds: drawn again
+        only when that changed (a redraw costs a serial line's worth of output, and CPU the boot needs)."""
+        if access == self.access and self._shown:
+            return
+        self.access, self._shown = access, True
         asking = access.password_hash is not None
         why = self.query_one("#why", Static)
         why.display = not asking
