@@ -12,6 +12,7 @@ those below it, and `|` marks siblings that never import each other:
     settings                       problems, strict field reading, TOML and atomic writes
     xen                            xl, Xen's bindings and daemons, domains and their parsers
     runner                         the one way a program is started
+    hangup                         a program left on a terminal: its idle time, and hanging it up
 
 Parsing is kept in pure functions that take text and return dataclasses, so tests can feed them
 real captured output; every program goes through `hypervisor.runner` (tests/unit/test_one_runner.py).

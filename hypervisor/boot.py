@@ -1,6 +1,8 @@
 """What dom0 does at boot once Xen's daemons are up (`xenbox host boot`, run last by rc.services):
 
-1. mount the data store, found by its tag, and remove what an appliance add or replace cut short left there;
+1. mount the data store, found by its tag, and tell the consoles whether the console password kept there
+   can be read (hypervisor/host/data_store_word.py: until then they stay locked); remove what an appliance
+   add or replace cut short left there;
 2. set the host up: from the settings kept on the data store, or else from an answer file if there is one
    (checked whole first: one with any problem changes nothing and lists them all); with neither (and no
    data store), leave the marker that opens the console's first-boot screens (hypervisor/answer/first_boot.py);
@@ -24,10 +26,11 @@ from hypervisor.appliances import autostart as boot_start
 from hypervisor.appliances.autostart_status import write_status
 from hypervisor.appliances.catalog import APPLIANCE_DIRS, discover
 from hypervisor.appliances.staging import sweep
-from hypervisor.host import boot_problems
+from hypervisor.host import boot_problems, data_store_word
 from hypervisor.host.boot_problems import BootProblem
+from hypervisor.host.data_store_word import NONE, READ, UNREADABLE, Word
 from hypervisor.settings.problems import FileProblems
-from hypervisor.storage.datastore import DataStore, boot_device
+from hypervisor.storage.datastore import DataStore, Status, boot_device
 from hypervisor.xen.xl import Xl
 
 Say = Callable[[str], None]
@@ -44,6 +47,25 @@ def refused(say: Say, error: FileProblems, outcome: str, fix: str) -> None:
     say(f"{error.source}: to fix: {fix}; {NEXT_BOOT}")
     boot_problems.add(BootProblem(error.source, f"NOT used: {outcome}. To fix: {fix}",
                                   tuple(str(problem) for problem in error.problems)))
+
+
+def read_data_store(say: Say, safe: bool, store: DataStore | None = None) -> None:
+    """Mount the data store; then the consoles hear whether the console password on it can be read."""
+    try:
+        status = (store or DataStore()).mount(say)
+    except Exception as error:      # told even so: the consoles would otherwise wait, locked, for ever
+        data_store_word.tell(Word(UNREADABLE, str(error), safe))
+        raise
+    say(status.line)
+    data_store_word.tell(word_for(status, safe))
+
+
+def word_for(status: Status, safe: bool) -> Word:
+    if status.problem is None and status.mounted:
+        return Word(READ)
+    if status.problem is None and status.group is None:
+        return Word(NONE)           # no data store at all: no password anywhere
+    return Word(UNREADABLE, status.line.removeprefix("Data store: "), safe)
 
 
 def set_up_host(say: Say, cmdline: str, store: DataStore | None = None) -> None:
@@ -155,7 +177,7 @@ def back_to_normal_priority() -> None:
 def boot(say: Say, safe: bool, xl: Xl | None = None, cmdline_path: Path = Path("/proc/cmdline"),
          store: DataStore | None = None, appliance_dirs: tuple[Path, ...] = APPLIANCE_DIRS) -> int:
     boot_problems.clear()           # the overview lists this boot's, not the last one's
-    step(say, "mounting the data store", lambda say: say((store or DataStore()).mount(say).line))
+    step(say, "mounting the data store", lambda say: read_data_store(say, safe, store))
     step(say, "removing unfinished appliance copies", lambda say: remove_unfinished_installs(say, appliance_dirs[0]))
     step(say, "host setup", lambda say: set_up_host(say, cmdline_path.read_text(), store))
     step(say, "reading console.toml", check_console)

@@ -2,7 +2,8 @@
 
 - `run`          run it, read what it printed (LANG=C.UTF-8, so parsers see one language)
 - `spawn`        start it in the background, detached; nobody waits for it (a DHCP client, poweroff)
-- `on_terminal`  hand it this terminal until it ends (the shell); its exit code
+- `on_terminal`  hand it this terminal until it ends (the shell); its exit code. With an idle limit, it is
+                 hung up once the terminal had no input that long (hypervisor/hangup.py): LeftIdle
 - `attach`       the same for a guest's console, its error output kept for the message
 - `become`       this process becomes the program (`xenbox appliance console`)
 
@@ -14,6 +15,11 @@ import os
 import subprocess
 from dataclasses import dataclass
 from typing import NoReturn, Protocol, Sequence
+
+from hypervisor import hangup
+
+IDLE_POLL_SECONDS = 1.0
+HANG_UP_GRACE_SECONDS = 2.0     # for a program to end after SIGHUP, before it is killed
 
 
 @dataclass
@@ -72,25 +78,59 @@ def spawn(argv: Sequence[str]) -> None:
         raise not_started(argv, error) from None
 
 
+class LeftIdle(Exception):
+    """The program was hung up: its terminal had no input for the idle limit."""
+
+
 # The programs below talk to a person on the terminal in the person's own language: no LANG forced.
+# `terminal` is the file descriptor they get as stdin, stdout and stderr (this process's own by default).
 
-def on_terminal(argv: Sequence[str]) -> int:
-    """Hand this terminal (stdin, stdout, stderr) to a program until it ends; returns its exit code."""
+def on_terminal(argv: Sequence[str], *, idle_limit: float | None = None, terminal: int = 0) -> int:
+    """Hand the terminal to a program (a shell) until it ends; returns its exit code. Raises LeftIdle when
+    the terminal had no input for `idle_limit` seconds: the program was hung up."""
+    return _hand_over(argv, idle_limit, terminal, keep_errors=False).returncode
+
+
+def attach(argv: Sequence[str], *, idle_limit: float | None = None, terminal: int = 0) -> None:
+    """The same for a guest's console, its error output kept instead, for the CommandError raised when
+    it fails."""
+    ended = _hand_over(argv, idle_limit, terminal, keep_errors=True)
+    if ended.returncode != 0:
+        raise CommandError(tuple(argv), ended.returncode, ended.errors or "")
+
+
+@dataclass
+class _Ended:
+    returncode: int
+    errors: str | None
+
+
+def _hand_over(argv: Sequence[str], idle_limit: float | None, terminal: int, keep_errors: bool) -> _Ended:
+    streams = {} if terminal == 0 else {"stdin": terminal, "stdout": terminal, "stderr": terminal}
+    if keep_errors:
+        streams["stderr"] = subprocess.PIPE
     try:
-        return subprocess.run(list(argv)).returncode
+        child = subprocess.Popen(list(argv), text=True, errors="replace", **streams)
     except OSError as error:
         raise not_started(argv, error) from None
-
-
-def attach(argv: Sequence[str]) -> None:
-    """Hand this terminal's input and output to a program until it ends (a guest's console); its error
-    output is kept instead, for the CommandError raised when it fails."""
+    input_seen = hangup.TerminalInput(terminal)
+    while True:
+        try:
+            _, errors = child.communicate(timeout=None if idle_limit is None else IDLE_POLL_SECONDS)
+            return _Ended(child.returncode, errors)
+        except subprocess.TimeoutExpired:
+            # The access time may lag a read by its step: the program is hung up only once the terminal
+            # has surely had no input for the whole limit.
+            if input_seen.idle_seconds() >= idle_limit + hangup.STAMP_STEP_SECONDS:
+                break
+    hangup.hang_up(child.pid)
     try:
-        done = subprocess.run(list(argv), stderr=subprocess.PIPE, text=True, errors="replace")
-    except OSError as error:
-        raise not_started(argv, error) from None
-    if done.returncode != 0:
-        raise CommandError(tuple(argv), done.returncode, done.stderr or "")
+        child.communicate(timeout=HANG_UP_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        child.kill()            # a shell that ignores SIGHUP (trap '' HUP) is not left holding the terminal
+        child.communicate()
+    hangup.take_terminal_back(terminal)
+    raise LeftIdle(f"{argv[0]} was hung up: no input for {idle_limit:.0f} s")
 
 
 def become(argv: Sequence[str]) -> NoReturn:

@@ -10,13 +10,15 @@ import time
 from textual import events, work
 from textual.app import App
 from textual.binding import Binding
+from textual.widget import AwaitMount
 
 from hypervisor import runner
 from hypervisor.host.boot_messages import log_size
-from hypervisor.host.console_password import read_access, store_hash
+from hypervisor.host.console_password import ConsoleAccess, read_access, store_hash
 from hypervisor.host.kernel_messages import PrintedMessages
 from hypervisor.xen.xl import Xl
 from tui.first_boot.watch import FirstBootWatch
+from tui.handover import TerminalBack, hand_over
 from tui.screens.lock import LockScreen
 from tui.screens.overview import OverviewScreen
 from tui.screens.xen_log import XenLogScreen
@@ -30,9 +32,10 @@ POWER_OFF = ["/bin/busybox", "poweroff"]
 REBOOT = ["/bin/busybox", "reboot"]
 SHELL = ["/bin/sh", "-l"]
 
-# How often the console looks at its lock: a password set at boot (the data store is mounted after
-# the console starts) or from the other console locks this one within that time.
+# How often the console looks at its lock: the boot's word on the data store (read after the console
+# starts), or a password set from the other console, locks or opens this one within that time.
 LOCK_CHECK_SECONDS = 2.0
+ALLOWED_WHEN_LOCKED = {"redraw"}    # every other action of the app (Ctrl-Q's quit too) waits for the password
 # How often a console looks for messages printed over it: the kernel's errors on both consoles
 # (hypervisor/host/kernel_messages.py), the boot's on the serial line (hypervisor/host/boot_messages.py).
 MESSAGES_SECONDS = 1.0
@@ -61,8 +64,11 @@ class XenBoxApp(App):
         self.tty = tty
         self.xl = xl or Xl.on_this_host()
         self._last_activity = time.monotonic()
-        self._lock_showing = False
+        self._lock: LockScreen | None = None
+        self._held: list[tuple] = []                # screens asked for while locked: shown once open
         self._unlocked_with: str | None = None      # the password hash last typed here
+        self._problem_said: str | None = None
+        self.terminal = 0           # the file descriptor the shell gets as its terminal
         self.first_boot = FirstBootWatch(self, self._first_boot_screen, self._set_up_here, data_store_mounted,
                                          tty=tty)
 
@@ -70,11 +76,10 @@ class XenBoxApp(App):
         self.theme = "ansi-dark" if self.tty else "textual-dark"
         self.sub_title = f"console on {self.tty}" if self.tty else ""
         self.push_screen(OverviewScreen(self.xl))
-        self.check_lock()
-        self.set_interval(LOCK_CHECK_SECONDS, self.check_lock)
-        # The boot leaves its first-boot marker a while after the console starts: looked for as often.
-        self.first_boot.check()
-        self.set_interval(LOCK_CHECK_SECONDS, self.first_boot.check)
+        # Locked from the first frame while a password may exist. The boot leaves its first-boot marker a
+        # while after the console starts: looked for as often, never over the lock.
+        self.look_again()
+        self.set_interval(LOCK_CHECK_SECONDS, self.look_again)
         if self.tty:        # a real console, which the kernel prints its errors on
             self._kernel_messages = PrintedMessages()
             self._boot_log_size = log_size()
@@ -99,24 +104,65 @@ class XenBoxApp(App):
             self._last_activity = time.monotonic()
         await super().on_event(event)
 
+    def look_again(self) -> None:
+        self.check_lock()
+        if self._lock is None:
+            self.first_boot.check()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self._lock is None or action in ALLOWED_WHEN_LOCKED
+
     def check_lock(self) -> None:
-        """Lock when a password is set that was not typed here yet, or after the idle time."""
-        if self._lock_showing:
-            return
+        """Lock while a password may exist that cannot be checked yet, when one is set that was not typed
+        here yet, or after the idle time; open when none may exist any more."""
         access = read_access()
-        if access.password_hash is None:
+        self._say(access.problem)
+        if self._lock is not None:
+            if access.locks:
+                self._lock.show(access)
+            elif self.screen is self._lock:
+                self._lock.dismiss(None)
+            return
+        if not access.locks:
             self._unlocked_with = None
             return
         idle = time.monotonic() - self._last_activity
-        if access.password_hash != self._unlocked_with or idle >= access.idle_lock_seconds:
-            self._lock_showing = True
-            self.push_screen(LockScreen(access.password_hash),
-                             lambda _: self._unlocked(access.password_hash))
+        if access.locked_because or access.password_hash != self._unlocked_with or idle >= access.idle_lock_seconds:
+            self._show_lock(access)
 
-    def _unlocked(self, password_hash: str) -> None:
-        self._lock_showing = False
+    def _show_lock(self, access: ConsoleAccess) -> None:
+        self._lock = LockScreen(access)
+        self.push_screen(self._lock, self._unlocked)
+
+    def _unlocked(self, password_hash: str | None) -> None:
+        self._lock = None
         self._unlocked_with = password_hash
         self._last_activity = time.monotonic()
+        held, self._held = self._held, []
+        for screen, callback in held:
+            self.push_screen(screen, callback)
+
+    def push_screen(self, screen, callback=None, wait_for_dismiss=False, **options):
+        """Nothing opens over the lock: a question asked meanwhile (a worker finishing under it, such as
+        the Network screen's "keep them?") waits until the password has been typed."""
+        if self._lock is not None and screen is not self._lock and not wait_for_dismiss:
+            self._held.append((screen, callback))
+            return AwaitMount(self.screen, [])
+        return super().push_screen(screen, callback, wait_for_dismiss, **options)
+
+    def _say(self, problem: str | None) -> None:
+        """A console.toml that locks nobody out, or safe mode's open door, said once."""
+        if problem and problem != self._problem_said:
+            self.notify(problem, title="Console password", severity="warning", timeout=20)
+        self._problem_said = problem
+
+    def on_terminal_back(self, message: TerminalBack) -> None:
+        """Back from the shell or a guest's console: hung up for want of input, the console locks; ended
+        by the person, that was activity."""
+        if not message.left_idle:
+            self._last_activity = time.monotonic()
+        elif self._lock is None and (access := read_access()).locks:
+            self._show_lock(access)
 
     # -- first boot ----------------------------------------------------------------------
     def _first_boot_screen(self, claim):
@@ -169,13 +215,16 @@ class XenBoxApp(App):
             set_kernel_size(0, *size)   # the kernel signals the new size; Textual lays out again
 
     def action_shell(self) -> None:
-        problem = None
-        with self.suspend():
+        def shell(idle_limit: int | None) -> str | None:
             print("XenBox shell. Type 'exit' to return to the console.", flush=True)
+            if idle_limit:
+                print(f"With no input for {idle_limit} s it is hung up and the console locks.", flush=True)
             try:
-                runner.on_terminal(SHELL)
+                runner.on_terminal(SHELL, idle_limit=idle_limit, terminal=self.terminal)
             except runner.CommandError as error:
-                problem = error.sentence
+                return error.sentence
+            return None
+        problem = hand_over(self, shell)
         if problem:
             self.notify(f"No shell: {problem}", severity="error")
 

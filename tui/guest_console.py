@@ -1,4 +1,5 @@
-"""Hand the terminal to a guest's console (`xl console`) until Ctrl-]; run with the app suspended."""
+"""Hand the terminal to a guest's console (`xl console`) until Ctrl-]; run with the app suspended
+(tui/handover.py): left with no input for the idle limit, it is detached."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -6,12 +7,13 @@ from typing import Sequence
 from hypervisor import runner
 
 
-def attach_console(name: str, command: Sequence[str]) -> str | None:
+def attach_console(name: str, command: Sequence[str], idle_limit: int | None = None) -> str | None:
     """Run `command` (Xl.console_command) on the terminal. Returns None when the person came back with
-    Ctrl-], else what went wrong in one sentence."""
+    Ctrl-], else what went wrong in one sentence. Raises runner.LeftIdle when it was detached for want
+    of input."""
     print(f"Attached to {name}'s console. Press Ctrl-] to come back.", flush=True)
     try:
-        runner.attach(command)
+        runner.attach(command, idle_limit=idle_limit)
     except runner.CommandError as error:
         return error.sentence
     return None

@@ -76,6 +76,10 @@ class SerialConsole:
         """Until the screen shows `pattern` (a regex)."""
         return self._wait(lambda: re.search(pattern, self.display()), pattern, timeout, "screen")
 
+    def wait_for_screen_without(self, pattern: str, timeout: float) -> None:
+        """Until the screen no longer shows `pattern` (a lock that opened, a dialog that closed)."""
+        self._wait(lambda: not re.search(pattern, self.display()), f"no more {pattern!r}", timeout, "screen")
+
     def wait_for_output(self, pattern: bytes, timeout: float, since: int = 0) -> re.Match:
         """Until the raw serial output (boot messages, not only the screen) holds `pattern`."""
         return self._wait(lambda: re.search(pattern, self.transcript[since:]), pattern, timeout, "serial output")

@@ -4,7 +4,9 @@ It sets a static address, the hostname, a data store on an empty disk, the conso
 appliance that autostarts; the host then loses power (QEMU's system_reset: no clean shutdown, the
 harder case; test_storage covers the clean reboot), and all of it is still there. The console locks
 once the password is set: no key on the serial line gets past it to Xen or the kernel's SysRq, a
-wrong password is refused, the right one lets the operator in.
+wrong password is refused, the right one lets the operator in. After the power cut it is locked from its
+first frame, before the boot has read the data store too: the shell key opens nothing. A shell left idle
+is hung up and the console locks.
 This machine boots the image as shipped: Xen's serial keys off (machine.booted keeps them on elsewhere).
 One machine serves every test here, in order.
 """
@@ -50,12 +52,18 @@ def console(iso, tmp_path_factory):
         yield console
 
 
+BACKSPACE = "\x7f"
+
+
 def unlock(console, wrong_first: bool = False):
-    console.wait_for_screen(r"this console is locked", 120)
+    # Until the boot has read the data store the lock has no password to ask for: typing waits for it.
+    console.wait_for_screen(r"(?s)this console is locked.*Type the console password", 600)
     if wrong_first:
         console.type_line("not-the-password")
         console.wait_for_screen(r"Wrong password \(1 wrong so far\)", 120)
     console.type_line("change-me")
+    # The overview shows around the lock: the lock gone, not the HVM line, says the check is done.
+    console.wait_for_screen_without(r"this console is locked", 120)
     console.wait_for_screen(r"HVM: (available|unavailable)", 120)
 
 
@@ -116,7 +124,15 @@ def test_after_a_power_cut_everything_set_up_is_still_there(console):
     qemu_monitor(console.monitor, "system_reset")
     console.screen.reset()
     console.wait_for_output(rb"xenbox: early boot", 300, since=since)
-    console.wait_for_screen(r"this console is locked", 600)      # locked from the start now
+    console.wait_for_screen(r"this console is locked", 600)      # locked from its first frame
+    # Before the boot has read the data store (it says so) the shell key gets no shell; nor after.
+    console.note("lock screen first seen " + ("before" if "has not read the data store" in console.display()
+                                              else "after") + " the boot read the data store")
+    console.press("s")
+    console.wait_for_screen(r"Type the console password", 600)
+    console.settle(3)
+    assert b"XenBox shell" not in console.transcript[since:]
+    console.press(BACKSPACE)        # the `s`, had it landed in the password field
     unlock(console)
     console.wait_for_output(rb"xenbox: host settings from the data store: hostname edge-01, IPv4 10.0.2.50/24",
                             SETUP, since=since)
@@ -158,3 +174,20 @@ def test_a_network_change_kept_and_one_not_confirmed_that_goes_back(console):
     with Shell(console) as shell:
         addresses = shell.run("ip -4 -o address show dev xenbr0")
         assert "10.0.2.60/24" in addresses and "10.0.2.70" not in addresses
+
+
+def test_a_shell_left_idle_is_hung_up_and_the_console_locks(console):
+    """At the idle limit a shell with no input is hung up: the command running in it dies (SIGHUP), and the
+    console shows its lock. 30 s here, so the test's own typing never comes near it."""
+    with Shell(console) as shell:
+        shell.run("echo 'idle_lock_seconds = 30' >> /var/lib/xenbox/config/console.toml")
+    console.press("s")
+    console.wait_for_screen(r"With no input for 30 s it is hung up and the console locks", 180)
+    since = len(console.transcript)
+    console.type_line("sleep 600; echo NOT-$((6*7))-HUNG-UP")     # its echo is not what it would print
+    console.wait_for_screen(r"this console is locked", 300)
+    unlock(console)
+    with Shell(console) as shell:
+        assert "sleep 600" not in shell.run("ps")
+        shell.run("sed -i /idle_lock_seconds/d /var/lib/xenbox/config/console.toml")
+    assert b"NOT-42-HUNG-UP" not in console.transcript[since:]

@@ -27,6 +27,7 @@ from hypervisor.xen.domains import CpuMeter
 from hypervisor.xen.xl import Xl
 from tui.catalog_cache import CatalogCache
 from tui.guest_console import attach_console
+from tui.handover import hand_over
 from tui.screens import appliance_jobs as jobs
 from tui.screens.appliance_jobs import Places
 from tui.screens.appliance_rows import ApplianceRow, build_rows, summary
@@ -333,8 +334,8 @@ class AppliancesScreen(ClockedScreen):
             return
         self._timer.pause()             # nobody sees the table while the guest has the terminal
         try:
-            with self.app.suspend():
-                problem = attach_console(row.name, self.xl.console_command(row.name))
+            problem = hand_over(self, lambda idle_limit: attach_console(
+                row.name, self.xl.console_command(row.name), idle_limit=idle_limit))
         except SuspendNotSupported:
             problem = "this terminal cannot hand itself over to a guest's console"
         finally:

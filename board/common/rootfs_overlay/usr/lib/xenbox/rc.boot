@@ -22,4 +22,7 @@ hostname -F /etc/hostname
 ip link set lo up
 # Until rc.services has Xen's daemons up, the consoles wait before asking Xen anything.
 : > /run/xenbox/xen-starting
+# Until `xenbox host boot` has read the data store, where the console password lives, the consoles are
+# locked: a password may exist (hypervisor/host/data_store_word.py).
+echo 'state = "waiting"' > /run/xenbox/data-store
 
