@@ -35,7 +35,9 @@ DEVICES = {"pcidevs": "PCI devices of the host", "dtdevs": "host devices from th
 PROGRAMS = ("device_model", "device_model_args", "device_model_args_pv", "device_model_args_hvm",
             "stubdomain_kernel", "stubdomain_ramdisk", "device_tree", "bootloader_args")
 FIRMWARE = ("firmware", "system_firmware", "smbios_firmware", "acpi_firmware", "bios_path_override")
-NIC_SCRIPTS = (None, "vif-bridge", "/etc/xen/scripts/vif-bridge")      # libxl's default, by name or path
+# libxl's default by name or path, and XenBox's own (board/common/rootfs_overlay/etc/xen/xl.conf sets it
+# as vif.default.script, so every guest saved on this host names it).
+NIC_SCRIPTS = (None, "vif-bridge", "/etc/xen/scripts/vif-bridge", "/usr/lib/xenbox/vif-bridge")
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ then libxl's JSON of the configuration; the guest's memory after it is not read)
 The e2e appliance test restores a file xl really wrote, through the same code.
 """
 import json
+import re
 import struct
 from pathlib import Path
 
@@ -127,3 +128,12 @@ def test_the_cli_refuses_with_the_reason(tmp_path, capsys, monkeypatch):
     assert "was not restored: its guest web: its disk xvda (/dev/xenbox/data) is the data store's own volume" in \
         capsys.readouterr().err
     assert xl.calls == []
+
+
+def test_a_guest_saved_on_this_host_names_the_images_own_network_script(tmp_path):
+    """The image's xl.conf gives every guest XenBox's vif-bridge: a save made on the host itself is no
+    foreign configuration (seen refused on the booted image before this was read from xl.conf)."""
+    xl_conf = Path(__file__).resolve().parents[2] / "board/common/rootfs_overlay/etc/xen/xl.conf"
+    script = re.search(r'^vif\.default\.script="([^"]+)"', xl_conf.read_text(), re.M)[1]
+    saved = config(nics=[{"devid": 0, "mac": "00:16:3e:12:34:56", "bridge": "xenbr0", "script": script}])
+    assert read_saved_guest(saved_file(tmp_path / "web.save", saved)).foreign == []
