@@ -11,6 +11,7 @@ import argparse
 import functools
 import json
 import os
+import re
 import sys
 import tomllib
 from pathlib import Path
@@ -19,8 +20,10 @@ from hypervisor.appliances import autostart as boot_start
 from hypervisor.appliances.autostart_status import write_status
 from hypervisor.appliances.catalog import APPLIANCE_DIRS, Entry, discover, find, read_entry
 from hypervisor.appliances.launch import CannotStart, start
+from hypervisor.appliances.manifest import NAME
 from hypervisor.appliances.xlcfg import manifest_from_xl_cfg
 from hypervisor.cli.output import EXIT_FAILED, EXIT_NOT_FOUND, EXIT_USAGE, fail, say
+from hypervisor.settings.problems import FileProblems
 from hypervisor.xen.daemons import CONSOLE_LOGS
 from hypervisor.xen.xl import Xl
 
@@ -210,25 +213,52 @@ def cmd_check(args, xl: Xl) -> int:
 def cmd_import(args, xl: Xl) -> int:
     cfg = Path(args.cfg)
     try:
-        text = cfg.read_text()
+        data = cfg.read_bytes()
     except OSError as error:
         return fail(f"cannot read {cfg}: {error.strerror}")
-    imported = manifest_from_xl_cfg(text, cfg)
-    appliance = tomllib.loads(imported.toml_text).get("name") or cfg.stem
-    folder = Path(args.into) / appliance
-    if folder.exists():
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[:error.start].count(b"\n") + 1
+        return fail(f"{cfg}, line {line}: {data[error.start:error.end]!r} is not UTF-8 text: save the file as "
+                    f"UTF-8 (e.g. `iconv -f latin1 -t utf-8`), then import it again")
+    try:
+        imported = manifest_from_xl_cfg(text, cfg)
+    except FileProblems as error:
+        return fail(str(error))
+    appliance = tomllib.loads(imported.toml_text).get("name")
+    if not isinstance(appliance, str) or not NAME.fullmatch(appliance):
+        line = _line_of(text, "name")
+        where = f"line {line}" if line else "its file name (it has no name =)"
+        return fail(f"{cfg}, {where}: {appliance!r} cannot name an appliance: a name is 1-64 letters, digits, "
+                    f"'_', '.' or '-', starting with a letter or digit; set name = \"my-guest\" in {cfg}, "
+                    "then import it again")
+    into = Path(args.into)
+    folder = into / appliance
+    if folder.exists() or folder.is_symlink():
         return fail(f"{folder} already exists: remove it or import under another folder with --into")
-    folder.mkdir(parents=True)
-    (folder / "appliance.toml").write_text(imported.toml_text)
+    if folder.resolve().parent != into.resolve():      # the name rule already keeps it there: checked anyway
+        return fail(f"{folder} would not be inside {into}: import it under another name")
+    try:
+        folder.mkdir(parents=True)
+        (folder / "appliance.toml").write_text(imported.toml_text, encoding="utf-8")
+    except OSError as error:
+        return fail(f"{folder} could not be written ({error.strerror}): choose another folder with --into")
     for warning in imported.warnings:
         say(f"warning: {warning}")
     say(f"imported {cfg} as appliance {appliance} in {folder}; `xenbox appliance check {folder}` checks it")
     return 0
 
 
+def _line_of(text: str, key: str) -> int | None:
+    """The line of the last `key = ...` (xl's last setting wins), for a message pointing at it."""
+    found = [number for number, line in enumerate(text.splitlines(), start=1)
+             if re.match(rf"\s*{key}\s*\+?=", line)]
+    return found[-1] if found else None
+
+
 def cmd_add(args, xl: Xl) -> int:
     from hypervisor.appliances.install import InstallError, install_bundle
-    from hypervisor.settings.problems import FileProblems
     from hypervisor.storage.datastore import MOUNTPOINT, DataStore
     source, into = Path(args.source), Path(args.into)
     if not source.exists():
