@@ -258,16 +258,40 @@ def _line_of(text: str, key: str) -> int | None:
 
 
 def cmd_add(args, xl: Xl) -> int:
-    from hypervisor.appliances.install import InstallError, install_bundle
+    from hypervisor.appliances.on_media import bundle_on, bundles_on
     from hypervisor.storage.datastore import MOUNTPOINT, DataStore
-    source, into = Path(args.source), Path(args.into)
-    if not source.exists():
-        return fail(f"{source} does not exist: give a bundle folder or a .tar of one", EXIT_NOT_FOUND)
+    from hypervisor.storage.media import MediaError, mounted_read_only
+    into = Path(args.into)
+    if args.source is None and not args.from_device:
+        return fail("give a bundle folder or a .tar of one, or --from-device DEVICE", EXIT_USAGE)
+    if not args.from_device and not Path(args.source).exists():
+        return fail(f"{args.source} does not exist: give a bundle folder or a .tar of one", EXIT_NOT_FOUND)
     if into.is_relative_to(MOUNTPOINT) and not DataStore().is_mounted():
         return fail("this host has no data store, so an added appliance would be gone at the next boot: "
                     "make one first (the console's Storage screen, key t)")
+    if not args.from_device:
+        return _install(Path(args.source), into, args.replace)
     try:
-        folder = install_bundle(source, into, say, replace=args.replace)
+        with mounted_read_only(args.from_device, say) as root:
+            if args.source is not None:
+                return _install(bundle_on(root, args.source), into, args.replace)
+            found = bundles_on(root)
+            if not found:
+                return fail(f"{args.from_device} holds no bundle (a folder holding appliance.toml, or a .tar of "
+                            "one) at its top or one folder down", EXIT_NOT_FOUND)
+            say(f"bundles on {args.from_device}:")
+            for name in found:
+                print(f"  {name}", flush=True)
+            say(f"add one with `xenbox appliance add --from-device {args.from_device} {found[0]}`")
+            return 0
+    except MediaError as error:
+        return fail(str(error))
+
+
+def _install(source: Path, into: Path, replace: bool) -> int:
+    from hypervisor.appliances.install import InstallError, install_bundle
+    try:
+        folder = install_bundle(source, into, say, replace=replace)
     except (InstallError, FileProblems) as error:
         return fail(f"{source} was not added: {error}")
     say(f"added appliance {folder.name} in {folder}; `xenbox appliance start {folder.name}` starts it")
@@ -325,7 +349,10 @@ def add_commands(groups) -> None:
             ("cfg", {"help": "the xl.cfg file"})).add_argument(
         "--into", default=str(APPLIANCE_DIRS[0]), help=f"where appliances live (default {APPLIANCE_DIRS[0]})")
     add = command("add", cmd_add, "install an appliance bundle (a folder or a .tar of one), its images copied "
-                                  "with progress", ("source", {"help": "bundle folder or .tar"}))
+                                  "with progress", ("source", {"nargs": "?", "help": "bundle folder or .tar; with "
+                                                               "--from-device, its path on the device"}))
+    add.add_argument("--from-device", metavar="DEVICE", help="a USB stick or disk partition holding the bundle "
+                     "(sdb1): mounted read-only while it is read, then unmounted; without SOURCE, lists its bundles")
     add.add_argument("--replace", action="store_true", help="replace an installed appliance of the same name")
     add.add_argument("--into", default=str(APPLIANCE_DIRS[0]), help=f"where appliances live (default {APPLIANCE_DIRS[0]})")
     command("autostart", cmd_autostart, "start the autostart appliances in order (run at boot)")

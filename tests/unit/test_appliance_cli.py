@@ -176,3 +176,48 @@ def test_any_import_ends_in_an_appliance_inside_into_or_a_message(tmp_path_facto
     assert code in (0, 1)
     assert all(p.parent.parent == folder / "into" for p in written), written
     assert (code == 0) == bool(written) and (code == 0 or err.getvalue().startswith("xenbox: "))
+
+
+# ---- add --from-device: a stick mounted read-only while it is read ------------------------------------------------
+
+SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "appliances" / "sample-web"
+
+
+@pytest.fixture
+def stick(tmp_path, monkeypatch):
+    """A stick's files in a folder; mounting it is the boundary (no stick on this build host, see
+    test_storage_media for the mount itself): the stand-in records each mount and unmount."""
+    import shutil
+    from contextlib import contextmanager
+    from hypervisor.storage import media
+    folder, events = tmp_path / "stick", []
+    shutil.copytree(SAMPLE, folder / "bundles" / "web")
+    (folder / "photos").mkdir()
+
+    @contextmanager
+    def mounted(device, say):
+        events.append(f"mount {device}")
+        try:
+            yield folder
+        finally:
+            events.append(f"umount {device}")
+    monkeypatch.setattr(media, "mounted_read_only", mounted)
+    return folder, events
+
+
+def test_add_from_a_device_lists_its_bundles_then_adds_the_one_named_and_unmounts(tmp_path, stick, capsys):
+    folder, events = stick
+    into = tmp_path / "appliances"
+    assert run("add", "--from-device", "sdb1", "--into", str(into))[0] == 0
+    out = capsys.readouterr().out
+    assert "xenbox: bundles on sdb1:\n  bundles/web/\n" in out
+    assert "`xenbox appliance add --from-device sdb1 bundles/web/`" in out
+    assert events == ["mount sdb1", "umount sdb1"] and not into.exists()
+    assert run("add", "--from-device", "sdb1", "bundles/web/", "--into", str(into))[0] == 0
+    assert (into / "sample-web" / "appliance.toml").is_file()
+    assert events[2:] == ["mount sdb1", "umount sdb1"]
+    assert run("add", "--from-device", "sdb1", "photos", "--into", str(into))[0] == 1
+    assert "photos is no bundle on the device (a folder holding appliance.toml or a .tar of one); it holds " \
+           "bundles/web/" in capsys.readouterr().err
+    assert events[-1] == "umount sdb1"
+    assert run("add", "--into", str(into))[0] == 2
