@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 SOURCES := $(shell find firmware board initramfs hypervisor tui -type f -not -name '*.pyc' -not -path '*/__pycache__/*')
 
-.PHONY: all deps run run-vga test unit e2e bench clean
+.PHONY: all deps run run-vga test unit e2e bench screenshots clean
 
 all: images/xenbox.iso
 
@@ -32,6 +32,10 @@ e2e: images/xenbox.iso
 # Boot a busybox-only floor (same Xen, kernel, GRUB menu), then XenBox; print XenBox's figures beside it.
 bench: images/xenbox.iso
 	$(PY) -m bench
+
+# Draw the README's pictures of the console again (docs/screens/*.svg) from the real screens.
+screenshots: deps
+	XENBOX_UPDATE_SCREENSHOTS=1 $(PY) -m pytest -q tests/unit/test_screenshots.py
 
 clean:
 	rm -rf images/build images/xenbox*.iso images/bench* images/test-logs

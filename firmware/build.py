@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from firmware.iso import make_iso, make_squashfs
 from firmware.overlay import apply_overlays
 from firmware.python import install_python
 from firmware.rootfs import build_rootfs
-from firmware.run import BuildError, step
+from firmware.run import BuildError, probe, step
 from firmware.trim import extract_boot_files, trim_rootfs
 
 STEPS = [
@@ -38,8 +37,7 @@ STEPS = [
 
 def build_version() -> str:
     stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
-    sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
-                         capture_output=True, text=True).stdout.strip()
+    sha = probe(["git", "rev-parse", "--short", "HEAD"], cwd=REPO).strip()
     return f"{stamp}-{sha or 'nogit'}"
 
 

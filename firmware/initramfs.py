@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 from firmware.board import REPO
 from firmware.context import Context
-from firmware.run import die, run
+from firmware.run import die, output, run
 from firmware.trim import kernel_version
 
 SOURCE = REPO / "initramfs"
@@ -49,7 +48,7 @@ def install_busybox(tree: Path, busybox: Path) -> None:
     """A static busybox in /bin with a link per applet: the whole userland of a small initramfs."""
     (tree / "bin").mkdir(parents=True, exist_ok=True)
     shutil.copy2(busybox, tree / "bin" / "busybox")
-    applets = subprocess.run([busybox, "--list"], capture_output=True, text=True, check=True).stdout.split()
+    applets = run([busybox, "--list"], capture=True).split()
     for applet in applets:
         if applet != "busybox":
             os.symlink("busybox", tree / "bin" / applet)
@@ -71,10 +70,9 @@ def install_modules(tree: Path, source_modules: Path, version: str, names: list[
 
 def pack(tree: Path, out: Path) -> int:
     """A zstd-compressed newc cpio of `tree`, owned by root, as the kernel unpacks it. Returns its size."""
-    files = subprocess.run(["find", ".", "-mindepth", "1"], cwd=tree, capture_output=True, text=True, check=True)
-    cpio = subprocess.run(["cpio", "-o", "-H", "newc", "--quiet", "-R", "0:0"], cwd=tree,
-                          input=files.stdout.encode(), capture_output=True, check=True).stdout
-    compressed = subprocess.run(["zstd", "-19", "-q", "-c"], input=cpio, capture_output=True, check=True).stdout
+    files = output(["find", ".", "-mindepth", "1"], cwd=tree)
+    cpio = output(["cpio", "-o", "-H", "newc", "--quiet", "-R", "0:0"], cwd=tree, input=files)
+    compressed = output(["zstd", "-19", "-q", "-c"], input=cpio)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(compressed)
     return len(compressed)

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 from firmware.context import Context
+from firmware.run import run
 
 
 def apply_overlays(ctx: Context) -> None:
@@ -32,7 +32,7 @@ def link_busybox_applets(rootfs: Path) -> None:
     poweroff and reboot must be busybox's: they ask busybox init to run the shutdown path.
     """
     busybox = rootfs / "bin" / "busybox"
-    applets = subprocess.run([busybox, "--list"], capture_output=True, text=True, check=True).stdout.split()
+    applets = run([busybox, "--list"], capture=True).split()
     target_dir = rootfs / "usr" / "local" / "bin"
     target_dir.mkdir(parents=True, exist_ok=True)
     for applet in applets:

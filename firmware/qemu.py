@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import tomllib
@@ -16,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from firmware.board import BOARDS, REPO
+from firmware.run import on_terminal, probe
 
 SETTINGS = BOARDS / "qemu" / "qemu.toml"
 
@@ -35,11 +35,8 @@ def kvm_works(kernel: Path, timeout: float = 20) -> bool:
     argv = ["qemu-system-x86_64", "-accel", "kvm", "-cpu", "host", "-m", "256", "-nodefaults",
             "-display", "none", "-serial", "stdio", "-no-reboot", "-kernel", str(kernel),
             "-append", "console=ttyS0 panic=-1 root=/dev/nonexistent"]
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        return False
-    return "Kernel panic" in done.stdout or "VFS:" in done.stdout
+    said = probe(argv, timeout=timeout)
+    return "Kernel panic" in said or "VFS:" in said
 
 
 @dataclass
@@ -115,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     machine = Machine(iso=args.iso, uefi=args.uefi, usb_stick=args.usb, cpu=args.cpu, accel=accel,
                       vga=args.vga, serial="mon:stdio")
     with tempfile.TemporaryDirectory(prefix="xenbox-run-") as workdir:
-        return subprocess.call(machine.argv(Path(workdir)))
+        return on_terminal(machine.argv(Path(workdir)))
 
 
 if __name__ == "__main__":

@@ -102,6 +102,6 @@ def boot(say: Say, safe: bool, xl: Xl | None = None, cmdline_path: Path = Path("
         say("safe mode: no appliances are started")
         return 0
     back_to_normal_priority()
-    outcomes = boot_start.autostart(discover(), xl or Xl(), say)
+    outcomes = boot_start.autostart(discover(), xl or Xl.on_this_host(), say)
     write_status(outcomes)
     return 0 if all(o.started for o in outcomes) else 1

@@ -5,13 +5,13 @@ Letter keys only: F-keys often don't cross a serial line. Ctrl-A is Xen's
 """
 from __future__ import annotations
 
-import subprocess
 import time
 
 from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 
+from hypervisor import runner
 from hypervisor.host.boot_messages import log_size
 from hypervisor.host.console_password import read_access, store_hash
 from hypervisor.host.kernel_messages import PrintedMessages
@@ -59,7 +59,7 @@ class XenBoxApp(App):
     def __init__(self, tty: str = "", xl: Xl | None = None) -> None:
         super().__init__()
         self.tty = tty
-        self.xl = xl or Xl()
+        self.xl = xl or Xl.on_this_host()
         self._last_activity = time.monotonic()
         self._lock_showing = False
         self._unlocked_with: str | None = None      # the password hash last typed here
@@ -169,9 +169,15 @@ class XenBoxApp(App):
             set_kernel_size(0, *size)   # the kernel signals the new size; Textual lays out again
 
     def action_shell(self) -> None:
+        problem = None
         with self.suspend():
             print("XenBox shell. Type 'exit' to return to the console.", flush=True)
-            subprocess.run(SHELL)
+            try:
+                runner.on_terminal(SHELL)
+            except runner.CommandError as error:
+                problem = error.sentence
+        if problem:
+            self.notify(f"No shell: {problem}", severity="error")
 
     def action_power_off(self) -> None:
         self._confirm_then("Power off this host? Guests are shut down first.", POWER_OFF, "Powering off")
@@ -183,5 +189,8 @@ class XenBoxApp(App):
         def answered(yes: bool | None) -> None:
             if yes:
                 self.notify(f"{doing} ... guests are being shut down.", timeout=30)
-                subprocess.Popen(argv)
+                try:
+                    runner.spawn(argv)
+                except runner.CommandError as error:
+                    self.notify(f"{doing} failed: {error.sentence}", severity="error")
         self.push_screen(Confirm(question), answered)

@@ -108,7 +108,7 @@ def measure(xl, wanted, refreshes):
 
 def main(argv):
     refreshes, counts = int(argv[0]), [int(n) for n in argv[1:]]
-    xl = Xl()
+    xl = Xl.on_this_host()
     Screen(xl).refresh()        # warm: imports done, files in the page cache
     try:
         for count in counts:

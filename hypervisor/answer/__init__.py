@@ -14,8 +14,8 @@ command does, for its parser) must not pull in the network and password modules.
 """
 import importlib
 
-_HOME = {name: "parse" for name in ("Answer", "AnswerError", "Appliance", "Pool", "Storage", "check_answer",
-                                     "disk_problems", "parse_answer", "parse_answer_bytes")}
+_HOME = {name: "parse" for name in ("Answer", "AnswerError", "Appliance", "RequestedPool", "Storage",
+                                     "check_answer", "disk_problems", "parse_answer", "parse_answer_bytes")}
 _HOME.update({name: "sources" for name in ("AnswerSource", "Volume", "answer_sources")})
 __all__ = sorted(_HOME)
 

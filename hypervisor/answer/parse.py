@@ -41,7 +41,8 @@ class AnswerError(FileProblems):
 
 
 @dataclass(frozen=True)
-class Pool:
+class RequestedPool:
+    """A pool the answer file asks for ([[storage.pools]]): made or attached at first boot."""
     name: str
     type: str                              # file | disk | lun | lvm | iscsi | nfs
     path: str | None = None                # file: the folder holding its images
@@ -62,7 +63,7 @@ class Pool:
 class Storage:
     data_disks: tuple[str, ...] = ()
     wipe_disks_with_data: bool = False     # initialise listed disks even when they hold data
-    pools: tuple[Pool, ...] = ()
+    pools: tuple[RequestedPool, ...] = ()
 
     @property
     def initialised(self) -> list[tuple[str, str]]:
@@ -262,7 +263,7 @@ def _host_name(table: TableReader, key: str, example: str, text: str | None = No
     return value
 
 
-def _pool(table: TableReader, warnings: list[Problem]) -> Pool | None:
+def _pool(table: TableReader, warnings: list[Problem]) -> RequestedPool | None:
     name = table.string("name", 'add name = "images"', pattern=NAME, valid=NAME_VALID)
     kind = table.string("type", "add type = " + " | ".join(f'"{t}"' for t in POOL_KEYS), choices=POOL_KEYS)
     if kind is None:
@@ -271,7 +272,7 @@ def _pool(table: TableReader, warnings: list[Problem]) -> Pool | None:
         for key in keys:
             if key not in POOL_KEYS[kind]:
                 table.refuse(key, f'is for type = "{other}" pools; this pool is type = "{kind}"')
-    pool = Pool(name or "", kind)
+    pool = RequestedPool(name or "", kind)
     if kind == "file":
         pool = replace(pool, path=_absolute(table, "path", "/var/lib/xenbox/pools/images"))
     elif kind == "disk":
@@ -303,7 +304,7 @@ def _port(table: TableReader) -> int | None:
     return port
 
 
-def _iscsi(table: TableReader, pool: Pool) -> Pool:
+def _iscsi(table: TableReader, pool: RequestedPool) -> RequestedPool:
     portal = table.string("portal", 'add portal = "192.168.1.5:3260"')
     match = PORTAL.fullmatch(portal) if portal is not None else None
     if portal is not None and (match is None or (match["port"] and not 1 <= int(match["port"]) <= 65535)):

@@ -4,14 +4,17 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import TYPE_CHECKING, Callable
 
 from hypervisor.appliances.manifest import Manifest
 from hypervisor.appliances.xlcfg import to_xl_cfg
 from hypervisor.runner import CommandError
 from hypervisor.storage import StorageError
-from hypervisor.xen.domains import Domain, state_has
+from hypervisor.xen.domains import Domain, state_has, stopped_but_held
 from hypervisor.xen.xl import Xl, libxl_reason
+
+if TYPE_CHECKING:
+    from hypervisor.storage.pools import Pool
 
 CONFIG_DIR = Path("/run/xenbox/xl")     # generated, never edited: the manifest is the source
 # xl's monitor destroys a guest that has stopped within a second or so; a loaded host takes longer.
@@ -22,11 +25,7 @@ class CannotStart(Exception):
     """The appliance was not started; the message says why and what to do."""
 
 
-class Pool(Protocol):
-    def volume(self, appliance: str, target: str, size_mib: int, disk_format: str = "raw") -> Path: ...
-
-
-OpenPool = Callable[[str], Pool]
+OpenPool = Callable[[str], "Pool"]     # hypervisor.storage.pools.open_pool, unless a test gives its own
 # (target, stable id, partition) -> the host disk's device node (hypervisor.storage.host_disks)
 HostDisk = Callable[[str, str, "int | None"], Path]
 
@@ -63,15 +62,11 @@ def domain_once_let_go(name: str, xl: Xl, sleep: Callable[[float], None] = time.
     then Xen still lists it, and a start right after a shutdown would be refused for it."""
     domain = xl.domain(name)
     waited = 0.0
-    while domain is not None and has_stopped(domain) and waited < LET_GO_WAIT_S:
+    while domain is not None and stopped_but_held(domain) and waited < LET_GO_WAIT_S:
         sleep(0.5)
         waited += 0.5
         domain = xl.domain(name)
     return domain
-
-
-def has_stopped(domain: Domain) -> bool:
-    return any(state_has(domain.state, name) for name in ("shutdown", "crashed", "dying"))
 
 
 def why_held(domain: Domain) -> str:
@@ -79,7 +74,7 @@ def why_held(domain: Domain) -> str:
     if state_has(domain.state, "crashed"):
         return (f"{name} crashed and Xen keeps it for inspection (domain {domid}): dump its core if you need it, "
                 f"then destroy it (xenbox appliance destroy {name}) and start it again")
-    if has_stopped(domain):
+    if stopped_but_held(domain):
         return (f"{name} has stopped but Xen still holds it (domain {domid}): "
                 f"destroy it (xenbox appliance destroy {name}) and start it again")
     return f"{name} is already running (domain {domid})"

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hypervisor.appliances.safe_tar import LARGEST_MANIFEST, too_big_for_a_manifest, unpack_bundle
+from hypervisor.network.nic import IFNAME
 from hypervisor.settings.fields import TableReader
 from hypervisor.settings.problems import FileProblems, Problem
 
@@ -27,7 +28,6 @@ BOOT_DEVICES = ("disk", "cd", "network")
 # /dev/disk/by-id names: wwn-0x5000c500a1b2c3d4, virtio-XB1, usb-Kingston_DT_101-0:0
 STABLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:+@-]*")
 DISK_TARGET = re.compile(r"(xvd[a-z]{1,3}|hd[a-z]|sd[a-z]{1,2})([1-9][0-9]?)?")
-BRIDGE = re.compile(r"[A-Za-z0-9_.-]{1,15}")       # a Linux interface name, safe inside a vif spec
 MAC = re.compile(r"[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}")
 # "local" and "files" are the data store's; other names are pools added on the host (named_pools.py),
 # which a manifest is read without: an unknown one is reported when the appliance starts.
@@ -361,7 +361,7 @@ def xvd_name(index: int) -> str:
 def _network(doc: TableReader, name: str) -> tuple[NetworkInterface, ...]:
     interfaces: dict[str, NetworkInterface] = {}
     for index, table in enumerate(doc.tables("network")):
-        bridge = table.string("bridge", pattern=BRIDGE, valid="a bridge name of 1-15 letters, digits, '_', '.', '-'")
+        bridge = table.string("bridge", pattern=IFNAME, valid="a bridge name of 1-15 letters, digits, '_', '.', '-'")
         mac = table.string("mac", pattern=MAC, valid="six two-digit hex bytes such as 00:16:3e:12:34:56")
         table.finish()
         if mac is not None and int(mac[:2], 16) & 1:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import os
 import re
 import sys
 import tomllib
 from pathlib import Path
 
+from hypervisor import runner
 from hypervisor.appliances import autostart as boot_start
 from hypervisor.appliances.autostart_status import write_status
 from hypervisor.appliances.catalog import APPLIANCE_DIRS, Entry, discover, find, read_entry
@@ -190,7 +190,7 @@ def cmd_dump_core(args, xl: Xl) -> int:
 @needs_running
 def cmd_console(args, xl: Xl) -> int:
     print(f"Attached to {args.name}'s console. Press Ctrl-] to come back.", flush=True)
-    os.execvp("xl", ["xl", "console", args.name])
+    runner.become(xl.console_command(args.name))
 
 
 def cmd_log(args, xl: Xl) -> int:

@@ -10,10 +10,9 @@ import argparse
 from hypervisor.appliances.launch import CannotStart
 from hypervisor.cli import answer, appliance, host, storage
 from hypervisor.cli.output import fail
-from hypervisor.runner import CommandError
+from hypervisor.runner import CommandError, ParseError
 from hypervisor.settings.problems import FileProblems
 from hypervisor.storage import StorageError
-from hypervisor.xen.domains import ParseError
 from hypervisor.xen.xl import Xl
 
 
@@ -30,6 +29,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.handler(args, Xl())
+        return args.handler(args, Xl.on_this_host())
     except (CommandError, ParseError, CannotStart, FileProblems, StorageError) as error:
         return fail(error.sentence if isinstance(error, CommandError) else str(error))

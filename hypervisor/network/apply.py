@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 from pathlib import Path
 from typing import Callable
 
@@ -48,12 +47,6 @@ def stop_dhcp_client(proc: Path = Path("/proc")) -> None:
                 pass
 
 
-def start_dhcp_client(argv: list[str]) -> None:
-    """udhcpc -b goes to the background once it has tried: detached, so nobody waits on its output."""
-    subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                     start_new_session=True)
-
-
 def apply_network(config: NetworkConfig, say: Callable[[str], None], run: runner.Runner = runner.run,
                   etc: Path = Path("/etc")) -> list[str]:
     """Apply `config` over what rc.boot set up; returns the commands that failed (each also said)."""
@@ -74,11 +67,11 @@ def move(previous: NetworkConfig, config: NetworkConfig, say: Callable[[str], No
     stop_dhcp_client()       # a DHCP client left running would put its lease back
     failed = []
     for argv in change(previous, config, nic, wanted).apply:
-        if argv[0] == "udhcpc":
-            start_dhcp_client(argv)
-            continue
         try:
-            run(argv, timeout=30)
+            if argv[0] == "udhcpc":
+                runner.spawn(argv)      # udhcpc -b goes to the background once it has tried: nobody waits
+            else:
+                run(argv, timeout=30)
         except runner.CommandError as error:
             # Flushing what is not there is no failure: rc.boot's DHCP may not have got an address yet.
             if "flush" not in argv:

@@ -12,11 +12,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
+from hypervisor.network.nic import IFNAME_VALID, is_ifname
 from hypervisor.settings.problems import Problem
 
 MANAGEMENT_BRIDGE = "xenbr0"
-IFNAME = re.compile(r"[A-Za-z0-9_.-]{1,15}")
-IFNAME_VALID = "a Linux interface name: 1-15 letters, digits, '_', '.' or '-'"
 LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 IPV4_MODES = ("dhcp", "static")
 IPV6_MODES = ("off", "auto", "static")
@@ -54,10 +53,6 @@ class NetworkConfig:
 
 
 # ---- validation --------------------------------------------------------------------------------------------
-
-def is_ifname(name: str) -> bool:
-    return bool(IFNAME.fullmatch(name)) and name not in (".", "..")
-
 
 def hostname_problem(name: str) -> str | None:
     """Why `name` is no hostname under RFC 1123, or None."""

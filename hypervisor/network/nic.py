@@ -1,11 +1,20 @@
-"""What the console says about a network interface: driver, MAC, link, speed, read from sysfs."""
+"""A network interface: the names Linux accepts for one, and what the console says of it (driver, MAC,
+link, speed, read from sysfs)."""
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 SYSFS = Path("/sys/class/net")
+# What Linux takes as an interface name (IFNAMSIZ less the NUL), and nothing a vif spec or ip would misread.
+IFNAME = re.compile(r"[A-Za-z0-9_.-]{1,15}")
+IFNAME_VALID = "a Linux interface name: 1-15 letters, digits, '_', '.' or '-'"
+
+
+def is_ifname(name: str) -> bool:
+    return bool(IFNAME.fullmatch(name)) and name not in (".", "..")
 
 
 @dataclass(frozen=True)

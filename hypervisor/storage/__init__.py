@@ -18,10 +18,6 @@ class StorageError(Exception):
     """What went wrong with a named device, volume or share, and the fix, in one sentence."""
 
 
-class ParseError(ValueError):
-    """Tool output that could not be read; names the tool and the line."""
-
-
 def human_size(size: int) -> str:
     """Bytes as a person reads them: 512 MiB, 1.2 GiB, 4 GiB."""
     value = float(size)

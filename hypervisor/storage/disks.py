@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Callable
 
 from hypervisor import runner
-from hypervisor.storage import ParseError, StorageError, human_size, lvm, signatures
+from hypervisor.runner import ParseError
+from hypervisor.storage import StorageError, human_size, lvm, signatures
 
 COLUMNS = "NAME,PATH,TYPE,SIZE,MODEL,SERIAL,WWN,TRAN,RM,HOTPLUG,RO,FSTYPE,LABEL,UUID,PTTYPE,PARTTYPENAME,MOUNTPOINT,PKNAME"
 LSBLK = ["lsblk", "--json", "--bytes", "--output", COLUMNS]

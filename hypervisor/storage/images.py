@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hypervisor import runner
-from hypervisor.storage import ParseError, StorageError, explain
+from hypervisor.runner import ParseError
+from hypervisor.storage import StorageError, explain
 
 FORMATS = ("qcow2", "raw")
 

@@ -5,7 +5,8 @@ import re
 from dataclasses import dataclass
 
 from hypervisor import runner
-from hypervisor.storage import ParseError, StorageError, explain
+from hypervisor.runner import ParseError
+from hypervisor.storage import StorageError, explain
 
 ISCSIADM_NO_SESSIONS = 21      # `iscsiadm -m session` with none, `--logout` of a target not logged in
 

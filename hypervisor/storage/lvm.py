@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass, field, replace
 
 from hypervisor import runner
-from hypervisor.storage import ParseError, StorageError, explain, human_size
+from hypervisor.runner import ParseError
+from hypervisor.storage import StorageError, explain, human_size
 
 REPORT = ["--reportformat", "json", "--units", "b", "--nosuffix", "-o"]
 PV_FIELDS = "pv_name,vg_name,pv_size,pv_free,pv_uuid,dev_size"

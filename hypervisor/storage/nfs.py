@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hypervisor import runner
-from hypervisor.storage import ParseError, StorageError, explain
+from hypervisor.runner import ParseError
+from hypervisor.storage import StorageError, explain
 
 VERSIONS = ("3", "4", "4.0", "4.1", "4.2")
 

@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 
 from hypervisor import runner
-from hypervisor.storage import ParseError, StorageError
+from hypervisor.runner import ParseError
+from hypervisor.storage import StorageError
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-
-class ParseError(ValueError):
-    """A line of xl output that could not be read; names the line."""
+from hypervisor.runner import ParseError
 
 
 @dataclass(frozen=True)
@@ -40,6 +38,18 @@ def state_name(flags: str) -> str:
 def state_has(state: str, name: str) -> bool:
     """Whether a state from state_name includes `name`: "paused+shutdown" has both, "running" neither."""
     return name in state.split("+")
+
+
+def has_shut_down(domain: Domain | None) -> bool:
+    """What `xl shutdown -w` waits for: the guest is gone from Xen's list, or shut down and waiting to be
+    cleaned up. A crashed guest has not shut down."""
+    return domain is None or state_has(domain.state, "shutdown")
+
+
+def stopped_but_held(domain: Domain) -> bool:
+    """No longer running, yet still listed, so Xen still holds its name: shut down, crashed or dying.
+    xl's monitor destroys one that shut down within a second or so; a crashed one stays until destroyed."""
+    return any(state_has(domain.state, name) for name in ("shutdown", "crashed", "dying"))
 
 
 def parse_list(text: str) -> list[Domain]:

@@ -5,15 +5,10 @@ import time
 from typing import Callable, Sequence
 
 from hypervisor.runner import CommandError
-from hypervisor.xen.domains import Domain, state_has
+from hypervisor.xen.domains import has_shut_down
 from hypervisor.xen.xl import Xl
 
 DOM0 = 0
-
-
-def has_stopped(domain: Domain | None) -> bool:
-    """Gone from Xen's list, or shut down and waiting to be cleaned up (as `xl shutdown -w` counts it)."""
-    return domain is None or state_has(domain.state, "shutdown")
 
 
 def ask_to_shut_down(xl: Xl, names: Sequence[str], *, wait: float, poll: float = 1.0,
@@ -30,7 +25,7 @@ def ask_to_shut_down(xl: Xl, names: Sequence[str], *, wait: float, poll: float =
     while remaining and clock() - started < wait:
         sleep(poll)
         now = {d.name: d for d in xl.domains()}
-        remaining = [name for name in remaining if not has_stopped(now.get(name))]
+        remaining = [name for name in remaining if not has_shut_down(now.get(name))]
         if remaining and not asked_again and clock() - started >= wait / 2:
             for name in remaining:
                 ask(name)

@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 from hypervisor import runner
 from hypervisor.xen import daemons as xen_daemons
+from hypervisor.xen.bindings import BindingError, XenBindings, open_bindings
 from hypervisor.xen.domains import Domain, XenInfo, parse_info, parse_list
 
 
@@ -37,36 +38,43 @@ def libxl_reason(output: str) -> str | None:
 class Xl:
     """Calls `xl`; the runner is injectable so tests can check each argv.
 
-    On a real host the questions the consoles ask (the domain list, free memory, Xen's
-    version and log) go to Xen's own bindings instead, when they load
-    (hypervisor/xen/bindings.py): at boot each xl process delayed the first frame.
+    `Xl.on_this_host()` is the one the product uses: there the questions the consoles ask every two
+    seconds (the domain list, free memory, Xen's version and log) go to Xen's own bindings when they
+    load (bindings.py; at boot each xl process delayed the first frame), and every call first waits
+    for Xen's daemons while the host is still booting (daemons.py). A plain `Xl(run)` does neither.
     """
 
-    def __init__(self, run: runner.Runner = runner.run, program: str | None = None) -> None:
+    def __init__(self, run: runner.Runner = runner.run, program: str = "xl", *,
+                 bindings: Callable[[], XenBindings | None] | None = None,
+                 wait_for_daemons: Callable[[], object] | None = None) -> None:
+        """`bindings` opens Xen's bindings (None where there are none), once, at the first question;
+        `wait_for_daemons` returns once xenstored and xenconsoled are up."""
         self._run = run
-        self.program = program or ("xl" if run is not runner.run else xl_program())
-        self._bindings: Any = None
-        self._try_bindings = run is runner.run     # never behind a test's injected runner
+        self.program = program
+        self._open_bindings = bindings
+        self._bindings: XenBindings | None = None
+        self._wait = wait_for_daemons
+
+    @classmethod
+    def on_this_host(cls) -> Xl:
+        return cls(runner.run, xl_program(), bindings=open_bindings, wait_for_daemons=xen_daemons.wait_until_up)
 
     def _xl(self, *args: str, timeout: float = 30) -> str:
         self._wait_for_daemons()
         return self._run([self.program, *args], timeout=timeout)
 
     def _wait_for_daemons(self) -> None:
-        """On a host still booting, Xen's daemons first (see daemons.py); never behind a test's runner."""
-        if self._run is runner.run:
-            xen_daemons.wait_until_up()
+        if self._wait is not None:
+            self._wait()
 
-    def _fast(self) -> Any:
-        if self._try_bindings:
+    def _fast(self) -> XenBindings | None:
+        if self._open_bindings is not None:
             self._wait_for_daemons()    # bindings opened before xenstored answers would be given up for good
-            from hypervisor.xen.bindings import open_bindings
-            self._bindings, self._try_bindings = open_bindings(), False
+            self._bindings, self._open_bindings = self._open_bindings(), None
         return self._bindings
 
-    def _from_bindings(self, ask: Callable[[Any], Any]) -> Any:
+    def _from_bindings(self, ask: Callable[[XenBindings], Any]) -> Any:
         """`ask(bindings)`, or None if there are none or they fail (then `xl` from now on)."""
-        from hypervisor.xen.bindings import BindingError
         fast = self._fast()
         if fast is None:
             return None
@@ -147,6 +155,12 @@ class Xl:
 
     def dump_core(self, domain: str, core_file: str) -> None:
         self._xl("dump-core", domain, core_file, timeout=600)
+
+    def console_command(self, domain: str) -> list[str]:
+        """`xl console DOMAIN`, for a runner that hands it the terminal (runner.attach, runner.become):
+        the guest's console until Ctrl-]."""
+        self._wait_for_daemons()
+        return [self.program, "console", domain]
 
     def uptime(self) -> str:
         return self._xl("uptime")

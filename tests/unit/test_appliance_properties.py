@@ -10,9 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings, strategies as st
 
 from hypervisor.appliances.manifest import HostLimits, Manifest, parse_manifest, parse_manifest_bytes
-from hypervisor.appliances.manifest import ACTIONS, BOOT_DEVICES, BRIDGE, NAME
+from hypervisor.appliances.manifest import ACTIONS, BOOT_DEVICES, NAME
 from hypervisor.appliances.xlcfg import manifest_from_xl_cfg, parse_xl_cfg, to_xl_cfg
 from hypervisor.appliances.xlsyntax import parse_disk_spec, parse_vif_spec
+from hypervisor.network.nic import IFNAME
 from hypervisor.settings.problems import FileProblems
 from hypervisor.settings.tomlwrite import dumps, key_text, value_text
 
@@ -215,7 +216,7 @@ def valid_manifests(draw) -> dict:
                       "mode": "ro" if cdrom else draw(st.sampled_from(["rw", "ro"])), "cdrom": cdrom,
                       "target": f"xvd{'abcd'[index]}"})
     doc.update({"disks": disks} if disks else {})
-    nics = [{"bridge": draw(st.from_regex(BRIDGE, fullmatch=True))} for _ in range(draw(st.integers(0, 3)))]
+    nics = [{"bridge": draw(st.from_regex(IFNAME, fullmatch=True))} for _ in range(draw(st.integers(0, 3)))]
     for nic, mac in zip(nics, draw(st.lists(macs, unique=True, min_size=len(nics), max_size=len(nics)))):
         nic.update({"mac": mac} if draw(st.booleans()) else {})
     doc.update({"network": nics} if nics else {})

@@ -290,7 +290,7 @@ def test_applying_settings_bridges_the_chosen_nic_at_every_boot_and_says_so(tmp_
     process of dom0's, is neither stopped nor started here."""
     from hypervisor.network import apply
     monkeypatch.setattr(apply, "stop_dhcp_client", lambda: None)
-    monkeypatch.setattr(apply, "start_dhcp_client", lambda argv: ran.append(argv))
+    monkeypatch.setattr(apply.runner, "spawn", lambda argv: ran.append(argv))
     sysfs, ran, said = sysfs_tree(tmp_path / "net"), [], []
     assert apply.wired_nics(sysfs) == ["eth0", "eth1"]
 

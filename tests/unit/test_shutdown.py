@@ -9,7 +9,7 @@ import pytest
 
 from hypervisor.runner import CommandError
 from hypervisor.xen.domains import Domain
-from hypervisor.xen.shutdown import ask_to_shut_down, has_stopped, shutdown_guests
+from hypervisor.xen.shutdown import ask_to_shut_down, shutdown_guests
 
 
 class Clock:
@@ -51,13 +51,6 @@ class FakeXl:
 
     def destroy(self, name):
         self.calls.append(("destroy", name, self.clock()))
-
-
-def test_has_stopped_when_gone_or_shut_down_but_not_when_paused():
-    assert has_stopped(None)
-    assert has_stopped(Domain("web", 3, 128, 1, "shutdown", 1.0))
-    assert has_stopped(Domain("web", 3, 128, 1, "paused+shutdown", 1.0))
-    assert not has_stopped(Domain("web", 3, 128, 1, "paused", 1.0))
 
 
 def test_a_guest_that_obeys_is_asked_once():

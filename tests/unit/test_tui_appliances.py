@@ -456,7 +456,8 @@ def test_attach_console_prints_how_to_come_back_and_reports_the_failure(capsys):
     assert attach_console("web", failing) == "xl: unable to attach to the console of domain"
     assert capsys.readouterr().out == "Attached to web's console. Press Ctrl-] to come back.\n"
     assert attach_console("web", ("true",)) is None
-    assert attach_console("web", ("/nonexistent/xl",)) == "/nonexistent/xl: No such file or directory"
+    assert attach_console("web", ("/nonexistent/xl", "console", "web")) == "/nonexistent/xl is not available"
+    assert attach_console("web", ("sh", "-c", "exit 2")) == "exit code 2"
 
 
 def test_stopped_appliance_refuses_running_only_keys_without_calling_xen():

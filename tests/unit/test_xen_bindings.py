@@ -122,15 +122,15 @@ class FailingBindings:
 
 
 def test_when_the_bindings_fail_xl_is_asked_and_keeps_being_asked():
-    calls = []
+    calls, opened = [], []
 
     def run(argv, timeout):
         calls.append(argv)
         return (XEN / "xl-list.txt").read_text()
-    xl = Xl(run=run)
-    xl._bindings = FailingBindings()
+    xl = Xl(run=run, bindings=lambda: opened.append(1) or FailingBindings())
     assert [d.name for d in xl.domains()] == ["Domain-0", "sample-web"]
-    assert xl._bindings is None and calls == [["xl", "list"]]
+    assert [d.name for d in xl.domains()] == ["Domain-0", "sample-web"]
+    assert opened == [1] and calls == [["xl", "list"], ["xl", "list"]]
 
 
 def test_when_the_bindings_fail_xens_version_and_log_come_from_xl():
@@ -139,14 +139,29 @@ def test_when_the_bindings_fail_xens_version_and_log_come_from_xl():
     def run(argv, timeout):
         calls.append(argv[1:])
         return (XEN / "xl-info.txt").read_text() if argv[1:] == ["info"] else "(XEN) log line\n"
-    xl = Xl(run=run)
-    xl._bindings = FailingBindings()
+    xl = Xl(run=run, bindings=FailingBindings)
     assert xl.info().version == "4.17.7"
     assert xl.dmesg() == "(XEN) log line\n"
     assert calls == [["info"], ["dmesg"]]
 
 
-def test_an_injected_runner_never_reaches_for_the_bindings():
-    xl = Xl(run=lambda argv, timeout: (XEN / "xl-list.txt").read_text())
+class CapturedBindings:
+    """The bindings' answers as captured on a real host (domain_getinfo.json), without the hypercalls."""
+    def domains(self):
+        return [domain_from_info(info, NAMES[info["domid"]]) for info in captured("domain_getinfo.json")]
+
+
+def test_with_bindings_the_domain_list_costs_no_xl_process_and_waits_for_xens_daemons_first():
+    said = []
+    xl = Xl(run=lambda argv, timeout: said.append(argv) or "", bindings=lambda: said.append("open") or CapturedBindings(),
+            wait_for_daemons=lambda: said.append("wait"))
+    assert [d.name for d in xl.domains()] == ["Domain-0", "sample-web"]
+    assert said == ["wait", "open"]
+
+
+def test_where_there_are_no_bindings_xl_is_asked_after_waiting_for_xens_daemons():
+    said = []
+    xl = Xl(run=lambda argv, timeout: said.append(argv) or (XEN / "xl-list.txt").read_text(), bindings=lambda: None,
+            wait_for_daemons=lambda: said.append("wait"))
     xl.domains()
-    assert xl._bindings is None
+    assert said[0] == "wait" and said[-1] == ["xl", "list"]

@@ -1,5 +1,6 @@
 """Parsers for `xl` output, and CPU % as a share of the host."""
-from hypervisor.xen.domains import CpuMeter, Domain, XenInfo, parse_info, parse_list, state_has, state_name
+from hypervisor.xen.domains import (CpuMeter, Domain, XenInfo, has_shut_down, parse_info, parse_list, state_has,
+                                    state_name, stopped_but_held)
 from hypervisor.xen.xl import libxl_reason
 
 XL_LIST = """Name                                        ID   Mem VCPUs\tState\tTime(s)
@@ -50,3 +51,17 @@ libxl: error: libxl_domain.c:1064:domain_destroy_cb: Domain 3:Destruction of dom
     assert libxl_reason(output) == ("killing execution of /etc/xen/scripts/block add because of timeout; "
                                     "unable to add disk devices")
     assert libxl_reason("Parsing config from x.cfg\n") is None
+
+
+def test_a_guest_has_shut_down_when_gone_or_shut_down_but_not_when_paused_or_crashed():
+    assert has_shut_down(None)
+    assert has_shut_down(Domain("web", 3, 128, 1, "shutdown", 1.0))
+    assert has_shut_down(Domain("web", 3, 128, 1, "paused+shutdown", 1.0))
+    assert not has_shut_down(Domain("web", 3, 128, 1, "paused", 1.0))
+    assert not has_shut_down(Domain("web", 3, 128, 1, "crashed", 1.0))
+
+
+def test_a_guest_is_stopped_but_held_when_xen_lists_it_shut_down_crashed_or_dying():
+    held = [state for state in ("shutdown", "crashed", "dying", "paused+shutdown", "running", "paused")
+            if stopped_but_held(Domain("web", 3, 128, 1, state, 1.0))]
+    assert held == ["shutdown", "crashed", "dying", "paused+shutdown"]

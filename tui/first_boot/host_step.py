@@ -6,8 +6,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from hypervisor.host.summary import host_summary
-from hypervisor.runner import CommandError
-from hypervisor.xen.domains import ParseError
+from hypervisor.runner import CommandError, ParseError
 from hypervisor.xen.xl import Xl
 from tui.first_boot.step import Step
 from tui.widgets.host_panel import HostPanel

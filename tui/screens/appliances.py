@@ -22,8 +22,8 @@ from textual.worker import Worker, WorkerState
 from hypervisor.appliances.autostart_status import Outcome, read_status
 from hypervisor.appliances.catalog import APPLIANCE_DIRS, Entry
 from hypervisor.appliances.launch import CannotStart
-from hypervisor.runner import CommandError
-from hypervisor.xen.domains import CpuMeter, ParseError
+from hypervisor.runner import CommandError, ParseError
+from hypervisor.xen.domains import CpuMeter
 from hypervisor.xen.xl import Xl
 from tui.catalog_cache import CatalogCache
 from tui.guest_console import attach_console
@@ -337,7 +337,7 @@ class AppliancesScreen(ClockedScreen):
         self._timer.pause()             # nobody sees the table while the guest has the terminal
         try:
             with self.app.suspend():
-                problem = attach_console(row.name)
+                problem = attach_console(row.name, self.xl.console_command(row.name))
         except SuspendNotSupported:
             problem = "this terminal cannot hand itself over to a guest's console"
         finally:

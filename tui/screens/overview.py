@@ -13,8 +13,8 @@ from textual.widgets import Static
 
 from hypervisor.appliances.autostart_status import Outcome, read_status
 from hypervisor.host.summary import HostSummary, host_summary
-from hypervisor.runner import CommandError
-from hypervisor.xen.domains import CpuMeter, Domain, ParseError
+from hypervisor.runner import CommandError, ParseError
+from hypervisor.xen.domains import CpuMeter, Domain
 from hypervisor.xen.xl import Xl
 from tui.widgets.autostart_panel import AutostartPanel
 from tui.widgets.domain_table import DomainTable
