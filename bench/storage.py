@@ -30,13 +30,14 @@ IMAGE_MIB = 1024
 BOOT_TIMEOUT = 900
 OVERVIEW = r"HVM: (available|unavailable)"
 GROUP = "Storage (issue 4), one boot with three disks"
-# A PV appliance whose kernel is the boot medium's: the bundle is its manifest and its big image.
+# A PV appliance (pygrub would boot it from its disk; it is only added, never started): the bundle is its
+# manifest and its big image.
 MANIFEST = """name = "big"
 type = "pv"
 [memory]
 initial_mib = 64
 [boot]
-kernel = "/run/xenbox/medium/boot/vmlinuz"
+bootloader = "pygrub"
 [[disks]]
 file = "disk.img"
 """

@@ -18,6 +18,7 @@ from firmware.board import BOARDS, REPO
 from firmware.run import on_terminal, probe
 
 SETTINGS = BOARDS / "qemu" / "qemu.toml"
+XEN_KEYS_SKU = "xenbox-xen-keys"      # board/pc/grub.cfg looks for it
 
 
 def settings() -> dict:
@@ -56,6 +57,9 @@ class Machine:
     reboot: bool = False             # a guest reboot restarts the machine; else QEMU exits (tests see it end)
     host_forwards: list[str] = field(default_factory=list)   # user-net hostfwd rules: "tcp:127.0.0.1:8080-10.0.2.16:80"
     nics: int = 1                    # e1000 NICs (eth0, eth1, ...), each on a user network of its own
+    # Xen's serial keys (Ctrl-A three times) stay on only when the firmware asks: board/pc/grub.cfg
+    # reads this SMBIOS system SKU. A developer's `make run` and the e2e tests' hang diagnosis want them.
+    xen_serial_keys: bool = False
 
     def argv(self, workdir: Path) -> list[str]:
         s = settings()
@@ -63,6 +67,8 @@ class Machine:
         argv = ["qemu-system-x86_64", "-accel", self.accel, "-cpu", cpu,
                 "-smp", str(s["cpus"]), "-m", str(self.memory_mib or s["memory_mib"]),
                 *([] if self.reboot else ["-no-reboot"]), "-serial", self.serial]
+        if self.xen_serial_keys:
+            argv += ["-smbios", f"type=1,sku={XEN_KEYS_SKU}"]
         if self.serial.startswith("mon:"):
             argv += ["-echr", "0x14"]    # QEMU's escape is Ctrl-T: Ctrl-A belongs to Xen
         argv += ["-vga", "std"] if self.vga else ["-display", "none", "-vga", "std"]
@@ -110,9 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     kernel = REPO / "images" / "build" / "pc" / "iso" / "boot" / "vmlinuz"
     accel = "tcg" if args.tcg or args.cpu else pick_accel(kernel)
     print(f"XenBox under QEMU ({accel.upper()}). Quit: Ctrl-T X.  "
-          "Ctrl-A three times switches the serial input between dom0 and Xen.", file=sys.stderr)
+          "Ctrl-A three times switches the serial input between dom0 and Xen (kept on here: the\n"
+          "machine's SMBIOS asks for it; an image booted as shipped has Xen's serial keys off).", file=sys.stderr)
     machine = Machine(iso=args.iso, uefi=args.uefi, usb_stick=args.usb, cpu=args.cpu, accel=accel,
-                      vga=args.vga, serial="mon:stdio")
+                      vga=args.vga, serial="mon:stdio", xen_serial_keys=True)
     with tempfile.TemporaryDirectory(prefix="xenbox-run-") as workdir:
         return on_terminal(machine.argv(Path(workdir)))
 

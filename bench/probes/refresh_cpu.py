@@ -5,8 +5,8 @@
 A refresh is what tui/screens/appliances.py's _read_rows does: `xl list`, the CPU
 meter, the catalog through the console's CatalogCache, the autostart status, the
 rows. For each N, copies of the sample appliance's manifest (autostart off, its kernel
-and ramdisk named by absolute path: a link out of the bundle would be refused) are put
-in the operator's folder until the catalog holds N appliances; then one first refresh
+and ramdisk empty files in each copy's bundle: a path out of the bundle would be refused)
+are put in the operator's folder until the catalog holds N appliances; then one first refresh
 (a new cache and meter: every manifest read, `xl info` asked) and REFRESHES
 refreshes as the screen repeats them every two seconds (manifests only stat'ed).
 CPU is user + system of this process and its children (`xl`), from getrusage.
@@ -38,15 +38,14 @@ PREFIX = "bench-copy-"
 PAUSE = 0.2                     # between refreshes, so the meter has an interval
 
 
-def copy_manifest(text, name, sample):
-    """The sample's manifest under another name, its kernel and ramdisk by absolute path into the
-    sample's bundle (a link out of the copy's bundle would be refused), not started at boot."""
+def copy_manifest(text, name):
+    """The sample's manifest under another name, not started at boot; with the files it names in
+    its bundle (kernel, ramdisk), which each copy holds as an empty file of its own."""
     text, named = re.subn(r'(?m)^name = "[^"]*"', 'name = "%s"' % name, text)
-    text, moved = re.subn(r'(?m)^(kernel|ramdisk) = "([^"/][^"]*)"',
-                          lambda found: '%s = "%s/%s"' % (found.group(1), sample, found.group(2)), text)
     text, off = re.subn(r"(?m)^enabled = true", "enabled = false", text)
-    if (named, moved, off) == (1, 2, 1):
-        return text
+    files = re.findall(r'(?m)^(?:kernel|ramdisk) = "([^"/][^"]*)"', text)
+    if (named, off, len(files)) == (1, 1, 2):
+        return text, files
     raise SystemExit("the sample manifest changed shape: name, a relative kernel and ramdisk, or autostart "
                      "not found once each")
 
@@ -54,11 +53,13 @@ def copy_manifest(text, name, sample):
 def make_copies(count):
     for folder in OPERATOR.glob(PREFIX + "*"):
         shutil.rmtree(folder)
-    text = (SAMPLE / "appliance.toml").read_text()
     for number in range(count):
         bundle = OPERATOR / ("%s%02d" % (PREFIX, number))
         bundle.mkdir(parents=True)
-        (bundle / "appliance.toml").write_text(copy_manifest(text, bundle.name, SAMPLE))
+        text, files = copy_manifest((SAMPLE / "appliance.toml").read_text(), bundle.name)
+        (bundle / "appliance.toml").write_text(text)
+        for name in files:
+            (bundle / name).write_bytes(b"")
 
 
 def cpu():

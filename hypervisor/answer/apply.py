@@ -190,15 +190,21 @@ def _install(bundle: Bundle, say: Say) -> Path:
                           autostart=overrides)
 
 
-def reapply_settings(say: Say) -> bool:
+Refused = Callable[[FileProblems, str, str], None]     # (the file's problems, what the boot does instead, the fix)
+
+
+def reapply_settings(say: Say, refused: Refused) -> bool:
     """At a later boot: the network and hostname kept on the data store. False when the host has
-    none kept (it was never set up, or has no data store)."""
+    none kept (it was never set up, or has no data store). A kept file with any problem is `refused`
+    whole, and the host stays on DHCP; it is still a host set up (no answer file is looked for)."""
     from hypervisor.answer.network_settings import saved
     from hypervisor.answer.parse import AnswerError
     try:
         found = saved()
     except AnswerError as error:
-        say(f"the network settings kept on the data store cannot be read, so DHCP stays on: {error}")
+        refused(error, "DHCP stays on xenbr0, and the host name kept there is not set",
+                f"correct these keys (`xenbox answer check {error.source}` checks it), or set the network "
+                "again on the Network screen (key n)")
         return True
     if found is None:
         return SETTINGS.exists()

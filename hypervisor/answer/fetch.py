@@ -20,6 +20,7 @@ from typing import Callable
 
 from hypervisor import runner
 from hypervisor.answer.sources import LABEL, AnswerSource, Volume, answer_sources
+from hypervisor.storage.mounts import mounted_at, read_mounts
 
 MOUNT_AT = Path("/run/xenbox/answer-volume")
 BOOT_MEDIUM = Path("/run/xenbox/medium")
@@ -191,8 +192,7 @@ def _mount(device: str, run: runner.Runner) -> bool:
 
 def release(run: runner.Runner = runner.run) -> None:
     """Unmount the answer file's volume, if one is mounted."""
-    mounted = any(line.split()[1:2] == [str(MOUNT_AT)] for line in Path("/proc/mounts").read_text().splitlines())
-    if mounted:
+    if mounted_at(MOUNT_AT, read_mounts()):
         try:
             run(["umount", str(MOUNT_AT)], timeout=60)
         except runner.CommandError:

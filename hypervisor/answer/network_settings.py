@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hypervisor.network.config import NetworkConfig
+from hypervisor.network.config import Bridge, NetworkConfig
 from hypervisor.settings.atomic import write_atomically
 from hypervisor.settings.tomlwrite import dumps
 from hypervisor.storage.datastore import MOUNTPOINT
@@ -30,21 +30,25 @@ def to_toml(config: NetworkConfig) -> str:
             network["gateway6"] = config.ipv6.gateway
     if config.dns:
         network["dns"] = list(config.dns)
+    if config.bridges:
+        network["bridges"] = [_bridge_table(bridge) for bridge in config.bridges]
     document = {"host": {"hostname": config.hostname}} if config.hostname else {}
     document["network"] = network
-    text = dumps(document)
-    for bridge in config.bridges:
-        text += f'\n[[network.bridges]]\nname = "{bridge.name}"\n' + (
-            'host_only = true\n' if bridge.host_only else
-            (f'nic = "{bridge.nic}"\n' if bridge.nic else "") + (f"vlan = {bridge.vlan}\n" if bridge.vlan else ""))
-    return "# The host's network, as set from the console. XenBox applies it at every boot.\n" + text
+    return "# The host's network, as set from the console. XenBox applies it at every boot.\n" + dumps(document)
 
 
-def saved(network: Path = NETWORK_SETTINGS, answer: Path = ANSWER_SETTINGS) -> tuple[NetworkConfig, str] | None:
+def _bridge_table(bridge: Bridge) -> dict:
+    if bridge.host_only:
+        return {"name": bridge.name, "host_only": True}
+    return {"name": bridge.name, **({"nic": bridge.nic} if bridge.nic else {}),
+            **({"vlan": bridge.vlan} if bridge.vlan else {})}
+
+
+def saved(network: Path | None = None, answer: Path | None = None) -> tuple[NetworkConfig, str] | None:
     """The settings in force and the file they come from; None when there are none (DHCP).
     Raises AnswerError when the file cannot be read."""
     from hypervisor.answer.parse import check_answer
-    for path in (network, answer):
+    for path in (network or NETWORK_SETTINGS, answer or ANSWER_SETTINGS):
         if path.exists():
             return check_answer(path).network, str(path)
     return None

@@ -12,9 +12,10 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
-from hypervisor.appliances.manifest import NAME, _syntax_problem
 from hypervisor.settings.fields import TableReader
+from hypervisor.settings.names import NAME, NAME_VALID
 from hypervisor.settings.problems import FileProblems, Problem
+from hypervisor.settings.toml_file import syntax_problem
 from hypervisor.network.config import (IPV4_MODES, IPV6_MODES, Addressing, Bridge, NetworkConfig, hostname_problem,
                                        validate)
 from hypervisor.host.password import weakness
@@ -23,7 +24,6 @@ from hypervisor.storage.disks import Disk, holds_data, never_erased
 from hypervisor.storage.iscsi import Chap
 
 SECRETS = ("password", "password_hash", "chap_password")      # never quoted back
-NAME_VALID = "1-64 letters, digits, '_', '.' or '-', starting with a letter or digit"
 POOL_KEYS = {"file": ("path",), "disk": ("device",), "lun": ("id",), "lvm": ("vg", "disks"),
              "iscsi": ("portal", "target", "chap_user", "chap_password"), "nfs": ("server", "export", "version", "port")}
 STABLE = ("/dev/disk/by-id/", "/dev/disk/by-path/")
@@ -119,12 +119,12 @@ def parse_answer(text: str, source: str) -> Answer:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise AnswerError(source, [_syntax_problem(str(error))]) from None
+        raise AnswerError(source, [syntax_problem(str(error))]) from None
     except RecursionError:
         raise AnswerError(source, [Problem("toml", None, "is nested too deeply to be read")]) from None
     problems: list[Problem] = []
     warnings: list[Problem] = []
-    doc = TableReader(data, "", problems)
+    doc = TableReader(data, "", problems, secrets=SECRETS)       # never quoted back, nor unknown keys' values
     hostname = _host(doc)
     network = _network(doc, hostname)
     storage = _storage(doc, warnings)
@@ -134,7 +134,6 @@ def parse_answer(text: str, source: str) -> Answer:
     problems += _unnamed(validate(network), problems)
     order = {section: index for index, section in enumerate(data)}     # the file's order, a section's problems together
     problems.sort(key=lambda problem: order.get(re.split(r"[.\[]", problem.field, maxsplit=1)[0], -1))
-    problems = [replace(p, value=None) if p.field.rsplit(".", 1)[-1] in SECRETS else p for p in problems]
     if problems:
         raise AnswerError(source, problems, warnings)
     return Answer(source, network, storage, password_hash, appliances, tuple(warnings))
@@ -155,7 +154,7 @@ def _strings(table: TableReader, key: str, example: str) -> list[tuple[int, str]
         if isinstance(item, str):
             good.append((index, item))
         else:
-            table.problems.append(Problem(f"{table.field(key)}[{index}]", item, f'must be text in quotes, such as "{example}"'))
+            table.item_problem(key, index, item, f'must be text in quotes, such as "{example}"')
     return good
 
 

@@ -19,15 +19,16 @@ class Outcome:
     reason: str = ""
 
 
-def write_status(outcomes: list[Outcome], path: Path = STATUS_FILE) -> None:
+def write_status(outcomes: list[Outcome], path: Path | None = None) -> None:
+    path = path or STATUS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps([asdict(o) for o in outcomes], indent=2))
     temporary.replace(path)
 
 
-def read_status(path: Path = STATUS_FILE) -> list[Outcome]:
+def read_status(path: Path | None = None) -> list[Outcome]:
     try:
-        return [Outcome(**item) for item in json.loads(path.read_text())]
+        return [Outcome(**item) for item in json.loads((path or STATUS_FILE).read_text())]
     except (OSError, ValueError, TypeError):
         return []

@@ -29,10 +29,22 @@ class Entry:
 def discover(dirs: tuple[Path, ...] = APPLIANCE_DIRS, host: HostLimits | None = None) -> list[Entry]:
     entries: dict[str, Entry] = {}
     for root in dirs:
-        for folder in sorted(root.glob(f"*/{MANIFEST_NAME}")):
-            entry = read_entry(folder.parent, host)
+        for folder in bundle_folders(root):
+            entry = read_entry(folder, host)
             entries.setdefault(entry.name, entry)
     return sorted(entries.values(), key=lambda e: e.name)
+
+
+def bundle_folders(root: Path) -> list[Path]:
+    """The folders of `root` holding a manifest, except those whose name starts with a dot: those are
+    the installer's work folders (a copy still being made, or an old copy being swapped out, maybe half
+    there after a power cut; install.py). An appliance's own name only ever comes from a rename of a whole
+    copy already on disk. (Path.glob's `*` matches dot-folders too, and they sort first.)"""
+    try:
+        folders = sorted(entry for entry in root.iterdir() if not entry.name.startswith("."))
+    except OSError:
+        return []       # a folder that does not exist (yet) holds no appliances
+    return [folder for folder in folders if (folder / MANIFEST_NAME).is_file()]
 
 
 def read_entry(folder: Path, host: HostLimits | None = None) -> Entry:

@@ -2,9 +2,10 @@
 data store: `xenbox appliance add` and answer files both come here.
 
 Nothing changes until the bundle has proved good: its manifest is read and the room it needs is
-checked first. It is then copied into a hidden staging folder beside its final place, with progress
-for the big files (disk images), and renamed into place: an interrupted copy never leaves half an
-appliance for autostart to find.
+checked first. It is then copied into a hidden work folder beside its final place, with progress
+for the big files (disk images), and put in place by one rename, or by one swap of names for a replace
+(staging.py): an add or replace cut short at any point leaves the old appliance or the new one, whole,
+and a work folder that the next boot (or add) removes and reports.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from typing import Callable
 
 from hypervisor.appliances.manifest import MANIFEST_NAME, load_bundle
 from hypervisor.appliances.safe_tar import unpack_bundle
+from hypervisor.appliances.staging import CANNOT_EXCHANGE, Staging, sweep
 from hypervisor.settings.tomlwrite import dumps
 from hypervisor.storage import human_size
 
@@ -37,21 +39,23 @@ def install_bundle(source: Path, into: Path, say: Say = lambda line: None, repla
     """Install `source` into `into`/<name>; returns that folder. `autostart` overrides keys of the
     manifest's [autostart] table (an answer file's enabled/order)."""
     into.mkdir(parents=True, exist_ok=True)
-    staging = into / f".installing-{source.name}"
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
+    for line in sweep(into):                # what an earlier add, killed, left behind
+        say(line)
+    with Staging(into, source, replace) as staging:
         if source.is_dir():
             name = load_bundle(source).name           # a bad manifest stops here, before any copy
             _check_room(into, tree_size(source), source)
             _refuse_existing(into / name, replace)
-            copy_tree(source, staging, say, clock)
-            root = staging
+            staging.named(name)
+            copy_tree(source, staging.copy, say, clock)
+            root = staging.copy
         else:
             _check_room(into, tar_size(source), source)
             say(f"unpacking {source.name}")
-            root = unpack_bundle(source, staging, MANIFEST_NAME)
+            root = unpack_bundle(source, staging.copy, MANIFEST_NAME)
             name = load_bundle(root).name
             _refuse_existing(into / name, replace)
+            staging.named(name)
         if autostart:       # rewritten only when asked to change it (the manifest's comments are lost)
             manifest = root / MANIFEST_NAME
             document = tomllib.loads(manifest.read_text())
@@ -59,12 +63,18 @@ def install_bundle(source: Path, into: Path, say: Say = lambda line: None, repla
             manifest.write_text(dumps(document))
             load_bundle(root)
         target = into / name
-        if target.exists():
-            shutil.rmtree(target)
-        root.rename(target)
+        try:
+            staging.put_in_place(root, target)
+        except FileExistsError:
+            _refuse_existing(target, replace=False)
+            raise
+        except OSError as error:
+            if error.errno not in CANNOT_EXCHANGE:
+                raise
+            raise InstallError(f"{into} cannot swap two folders in one step ({error.strerror}), so {name} cannot "
+                               f"be replaced there without a moment with neither: remove {target} first, then add "
+                               "it again") from None
         return target
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _refuse_existing(target: Path, replace: bool) -> None:

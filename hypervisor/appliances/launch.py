@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+from hypervisor.appliances import guest_paths
 from hypervisor.appliances.manifest import Manifest
 from hypervisor.appliances.xlcfg import to_xl_cfg
 from hypervisor.runner import CommandError
@@ -40,7 +41,7 @@ def start(manifest: Manifest, xl: Xl, config_dir: Path = CONFIG_DIR, pools: Open
         raise CannotStart(f"{manifest.name} needs {manifest.memory.initial_mib} MiB but Xen has only {free} MiB "
                           f"free: stop another guest or lower memory.initial_mib in its appliance.toml")
     # Host disks first: finding them changes nothing, while a pool volume is made at first start.
-    manifest = with_pool_volumes(with_host_disks(manifest, host_disk), pools)
+    manifest = with_checked_paths(with_pool_volumes(with_host_disks(manifest, host_disk), pools))
     missing = [str(d.file) for d in manifest.disks if d.file is not None and not d.file.exists()]
     if missing:
         raise CannotStart(f"{manifest.name}'s disk {missing[0]} is missing: attach it or fix disks in appliance.toml")
@@ -108,3 +109,20 @@ def with_host_disks(manifest: Manifest, host_disk: HostDisk | None = None) -> Ma
     except StorageError as error:
         raise CannotStart(f"{manifest.name}: {error}") from error
     return replace(manifest, disks=disks)
+
+
+def with_checked_paths(manifest: Manifest) -> Manifest:
+    """The guest path gate again, right before the xl.cfg is written: what the manifest's paths lead
+    to now (a file swapped for a link since the manifest was read is refused), and files named
+    where their links lead. Host disks found by `device =` were cleared by their own rules."""
+    boot, disks = manifest.boot, manifest.disks
+    named = [("kernel", boot.kernel), ("ramdisk", boot.ramdisk),
+             *((f"disk {disk.target}", disk.file) for disk in disks if disk.device is None)]
+    try:
+        given = guest_paths.check_guest([(what, path) for what, path in named if path is not None],
+                                        manifest.bundle_dir)
+    except guest_paths.Refused as error:
+        raise CannotStart(f"{manifest.name}: {error}") from error
+    boot = replace(boot, kernel=given.get("kernel", boot.kernel), ramdisk=given.get("ramdisk", boot.ramdisk))
+    disks = tuple(replace(disk, file=given.get(f"disk {disk.target}", disk.file)) for disk in disks)
+    return replace(manifest, boot=boot, disks=disks)

@@ -14,13 +14,15 @@ import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from hypervisor.appliances import guest_paths
 from hypervisor.appliances.safe_tar import LARGEST_MANIFEST, too_big_for_a_manifest, unpack_bundle
 from hypervisor.network.nic import IFNAME
 from hypervisor.settings.fields import TableReader
+from hypervisor.settings.names import NAME, NAME_VALID
 from hypervisor.settings.problems import FileProblems, Problem
+from hypervisor.settings.toml_file import syntax_problem
 
 MANIFEST_NAME = "appliance.toml"
-NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}")
 TYPES = ("pv", "pvh", "hvm")
 ACTIONS = ("destroy", "restart", "preserve", "coredump-destroy", "coredump-restart", "rename-restart")
 BOOT_DEVICES = ("disk", "cd", "network")
@@ -56,7 +58,7 @@ class Vcpus:
 
 @dataclass(frozen=True)
 class Boot:
-    kernel: Path | None = None        # pv/pvh, absolute
+    kernel: Path | None = None        # pv/pvh, absolute: in the bundle, or where guest_paths allows
     ramdisk: Path | None = None
     cmdline: str = ""
     bootloader: str | None = None     # pv/pvh: "pygrub" instead of a kernel
@@ -65,7 +67,7 @@ class Boot:
 
 @dataclass(frozen=True)
 class Disk:
-    file: Path | None      # absolute; None for a pool volume until the appliance starts
+    file: Path | None      # absolute, where guest_paths allows; None for a pool volume until the appliance starts
     format: str            # raw | qcow2
     target: str            # xvda, ...
     mode: str              # rw | ro
@@ -159,13 +161,12 @@ def parse_manifest(text: str, bundle_dir: Path, host: HostLimits | None = None) 
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise FileProblems(source, [_syntax_problem(str(error))]) from None
+        raise FileProblems(source, [syntax_problem(str(error))]) from None
     except RecursionError:
         raise FileProblems(source, [Problem("toml", None, "is nested too deeply to be read")]) from None
     problems: list[Problem] = []
     doc = TableReader(data, "", problems)
-    name = doc.string("name", 'add name = "my-appliance"', pattern=NAME,
-                      valid="1-64 letters, digits, '_', '.' or '-', starting with a letter or digit")
+    name = doc.string("name", 'add name = "my-appliance"', pattern=NAME, valid=NAME_VALID)
     description = doc.string("description", multiline=True) or ""
     kind = doc.string("type", 'add type = "pv", "pvh" or "hvm"', choices=TYPES)
     memory, vcpus = _memory(doc, host), _vcpus(doc, host)
@@ -176,14 +177,6 @@ def parse_manifest(text: str, bundle_dir: Path, host: HostLimits | None = None) 
     if problems:
         raise FileProblems(source, problems)
     return Manifest(name, description, kind, memory, vcpus, boot, disks, network, policy, autostart, bundle_dir)
-
-
-def _syntax_problem(message: str) -> Problem:
-    """tomllib says `... (at line 3, column 5)`: lead with the place, like every other problem."""
-    place = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
-    if place is None:
-        return Problem("toml", None, message)
-    return Problem(f"line {place[1]}, column {place[2]}", None, message[:place.start()] + " (TOML syntax)")
 
 
 def _memory(doc: TableReader, host: HostLimits | None) -> Memory | None:
@@ -262,13 +255,13 @@ def _file(table: TableReader, key: str, bundle_dir: Path, required: bool = False
 
 
 def locate(value: str, bundle_dir: Path) -> tuple[Path | None, str | None]:
-    """A bundle-relative file as an absolute path, or why not. Absolute paths are the host's
-    (imported appliances, LVM volumes): they are checked when the guest starts, since a
-    volume may only appear once its volume group is activated."""
+    """A file the manifest names, as an absolute path, or why not: a name relative to the bundle,
+    or a full path the guest path gate lets a guest have (a pool's image, a data store volume)."""
     if not value:
         return None, "must name a file"
     if value.startswith("/"):
-        return Path(value), None
+        trouble = guest_paths.refusal(value, bundle_dir)
+        return (None, trouble) if trouble else (Path(value), None)
     try:
         root, full = bundle_dir.resolve(), (bundle_dir / value).resolve()
         if not full.is_relative_to(root):
@@ -277,7 +270,8 @@ def locate(value: str, bundle_dir: Path) -> tuple[Path | None, str | None]:
             return None, f"is not a file in the bundle (looked for {full})"
     except (OSError, ValueError, RuntimeError) as error:   # name too long, NUL byte, link loop
         return None, f"cannot be looked up: {error}"
-    return full, None
+    trouble = guest_paths.refusal(full, bundle_dir)      # a device node the bundle holds
+    return (None, trouble) if trouble else (full, None)
 
 
 def _disks(doc: TableReader, bundle_dir: Path, kind: str | None) -> tuple[Disk, ...]:

@@ -75,13 +75,20 @@ def _xl_value(value: XlValue) -> str:
 
 @dataclass(frozen=True)
 class ImportedAppliance:
-    toml_text: str                # an appliance.toml; parse it with the bundle it will live in
+    doc: dict                     # the appliance.toml's tables, host paths as the xl.cfg names them
     warnings: tuple[str, ...]     # settings that were not carried over, and why
+    source: Path                  # the xl.cfg
+
+    @property
+    def toml_text(self) -> str:
+        """The appliance.toml, with what was not carried over at its top."""
+        return _with_comments(self.doc, self.source, list(self.warnings))
 
 
 def manifest_from_xl_cfg(text: str, cfg_path: Path | str) -> ImportedAppliance:
-    """Paths stay absolute (host volumes and kernels stay where they are); relative ones are
-    taken from the config file's folder, except disk targets, which xl takes under /dev."""
+    """Paths stay absolute, as the xl.cfg's host has them; relative ones are taken from the
+    config file's folder, except disk targets, which xl takes under /dev. Placing them where a
+    guest may have them is importing's (hypervisor.appliances.importing)."""
     cfg_path = Path(cfg_path)
     left = parse_xl_cfg(text, str(cfg_path))
     warnings: list[str] = []
@@ -108,7 +115,7 @@ def manifest_from_xl_cfg(text: str, cfg_path: Path | str) -> ImportedAppliance:
                 del left[key]
     warnings += [f"{key} = {value!r} is not carried over: {NOT_CARRIED.get(key, 'appliances have no such setting yet')}"
                  for key, value in left.items()]
-    return ImportedAppliance(_with_comments(doc, cfg_path, warnings), tuple(warnings))
+    return ImportedAppliance(doc, tuple(warnings), cfg_path)
 
 
 def _present(**values) -> dict:

@@ -12,7 +12,6 @@ import functools
 import json
 import re
 import sys
-import tomllib
 from pathlib import Path
 
 from hypervisor import runner
@@ -20,9 +19,9 @@ from hypervisor.appliances import autostart as boot_start
 from hypervisor.appliances.autostart_status import write_status
 from hypervisor.appliances.catalog import APPLIANCE_DIRS, Entry, discover, find, read_entry
 from hypervisor.appliances.launch import CannotStart, start
-from hypervisor.appliances.manifest import NAME
 from hypervisor.appliances.xlcfg import manifest_from_xl_cfg
 from hypervisor.cli.output import EXIT_FAILED, EXIT_NOT_FOUND, EXIT_USAGE, fail, say
+from hypervisor.settings.names import NAME
 from hypervisor.settings.problems import FileProblems
 from hypervisor.xen.daemons import CONSOLE_LOGS
 from hypervisor.xen.xl import Xl
@@ -128,10 +127,11 @@ def cmd_save(args, xl: Xl) -> int:
 
 
 def cmd_restore(args, xl: Xl) -> int:
+    from hypervisor.appliances.saved import restore
     if not Path(args.file).is_file():
         return fail(f"{args.file} does not exist: give the file `xenbox appliance save` wrote")
-    xl.restore(str(Path(args.file).resolve()))
-    say(f"restored from {args.file}")
+    name = restore(Path(args.file).resolve(), xl)      # CannotStart: main says why the guest was refused
+    say(f"{name} restored from {args.file}")
     return 0
 
 
@@ -211,6 +211,7 @@ def cmd_check(args, xl: Xl) -> int:
 
 
 def cmd_import(args, xl: Xl) -> int:
+    from hypervisor.appliances.importing import ImportRefused, import_bundle
     cfg = Path(args.cfg)
     try:
         data = cfg.read_bytes()
@@ -226,27 +227,22 @@ def cmd_import(args, xl: Xl) -> int:
         imported = manifest_from_xl_cfg(text, cfg)
     except FileProblems as error:
         return fail(str(error))
-    appliance = tomllib.loads(imported.toml_text).get("name")
-    if not isinstance(appliance, str) or not NAME.fullmatch(appliance):
+    name = imported.doc.get("name")
+    if not isinstance(name, str) or not NAME.fullmatch(name):      # said here with its line; the folder's name
         line = _line_of(text, "name")
         where = f"line {line}" if line else "its file name (it has no name =)"
-        return fail(f"{cfg}, {where}: {appliance!r} cannot name an appliance: a name is 1-64 letters, digits, "
+        return fail(f"{cfg}, {where}: {name!r} cannot name an appliance: a name is 1-64 letters, digits, "
                     f"'_', '.' or '-', starting with a letter or digit; set name = \"my-guest\" in {cfg}, "
                     "then import it again")
-    into = Path(args.into)
-    folder = into / appliance
-    if folder.exists() or folder.is_symlink():
-        return fail(f"{folder} already exists: remove it or import under another folder with --into")
-    if folder.resolve().parent != into.resolve():      # the name rule already keeps it there: checked anyway
-        return fail(f"{folder} would not be inside {into}: import it under another name")
     try:
-        folder.mkdir(parents=True)
-        (folder / "appliance.toml").write_text(imported.toml_text, encoding="utf-8")
+        folder = import_bundle(imported, Path(args.into), say)
+    except ImportRefused as error:
+        return fail(f"{cfg} was not imported: {error}")
     except OSError as error:
-        return fail(f"{folder} could not be written ({error.strerror}): choose another folder with --into")
+        return fail(f"{cfg} was not imported: {error.filename or args.into} could not be written ({error.strerror})")
     for warning in imported.warnings:
         say(f"warning: {warning}")
-    say(f"imported {cfg} as appliance {appliance} in {folder}; `xenbox appliance check {folder}` checks it")
+    say(f"imported {cfg} as appliance {folder.name} in {folder}; `xenbox appliance check {folder}` checks it")
     return 0
 
 

@@ -12,6 +12,10 @@ from hypervisor.runner import CommandError
 # Where the data store is mounted. Here rather than in datastore.py: the console reads its lock from
 # a file there at start, and should not load LVM's module to learn where that is.
 MOUNTPOINT = Path("/var/lib/xenbox")
+# The data store's volume group and its filesystem's volume, here for the same reason: every manifest
+# read checks its paths against them (hypervisor/appliances/guest_paths.py).
+VG_NAME = "xenbox"
+DATA_LV = "data"
 
 
 class StorageError(Exception):

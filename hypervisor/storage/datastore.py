@@ -15,14 +15,13 @@ from typing import Callable
 
 from hypervisor import runner
 from hypervisor.settings.atomic import write_atomically
-from hypervisor.storage import MOUNTPOINT, StorageError, human_size
+from hypervisor.storage import DATA_LV, MOUNTPOINT, VG_NAME, StorageError, human_size
 from hypervisor.storage.disks import Disk, holds_data, never_erased
 from hypervisor.storage.lvm import Lvm, VolumeGroup
+from hypervisor.storage.mounts import MOUNT_TABLE, mounted_at, read_mounts
 from hypervisor.storage.signatures import Signatures
 
-VG_NAME = "xenbox"
 TAG = "xenbox_datastore"          # what marks a volume group as a XenBox data store
-DATA_LV = "data"
 LABEL = "XENBOX_DATA"
 FOLDERS = ("appliances", "images", "config")
 GIB = 1024 ** 3
@@ -78,7 +77,7 @@ class Status:
 
 class DataStore:
     def __init__(self, run: runner.Runner = runner.run, mountpoint: Path = MOUNTPOINT,
-                 mounts: Path = Path("/proc/mounts")) -> None:
+                 mounts: Path = MOUNT_TABLE) -> None:
         self._run = run
         self._lvm = Lvm(run)
         self.mountpoint = mountpoint
@@ -90,10 +89,9 @@ class DataStore:
 
     def is_mounted(self) -> bool:
         try:
-            lines = self._mounts.read_text().splitlines()
+            return mounted_at(self.mountpoint, read_mounts(self._mounts))
         except OSError:
             return False
-        return any(line.split()[1:2] == [str(self.mountpoint)] for line in lines)
 
     def status(self) -> Status:
         try:

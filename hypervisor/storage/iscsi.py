@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hypervisor import runner
 from hypervisor.runner import ParseError
@@ -21,7 +21,7 @@ class Target:
 @dataclass(frozen=True)
 class Chap:
     username: str
-    password: str
+    password: str = field(repr=False)      # never in a log line or a traceback
 
 
 @dataclass(frozen=True)

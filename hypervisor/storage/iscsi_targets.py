@@ -17,16 +17,19 @@ from typing import Callable
 
 from hypervisor import runner
 from hypervisor.settings.atomic import write_atomically
+from hypervisor.settings.fields import TableReader
+from hypervisor.settings.names import NAME, NAME_VALID
+from hypervisor.settings.problems import Problem
 from hypervisor.settings.tomlwrite import dumps
 from hypervisor.storage import StorageError
-from hypervisor.storage.config_files import read_toml
+from hypervisor.storage.config_files import KeptFileProblems, read_toml
 from hypervisor.storage.datastore import MOUNTPOINT, DataStore
 from hypervisor.storage.iscsi import Chap, Iscsi
 from hypervisor.storage.retry import attach_with_retries
 
 CONFIG = MOUNTPOINT / "config" / "iscsi.toml"
 INITIATOR = MOUNTPOINT / "config" / "iscsi-initiatorname"
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+SECRETS = ("chap_password",)
 PORTAL = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[^\s\[\]:/]+)(?::[0-9]{1,5})?")
 IQN = re.compile(r"iqn\.[0-9]{4}-[0-9]{2}\.[a-z0-9][a-z0-9.-]*(:[^\s]+)?|eui\.[0-9A-Fa-f]{16}|naa\.[0-9A-Fa-f]{16,32}")
 DEFAULT_PORT = 3260
@@ -49,24 +52,48 @@ def with_port(portal: str) -> str:
 
 
 def read_targets(path: Path = CONFIG) -> list[IscsiTarget]:
-    data = read_toml(path)
-    targets = []
-    for index, entry in enumerate(data.get("targets", [])):
-        try:
-            chap = Chap(entry["chap_user"], entry["chap_password"]) if "chap_user" in entry else None
-            targets.append(IscsiTarget(entry["name"], entry["portal"], entry["target"], chap))
-        except (KeyError, TypeError) as error:
-            raise StorageError(f"{path}: targets[{index}] lacks {error}: fix it, or restore {path.name}.prev") from error
-    return targets
+    """The targets kept in `path` ([] when there is none); KeptFileProblems, every one, if any is wrong.
+    The file holds CHAP secrets: its problems name key paths and never quote what was found."""
+    problems: list[Problem] = []
+    doc = TableReader(read_toml(path), "", problems, secrets=SECRETS)
+    targets = [_target(table) for table in doc.tables("targets")]
+    doc.finish()
+    first: dict[str, int] = {}
+    for index, target in enumerate(targets):
+        if target is not None and first.setdefault(target.name, index) != index:
+            problems.append(Problem(f"targets[{index}].name", target.name,
+                                    f"is already the name of targets[{first[target.name]}]"))
+    if problems:
+        raise KeptFileProblems(path, problems)
+    return [target for target in targets if target is not None]
+
+
+def _target(table: TableReader) -> IscsiTarget | None:
+    name = table.string("name", 'add name = "san"', pattern=NAME, valid=NAME_VALID)
+    portal = table.string("portal", 'add portal = "192.168.1.5:3260"', pattern=PORTAL,
+                          valid="host or host:port, such as 192.168.1.5:3260")
+    iqn = table.string("target", 'add target = "iqn.2004-01.com.example:storage"', pattern=IQN,
+                       valid="an iSCSI name such as iqn.2004-01.com.example:storage (or eui./naa.)")
+    user, password = table.string("chap_user"), table.string("chap_password")
+    for key, other in (("chap_user", "chap_password"), ("chap_password", "chap_user")):
+        if key in table.data and other not in table.data:
+            table.problem(other, None, "missing: CHAP needs both chap_user and chap_password, or neither")
+    table.finish()
+    if name is None or portal is None or iqn is None:
+        return None
+    return IscsiTarget(name, with_port(portal), iqn, Chap(user, password) if user and password else None)
+
+
+def _entry(target: IscsiTarget) -> dict:
+    return {"name": target.name, "portal": target.portal, "target": target.iqn,
+            **({"chap_user": target.chap.username, "chap_password": target.chap.password} if target.chap else {})}
 
 
 def write_targets(targets: list[IscsiTarget], path: Path = CONFIG) -> None:
-    entries = [{"name": t.name, "portal": t.portal, "target": t.iqn,
-                **({"chap_user": t.chap.username, "chap_password": t.chap.password} if t.chap else {})}
-               for t in targets]
+    entries = [_entry(t) for t in targets]
+    # Mode 600 from its first byte (settings.atomic): it holds CHAP secrets.
     write_atomically(path, "# iSCSI targets this host attaches at boot. Change with `xenbox storage iscsi "
                            "add|remove`.\n\n" + (dumps({"targets": entries}) if entries else ""))
-    path.chmod(0o600)      # CHAP secrets
 
 
 class IscsiTargets:
@@ -101,7 +128,7 @@ class IscsiTargets:
 
     def _new(self, name: str, portal: str, iqn: str, chap: Chap | None) -> IscsiTarget:
         if not NAME.fullmatch(name):
-            raise StorageError(f"{name!r} is not a usable name: use 1-64 letters, digits, '_', '.' or '-'")
+            raise StorageError(f"{name!r} is not a usable name: use {NAME_VALID}")
         if not PORTAL.fullmatch(portal):
             raise StorageError(f"{portal!r} is not a portal: give host or host:port, e.g. 192.168.1.5:3260")
         if not IQN.fullmatch(iqn):
@@ -111,7 +138,12 @@ class IscsiTargets:
                                "(Storage screen, key t)")
         if any(t.name == name for t in self.list()):
             raise StorageError(f"there is already an iSCSI target named {name}: remove it first, or choose another name")
-        return IscsiTarget(name, with_port(portal), iqn, chap)
+        target = IscsiTarget(name, with_port(portal), iqn, chap)
+        problems: list[Problem] = []
+        _target(TableReader(_entry(target), "", problems, secrets=SECRETS))    # kept only if the boot reads it back
+        if problems:
+            raise StorageError(f"iSCSI target {name}: {problems[0]}")
+        return target
 
     def remove(self, name: str, say: Say) -> None:
         targets = self.list()
@@ -140,12 +172,11 @@ class IscsiTargets:
         return disks
 
     def attach_all(self, say: Say) -> list[str]:
-        """At boot: every kept target; returns the names of those that failed (each said with its reason)."""
-        try:
-            pending = self.list()
-        except StorageError as error:
-            say(f"iSCSI: {error}")
-            return ["iscsi.toml"]
+        """At boot: every kept target; returns the names of those that failed (each said with its reason).
+        An iscsi.toml or initiator name that cannot be used raises KeptFileProblems before any login."""
+        pending = self.list()
+        if pending:
+            self.initiator_name()
         return list(attach_with_retries(pending, lambda target: self.attach(target, say),
                                         lambda target: target.name, "iSCSI", say, self._sleep))
 
@@ -177,9 +208,16 @@ class IscsiTargets:
     def initiator_name(self) -> str:
         """This host's iSCSI name, made once and kept on the data store (targets' ACLs name it)."""
         try:
-            return self._initiator.read_text().strip()
+            kept = self._initiator.read_text().strip()
         except FileNotFoundError:
-            pass
+            kept = None
+        except (OSError, UnicodeDecodeError) as error:
+            raise KeptFileProblems(self._initiator, [Problem("file", None, f"cannot be read: {error}")]) from None
+        if kept is not None:
+            if not IQN.fullmatch(kept):
+                raise KeptFileProblems(self._initiator, [Problem("line 1", kept, "must be this host's iSCSI name "
+                                                                 "alone, such as iqn.2026-11.org.xenbox:0123456789ab")])
+            return kept
         name = f"iqn.2026-11.org.xenbox:{secrets.token_hex(6)}"
         if self._initiator.parent.is_dir():
             write_atomically(self._initiator, name + "\n")

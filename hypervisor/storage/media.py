@@ -16,6 +16,7 @@ from typing import Callable, Iterator
 
 from hypervisor import runner
 from hypervisor.storage import StorageError
+from hypervisor.storage.mounts import MOUNT_TABLE, read_mounts
 
 MEDIA = Path("/run/xenbox/media")
 DEV = Path("/dev")
@@ -53,18 +54,16 @@ def device_path(text: str, dev: Path = DEV) -> Path:
     return path
 
 
-def mounted_at(device: Path, mounts: Path = Path("/proc/mounts")) -> Path | None:
+def where_mounted(device: Path, table: Path = MOUNT_TABLE) -> Path | None:
     """Where `device` is mounted now, if it is (compared by device number, whatever name mounted it)."""
     try:
-        wanted = os.stat(device).st_rdev
-        lines = mounts.read_text().splitlines()
+        wanted, mounts = os.stat(device).st_rdev, read_mounts(table)
     except OSError:
         return None
-    for line in lines:
-        source, target = (line.split() + ["", ""])[:2]
+    for mount in mounts:
         try:
-            if source.startswith("/") and os.stat(source).st_rdev == wanted:
-                return Path(re.sub(r"\\([0-7]{3})", lambda octal: chr(int(octal[1], 8)), target))
+            if mount.source.startswith("/") and os.stat(mount.source).st_rdev == wanted:
+                return Path(mount.mountpoint)
         except OSError:
             continue
     return None
@@ -72,13 +71,13 @@ def mounted_at(device: Path, mounts: Path = Path("/proc/mounts")) -> Path | None
 
 @contextmanager
 def mounted_read_only(device: str, say: Say = lambda line: None, run: runner.Runner = runner.run,
-                      media: Path = MEDIA, mounts: Path = Path("/proc/mounts"),
+                      media: Path = MEDIA, mounts: Path = MOUNT_TABLE,
                       sys_block: Path = SYS_BLOCK) -> Iterator[Path]:
     """The folder where `device` (sdb1 or /dev/sdb1) can be read, mounted read-only there for the
     duration of the `with`, then unmounted again."""
     path = device_path(device)
     folder = media / path.name
-    already = mounted_at(path, mounts)
+    already = where_mounted(path, mounts)
     if already is not None and already != folder:       # mounted by the operator (or the boot medium)
         say(f"{path} is mounted at {already} already: reading it there")
         yield already

@@ -10,21 +10,27 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Callable
 
 from hypervisor import runner
 from hypervisor.settings.atomic import write_atomically
+from hypervisor.settings.fields import TableReader
+from hypervisor.settings.names import NAME, NAME_VALID, OutsideFolder, inside
+from hypervisor.settings.problems import Problem
 from hypervisor.settings.tomlwrite import dumps
 from hypervisor.storage import StorageError
-from hypervisor.storage.config_files import read_toml
+from hypervisor.storage.config_files import KeptFileProblems, read_toml
 from hypervisor.storage.datastore import MOUNTPOINT, DataStore
-from hypervisor.storage.nfs import VERSIONS, Nfs, split_share, unescape_mount_field
+from hypervisor.storage.mounts import MOUNT_TABLE, mount_holding, mounted_at, read_mounts
+from hypervisor.storage.nfs import VERSIONS, Nfs, split_share
 from hypervisor.storage.retry import attach_with_retries
 
 CONFIG = MOUNTPOINT / "config" / "pools.toml"
 MOUNT_ROOT = Path("/run/xenbox/pools")
 BUILT_IN = ("local", "files")       # the data store's own: hypervisor.storage.pools
+TYPES = ("nfs", "file")
+TYPE_KEYS = {"nfs": ("share", "version", "port"), "file": ("path",)}
 # Filesystems that live in dom0's memory or on the read-only boot medium: images there vanish at reboot.
 NOT_KEPT = ("tmpfs", "ramfs", "overlay", "squashfs", "iso9660", "devtmpfs", "proc", "sysfs", "rootfs")
 PROBE = ".xenbox-write-probe"
@@ -49,42 +55,71 @@ class NamedPool:
 
 
 def read_pools(path: Path = CONFIG) -> list[NamedPool]:
-    data = read_toml(path)
-    pools = []
-    for index, entry in enumerate(data.get("pools", [])):
-        try:
-            pools.append(NamedPool(entry["name"], entry["type"], entry.get("share"), entry.get("version"),
-                                   entry.get("port"), entry.get("path")))
-        except (KeyError, TypeError) as error:
-            raise StorageError(f"{path}: pools[{index}] lacks {error}: fix it, or restore {path.name}.prev") from error
-    return pools
+    """The pools kept in `path` ([] when there is none); KeptFileProblems, every one, if any is wrong."""
+    problems: list[Problem] = []
+    doc = TableReader(read_toml(path), "", problems)
+    pools = [_pool(table) for table in doc.tables("pools")]
+    doc.finish()
+    first: dict[str, int] = {}
+    for index, pool in enumerate(pools):
+        if pool is not None and first.setdefault(pool.name, index) != index:
+            problems.append(Problem(f"pools[{index}].name", pool.name, f"is already the name of pools[{first[pool.name]}]"))
+    if problems:
+        raise KeptFileProblems(path, problems)
+    return [pool for pool in pools if pool is not None]
+
+
+def _pool(table: TableReader) -> NamedPool | None:
+    name = table.string("name", 'add name = "nas"', pattern=NAME, valid=NAME_VALID)
+    if name in BUILT_IN:
+        table.problem("name", name, "is the data store's own pool: choose another name")
+    kind = table.string("type", 'add type = "nfs" or type = "file"', choices=TYPES)
+    if kind is None:
+        return None         # which keys belong here depends on the type
+    for other, keys in TYPE_KEYS.items():
+        for key in keys if other != kind else ():
+            table.refuse(key, f'is for type = "{other}" pools; this pool is type = "{kind}"')
+    if kind == "nfs":
+        share = table.string("share", 'add share = "server:/export"')
+        if share is not None and not _is_share(share):
+            table.problem("share", share, "must be server:/path, such as nas.local:/export/xen")
+        version = table.string("version", choices=VERSIONS)
+        port = table.integer("port", minimum=1)
+        if port is not None and port > 65535:
+            table.problem("port", port, "must be a port, 1-65535 (leave it out for NFS's 2049)")
+        pool = NamedPool(name or "", kind, share, version, port)
+    else:
+        folder = table.string("path", 'add path = "/var/lib/xenbox/more"')
+        if folder is not None and (not folder.startswith("/") or ".." in PurePosixPath(folder).parts):
+            table.problem("path", folder, "must be a folder's full path without '..', such as /var/lib/xenbox/more")
+        pool = NamedPool(name or "", kind, path=folder)
+    table.finish()
+    return pool
+
+
+def _is_share(text: str) -> bool:
+    try:
+        split_share(text)
+    except StorageError:
+        return False
+    return True
+
+
+def _entry(pool: NamedPool) -> dict:
+    return {key: value for key, value in (("name", pool.name), ("type", pool.type), ("share", pool.share),
+                                          ("version", pool.version), ("port", pool.port), ("path", pool.path))
+            if value is not None}
 
 
 def write_pools(pools: list[NamedPool], path: Path = CONFIG) -> None:
-    entries = [{key: value for key, value in (("name", p.name), ("type", p.type), ("share", p.share),
-                                               ("version", p.version), ("port", p.port), ("path", p.path))
-                if value is not None} for p in pools]
+    entries = [_entry(p) for p in pools]
     write_atomically(path, "# Storage pools for appliance disks. Change with `xenbox storage pool add|remove`.\n\n"
                            + (dumps({"pools": entries}) if entries else ""))
 
 
-def mount_of(path: Path, proc_mounts: str) -> tuple[str, str]:
-    """(mountpoint, filesystem type) of the mount holding `path`: the longest mountpoint above it."""
-    best = ("/", "rootfs")
-    for line in proc_mounts.splitlines():
-        fields = line.split()
-        if len(fields) < 3:
-            continue
-        point = unescape_mount_field(fields[1])
-        inside = str(path) == point or str(path).startswith(point.rstrip("/") + "/")
-        if inside and len(point) >= len(best[0]):
-            best = (point, fields[2])
-    return best
-
-
 class NamedPools:
     def __init__(self, run: runner.Runner = runner.run, config: Path = CONFIG, mount_root: Path = MOUNT_ROOT,
-                 proc_mounts: Path = Path("/proc/mounts"), sleep: Callable[[float], None] | None = None,
+                 proc_mounts: Path = MOUNT_TABLE, sleep: Callable[[float], None] | None = None,
                  stored: Callable[[], bool] | None = None) -> None:
         self._nfs = Nfs(run, proc_mounts=proc_mounts)
         self.config = config
@@ -106,7 +141,12 @@ class NamedPools:
         return found[0]
 
     def folder(self, pool: NamedPool) -> Path:
-        return Path(pool.path) if pool.type == "file" else self._mount_root / pool.name
+        if pool.type == "file":
+            return Path(pool.path)
+        try:
+            return inside(self._mount_root, pool.name)
+        except OutsideFolder as error:
+            raise StorageError(f"pool {pool.name!r}: {error}") from None
 
     # -- adding and removing ---------------------------------------------------------
     def add_nfs(self, name: str, share: str, version: str | None, port: int | None, say: Say) -> NamedPool:
@@ -135,9 +175,8 @@ class NamedPools:
         write_pools([*self.list(), self._new(pool)], self.config)
 
     def _new(self, pool: NamedPool) -> NamedPool:
-        from hypervisor.storage.iscsi_targets import NAME       # the same names as iSCSI targets'
         if not NAME.fullmatch(pool.name):
-            raise StorageError(f"{pool.name!r} is not a usable pool name: use 1-64 letters, digits, '_', '.' or '-'")
+            raise StorageError(f"{pool.name!r} is not a usable pool name: use {NAME_VALID}")
         if pool.name in BUILT_IN:
             raise StorageError(f"{pool.name} is the data store's own pool: choose another name")
         if pool.type == "nfs":
@@ -147,8 +186,12 @@ class NamedPools:
                                    f"{', '.join(VERSIONS)}, or leave it out to let the server choose")
             if pool.port is not None and not 1 <= pool.port <= 65535:
                 raise StorageError(f"{pool.port} is not a port: give 1-65535, or leave it out for NFS's 2049")
-        elif not pool.path or not pool.path.startswith("/"):
+        elif not pool.path or not pool.path.startswith("/") or ".." in PurePosixPath(pool.path).parts:
             raise StorageError(f"{pool.path!r} is not a folder: give its full path, e.g. /mnt/disk2/images")
+        problems: list[Problem] = []
+        _pool(TableReader(_entry(pool), "", problems))      # kept only if the boot will read it back
+        if problems:
+            raise StorageError(f"pool {pool.name!r}: {problems[0]}")
         if not self._stored():
             raise StorageError("this host has no data store to keep the pool on: set one up first (Storage screen, "
                                "key t)")
@@ -181,12 +224,9 @@ class NamedPools:
                                                         if pool.type == "nfs" else ""))
 
     def attach_all(self, say: Say) -> list[str]:
-        """At boot: every kept pool; returns the names of those not there (each said with its reason)."""
-        try:
-            pools = self.list()
-        except StorageError as error:
-            say(f"pools: {error}")
-            return ["pools.toml"]
+        """At boot: every kept pool; returns the names of those not there (each said with its reason).
+        A pools.toml that cannot be used raises KeptFileProblems before any is attached."""
+        pools = self.list()
         sleep = {"sleep": self._sleep} if self._sleep else {}
         failed = attach_with_retries(pools, lambda pool: self.attach(pool, say), lambda pool: pool.name,
                                      "pool", say, **sleep)
@@ -200,15 +240,15 @@ class NamedPools:
                 f"pool {pool.name} ({pool.share}) is not mounted: check the NFS server and the network"
         if not folder.is_dir():
             return f"pool {pool.name}: the folder {folder} is not there: mount its disk, or create the folder"
-        point, fstype = mount_of(folder.resolve(), self._proc_mounts.read_text())
-        if fstype in NOT_KEPT:
-            return (f"pool {pool.name}: {folder} is on {point} ({fstype}), which is in this host's memory or on "
+        on = mount_holding(folder.resolve(), read_mounts(self._proc_mounts))
+        if on.fstype in NOT_KEPT:
+            return (f"pool {pool.name}: {folder} is on {on.mountpoint} ({on.fstype}), which is in this host's memory or on "
                     "the boot medium and gone at reboot: choose a folder on the data store "
                     f"({MOUNTPOINT}/...) or on a disk mounted there")
         return None
 
     def _mounted(self, pool: NamedPool) -> bool:
-        return any(m.mountpoint == str(self.folder(pool)) for m in self._nfs.mounts())
+        return mounted_at(self.folder(pool), self._nfs.mounts())
 
     def _check_writable(self, pool: NamedPool) -> None:
         probe = self.folder(pool) / PROBE

@@ -1,13 +1,14 @@
-"""NFS shares: what a server exports (`showmount -e`), what is mounted (/proc/mounts), and mounting one."""
+"""NFS shares: what a server exports (`showmount -e`), what is mounted, and mounting one."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from hypervisor import runner
 from hypervisor.runner import ParseError
 from hypervisor.storage import StorageError, explain
+from hypervisor.storage.mounts import MOUNT_TABLE, Mount, read_mounts
 
 VERSIONS = ("3", "4", "4.0", "4.1", "4.2")
 
@@ -16,22 +17,6 @@ VERSIONS = ("3", "4", "4.0", "4.1", "4.2")
 class Export:
     path: str
     clients: tuple[str, ...]       # '*', host names, addresses, networks
-
-
-@dataclass(frozen=True)
-class NfsMount:
-    share: str                     # server:/path
-    mountpoint: str
-    fstype: str                    # nfs (v2/v3) or nfs4
-    options: dict[str, str | None] = field(hash=False)
-
-    @property
-    def version(self) -> str | None:
-        return self.options.get("vers")
-
-    @property
-    def server(self) -> str:
-        return self.share.rsplit(":", 1)[0]
 
 
 def parse_showmount(text: str) -> list[Export]:
@@ -45,30 +30,6 @@ def parse_showmount(text: str) -> list[Export]:
             raise ParseError(f"unexpected line in `showmount -e` output: {line!r}")
         exports.append(Export(path, tuple(c for c in re.split(r"[\s,]+", clients.strip()) if c)))
     return exports
-
-
-def parse_options(text: str) -> dict[str, str | None]:
-    """'rw,vers=4.2,hard' -> {'rw': None, 'vers': '4.2', 'hard': None}."""
-    options: dict[str, str | None] = {}
-    for item in text.split(","):
-        key, sep, value = item.partition("=")
-        options[key] = value if sep else None
-    return options
-
-
-def unescape_mount_field(field_text: str) -> str:
-    """/proc/mounts writes space, tab, newline and backslash as octal escapes (\\040)."""
-    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), field_text)
-
-
-def parse_mounts(text: str) -> list[NfsMount]:
-    """The NFS lines of /proc/mounts."""
-    mounts = []
-    for line in text.splitlines():
-        fields = line.split()
-        if len(fields) >= 4 and fields[2] in ("nfs", "nfs4"):
-            mounts.append(NfsMount(unescape_mount_field(fields[0]), unescape_mount_field(fields[1]), fields[2], parse_options(fields[3])))
-    return mounts
 
 
 def split_share(share: str) -> tuple[str, str]:
@@ -91,7 +52,7 @@ def mount_argv(share: str, mountpoint: str, version: str | None = None, read_onl
 
 
 class Nfs:
-    def __init__(self, run: runner.Runner = runner.run, *, proc_mounts: Path = Path("/proc/mounts")) -> None:
+    def __init__(self, run: runner.Runner = runner.run, *, proc_mounts: Path = MOUNT_TABLE) -> None:
         self._run = run
         self._proc_mounts = proc_mounts
 
@@ -122,5 +83,6 @@ class Nfs:
         except runner.CommandError as error:
             raise StorageError(explain(error, [("busy", f"{mountpoint} is in use: stop the guests using it first")])) from error
 
-    def mounts(self) -> list[NfsMount]:
-        return parse_mounts(self._proc_mounts.read_text())
+    def mounts(self) -> list[Mount]:
+        """The NFS shares mounted now: `source` is server:/path, `options["vers"]` the version."""
+        return [mount for mount in read_mounts(self._proc_mounts) if mount.fstype in ("nfs", "nfs4")]

@@ -18,6 +18,7 @@ from typing import Callable, Protocol
 
 from hypervisor import runner
 from hypervisor.settings.atomic import sync_directory
+from hypervisor.settings.names import OutsideFolder, inside
 from hypervisor.storage import StorageError, human_size
 from hypervisor.storage.datastore import MOUNTPOINT, DataStore
 from hypervisor.storage.images import Images
@@ -100,7 +101,10 @@ class FilePool:
     def volume(self, appliance: str, target: str, size_mib: int, disk_format: str = "raw",
                say: Say = lambda line: None) -> Path:
         """The image's path, made first if it does not exist yet."""
-        path = self.folder / f"{volume_name(appliance, target)}.{disk_format}"
+        try:
+            path = inside(self.folder, f"{volume_name(appliance, target)}.{disk_format}")
+        except OutsideFolder as error:
+            raise StorageError(f"its disk {target} cannot be used: {error}") from None
         problem = self._problem()       # an NFS share not mounted leaves an empty folder: never write there
         if problem:
             raise StorageError(f"its disk {target} cannot be used: {problem}")

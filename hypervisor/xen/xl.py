@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import glob
+import os
 import re
-from typing import Any, Callable
+import stat
+from contextlib import contextmanager, suppress
+from typing import Any, Callable, Iterator
 
 from hypervisor import runner
 from hypervisor.xen import daemons as xen_daemons
@@ -33,6 +36,42 @@ def libxl_reason(output: str) -> str | None:
         if found and found[1].strip() not in reasons and not any(noise in found[1] for noise in CLEAN_UP):
             reasons.append(found[1].strip())
     return "; ".join(reasons[:2]) or None
+
+
+PRIVATE = 0o600
+
+
+@contextmanager
+def private_target(path: str, command: str) -> Iterator[None]:
+    """Made mode 600 before xl writes guest memory into `path`, and checked after. `xl save` opens its
+    file O_CREAT|O_TRUNC with mode 644 (tools/xl/xl_saverestore.c), which keeps the mode of a file that is
+    there already; `xl dump-core` keeps it too. A symbolic link there is refused, not followed. A file made
+    here that xl never wrote (it refused: no such guest) is removed again."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, PRIVATE)
+        made = True
+    except FileExistsError:
+        made = False
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError as error:
+            raise runner.CommandError(("xl", command, path), 1, f"{path}: {error.strerror}") from None
+    except OSError as error:
+        raise runner.CommandError(("xl", command, path), 1, f"{path}: {error.strerror}") from None
+    try:
+        os.fchmod(fd, PRIVATE)          # the umask may have taken root's own bits; an old file may be 644
+    finally:
+        os.close(fd)
+    try:
+        yield
+    except BaseException:
+        with suppress(OSError):
+            if made and os.lstat(path).st_size == 0:
+                os.unlink(path)
+        raise
+    written = os.lstat(path)
+    if stat.S_ISREG(written.st_mode) and written.st_mode & 0o077:
+        os.chmod(path, PRIVATE)         # replaced meanwhile by a wider file: narrowed again
 
 
 class Xl:
@@ -129,8 +168,10 @@ class Xl:
         self._xl("unpause", domain)
 
     def save(self, domain: str, state_file: str) -> None:
-        """Suspend the guest to a file; it stops running (xl save without -c)."""
-        self._xl("save", domain, state_file, timeout=600)
+        """Suspend the guest to a file; it stops running (xl save without -c). The file holds all the
+        guest's memory, so it is root's alone before xl writes a byte (see private_target)."""
+        with private_target(state_file, "save"):
+            self._xl("save", domain, state_file, timeout=600)
 
     def restore(self, state_file: str) -> None:
         self._xl("restore", state_file, timeout=600)
@@ -154,7 +195,8 @@ class Xl:
         self._xl("sysrq", domain, key)
 
     def dump_core(self, domain: str, core_file: str) -> None:
-        self._xl("dump-core", domain, core_file, timeout=600)
+        with private_target(core_file, "dump-core"):
+            self._xl("dump-core", domain, core_file, timeout=600)
 
     def console_command(self, domain: str) -> list[str]:
         """`xl console DOMAIN`, for a runner that hands it the terminal (runner.attach, runner.become):

@@ -25,6 +25,10 @@ ECHO_WAIT = 90
 
 @contextlib.contextmanager
 def booted(iso: Path, name: str, **machine_options):
+    """The ISO booted under QEMU. Xen's serial keys are kept on (by the machine's SMBIOS, which the
+    serial line cannot set) for `wait_for_console`'s question to Xen, unless `xen_serial_keys=False`:
+    the image as shipped."""
+    machine_options.setdefault("xen_serial_keys", True)
     with tempfile.TemporaryDirectory(prefix=f"xenbox-{name}-") as workdir:
         machine = Machine(iso=iso, accel="tcg", **machine_options)
         console = SerialConsole(machine.argv(Path(workdir)), LOGS / f"{name}.serial.log")

@@ -167,6 +167,8 @@ class SerialConsole:
         For a boot that never reaches the console: with no output from dom0 there is
         nothing else to go on. Ctrl-A three times hands serial input to Xen, whose
         debug keys print state ('q' domains, '0' dom0's vCPUs); three more hand it back.
+        Only on a machine booted with Xen's serial keys kept on (machine.booted's default):
+        as shipped, XenBox's GRUB menu turns them off.
         """
         if not self.child.isalive():
             return

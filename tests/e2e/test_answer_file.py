@@ -4,8 +4,10 @@ It sets a static address on the machine's second NIC (network.interface = "eth1"
 eth0, the one the boot bridged), the hostname, a data store on an empty disk, the console password and an
 appliance that autostarts; the host then loses power (QEMU's system_reset: no clean shutdown, the
 harder case; test_storage covers the clean reboot), and all of it is still there. The console locks
-once the password is set: a wrong password is refused, the right one lets the operator in.
-One machine serves both tests, in order.
+once the password is set: no key on the serial line gets past it to Xen or the kernel's SysRq, a
+wrong password is refused, the right one lets the operator in.
+This machine boots the image as shipped: Xen's serial keys off (machine.booted keeps them on elsewhere).
+One machine serves every test here, in order.
 """
 import pytest
 
@@ -44,7 +46,8 @@ def console(iso, tmp_path_factory):
     folder = tmp_path_factory.mktemp("answer")
     disks = [blank_disk(folder, "data.img", 2048), answer_volume(folder, ANSWER)]
     monitor = folder / "monitor.sock"
-    with booted(iso, "answer-file", disks=disks, reboot=True, monitor=monitor, nics=2) as console:
+    with booted(iso, "answer-file", disks=disks, reboot=True, monitor=monitor, nics=2,
+                xen_serial_keys=False) as console:
         wait_for_console(console)
         console.monitor = monitor
         yield console
@@ -57,6 +60,25 @@ def unlock(console, wrong_first: bool = False):
         console.wait_for_screen(r"Wrong password \(1 wrong so far\)", 120)
     console.type_line("change-me")
     console.wait_for_screen(r"HVM: (available|unavailable)", 120)
+
+
+def test_xens_keys_are_out_of_reach_of_the_serial_line_of_a_locked_box(console):
+    """Ctrl-A three times would hand the serial line to Xen, whose debug keys include R (reboot). Here Xen
+    keeps no switch key: the keys reach the lock screen, where the h typed after them is a password character."""
+    console.wait_for_screen(r"this console is locked", SETUP)
+    assert "•" not in console.display()            # the password field is empty
+    since = len(console.transcript)
+    console.press("\x01\x01\x01", pause=1)          # "*** Serial input to Xen", where Xen's keys are on
+    console.press("h", pause=1)                    # Xen's help key
+    console.settle(5)
+    xen_said = [line for line in console.transcript[since:].splitlines()
+                if b"Serial input to Xen" in line or b"pressed -> " in line]
+    if xen_said:
+        console.press("\x01\x01\x01", pause=1)      # the line back to dom0, for the tests after this one
+    assert not xen_said, f"Xen took the keys: {xen_said}"
+    console.wait_for_screen(r"•", 120)             # the h reached the console: its field holds one character
+    console.press("\x7f")                          # the field is left empty, as it was
+    console.wait_for_screen(r"console password", 120)
 
 
 def test_the_answer_file_sets_the_host_up_with_no_keystrokes(console):
@@ -77,6 +99,24 @@ def test_the_answer_file_sets_the_host_up_with_no_keystrokes(console):
         assert shell.run("cat /etc/resolv.conf").strip() == "nameserver 10.0.2.3"
         assert "enabled = true" in shell.run("cat /var/lib/xenbox/appliances/sample-web/appliance.toml")
         assert shell.run("stat -c %a /var/lib/xenbox/config/console.toml").strip() == "600"
+
+
+def test_sysrq_on_the_serial_line_is_off(console):
+    """On hvc0, Ctrl-O then a key is a SysRq request: Ctrl-O b would reboot the host from a locked
+    serial line. SysRq is off from the kernel's start (sysctl.kernel.sysrq=0), so Ctrl-O h asks nothing."""
+    with Shell(console) as shell:
+        assert shell.run("cat /proc/sys/kernel/sysrq").strip() == "0"
+        console.press("\x0fh", pause=1)                # SysRq h: "sysrq: HELP : ..." in the kernel's log, where it is on
+        said = shell.run("dmesg | grep 'sysrq: ' || true")
+        assert said.strip() == "", said
+
+
+def test_python_in_dom0_trusts_the_usual_certificate_authorities(console):
+    """HTTPS (an answer file by URL) needs a CA store: Debian's, where Python's default context finds it."""
+    with Shell(console) as shell:
+        assert shell.run("test -s /etc/ssl/certs/ca-certificates.crt; echo $?").strip() == "0"
+        count = shell.run("python3 -c 'import ssl; print(len(ssl.create_default_context().get_ca_certs()))'")
+        assert shell.status == 0 and int(count.strip()) >= 100, count
 
 
 def test_after_a_power_cut_everything_set_up_is_still_there(console):

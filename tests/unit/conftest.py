@@ -2,6 +2,8 @@
 import pytest
 
 from hypervisor.answer import first_boot
+from hypervisor.appliances import autostart_status
+from hypervisor.host import boot_problems
 from hypervisor.xen import daemons as xen_daemons
 
 
@@ -11,3 +13,6 @@ def markers_of_this_test_only(tmp_path, monkeypatch):
     # the daemons' one: a console under test would open its first-boot screens, or wait for Xen.
     monkeypatch.setattr(first_boot, "MARKER", tmp_path / "markers" / "first-boot")
     monkeypatch.setattr(xen_daemons, "STARTING", tmp_path / "markers" / "xen-starting")
+    # ... nor its reports for the overview, nor write them there.
+    monkeypatch.setattr(autostart_status, "STATUS_FILE", tmp_path / "markers" / "autostart.json")
+    monkeypatch.setattr(boot_problems, "PROBLEMS_FILE", tmp_path / "markers" / "boot-problems.json")

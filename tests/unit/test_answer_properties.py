@@ -7,7 +7,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from hypervisor.answer import Answer, AnswerError, parse_answer, parse_answer_bytes
-from hypervisor.settings.tomlwrite import key_text
+from hypervisor.settings.tomlwrite import dumps
 
 EXAMPLE = tomllib.loads((Path(__file__).resolve().parent.parent / "fixtures" / "answer" / "example.toml").read_text())
 KEYS = ["host", "hostname", "network", "interface", "ipv4", "address", "gateway", "dns", "ipv6", "address6", "gateway6",
@@ -27,21 +27,6 @@ values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
                       | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=6), inner, max_size=4), max_leaves=10)
 
 
-def inline(value) -> str:
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{key_text(k)} = {inline(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(inline(v) for v in value) + "]"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return "nan" if value != value else ("inf" if value == float("inf") else "-inf" if value == float("-inf") else repr(value))
-    if isinstance(value, str):
-        return '"' + "".join(ch if ch.isprintable() and ch not in '"\\' else f"\\u{ord(ch):04x}" if ord(ch) < 0x10000
-                             and not 0xD800 <= ord(ch) <= 0xDFFF else "?" for ch in value) + '"'
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
-
-
 def read(text: str) -> None:
     try:
         assert isinstance(parse_answer(text, "answer.toml"), Answer)
@@ -52,7 +37,7 @@ def read(text: str) -> None:
 @FUZZ
 @given(st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=6), values, max_size=6))
 def test_any_document_is_an_answer_or_an_answer_error(document):
-    read("\n".join(f"{key_text(k)} = {inline(v)}" for k, v in document.items()))
+    read(dumps(document))
 
 
 @FUZZ
@@ -69,7 +54,7 @@ def test_mutating_the_example_only_ever_raises_an_answer_error(changes, data):
                 target[key] = value
             else:
                 target.pop(key, None)
-    read("\n".join(f"{key_text(k)} = {inline(v)}" for k, v in document.items()))
+    read(dumps(document))
 
 
 @FUZZ

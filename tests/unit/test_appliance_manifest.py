@@ -1,5 +1,7 @@
 """appliance.toml: every rule, and the message a person reads when it is broken."""
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -165,10 +167,61 @@ def test_a_folder_is_not_a_file(bundle):
     assert "is not a file in the bundle" in problems(MINIMAL_PV.replace('"vmlinuz"', '"images"'), bundle)["boot.kernel"]
 
 
-def test_absolute_paths_are_host_paths_left_for_xl_to_check(bundle):
-    m = parse_manifest(MINIMAL_PV.replace('"vmlinuz"', '"/boot/vmlinuz-guest"') +
-                       '[[disks]]\nfile = "/dev/vg0/web"\n', bundle)
-    assert (m.boot.kernel, m.disks[0].file) == (Path("/boot/vmlinuz-guest"), Path("/dev/vg0/web"))
+DEVICE_FIX = ('use device = "<stable id>" for a host disk (the ID column of `xenbox storage disks`), which '
+              "checks it is not the boot medium and no one else uses it")
+OUTSIDE = ("is outside the bundle, on no pool and no volume of the data store: copy it into the bundle and name "
+           "it there (a path relative to the bundle), or put the image on a pool")
+
+
+def disk_problem(bundle: Path, path: str) -> str:
+    """The message for disks[0].file = path (the value it quotes is cut short in a long temporary folder)."""
+    with pytest.raises(FileProblems) as raised:
+        parse_manifest(MINIMAL_PV + f"[[disks]]\nfile = '''{path}'''\n", bundle)
+    return next(problem.message for problem in raised.value.problems if problem.field == "disks[0].file")
+
+
+@pytest.mark.parametrize("path, message", [
+    ("/dev/sda", f"is a host device: {DEVICE_FIX}"),
+    ("/dev/xenbox/data", "is the data store's own volume, which holds this host's configuration and every "
+                         'appliance: no guest is given it; give the guest a volume of its own with pool = "local"'),
+    ("/dev/xenbox/../sda", f"is a host device: {DEVICE_FIX}"),
+    ("/dev/mapper/xenbox-data", f"is a host device: {DEVICE_FIX}"),
+    ("/etc/shadow", OUTSIDE),
+    ("/sys/kernel/notes", "is one of the kernel's files, not a disk image: copy the image into the bundle"),
+])
+def test_a_full_path_reaches_only_a_pool_image_or_a_data_store_volume(bundle, path, message):
+    assert disk_problem(bundle, path) == message
+    kernel = MINIMAL_PV.replace('"vmlinuz"', f"'''{path}'''")
+    assert problems(kernel, bundle)["boot.kernel"] == f" = {path!r}: {message}"
+
+
+def test_proc_is_the_kernels_wherever_its_links_lead(bundle):
+    assert disk_problem(bundle, "/proc/self/mem").startswith("is one of the kernel's files (it leads to /proc/")
+
+
+def test_a_link_or_dots_out_of_the_bundle_are_refused_by_where_they_lead(bundle):
+    (bundle / "shadow.img").symlink_to("/etc/shadow")
+    (bundle / "sda.img").symlink_to("/dev/sda")
+    assert disk_problem(bundle, f"{bundle}/shadow.img") == (
+        "must stay inside the bundle (it leads to /etc/shadow): no '..', no links out of it")
+    assert disk_problem(bundle, f"{bundle}/../../etc/shadow") == OUTSIDE
+    assert disk_problem(bundle, f"{bundle}/sda.img") == f"is a host device (it leads to /dev/sda): {DEVICE_FIX}"
+
+
+def test_a_device_node_in_the_bundle_is_no_file(bundle):
+    os.mknod(bundle / "null.img", stat.S_IFCHR | 0o600, os.makedev(1, 3))
+    os.mknod(bundle / "loop.img", stat.S_IFBLK | 0o600, os.makedev(7, 0))
+    assert disk_problem(bundle, f"{bundle}/null.img") == f"is a device node, not a file: {DEVICE_FIX}"
+    assert disk_problem(bundle, f"{bundle}/loop.img") == f"is a host device: {DEVICE_FIX}"
+    assert "is not a file in the bundle" in disk_problem(bundle, "loop.img")
+
+
+def test_full_paths_a_guest_may_have(bundle):
+    m = parse_manifest(MINIMAL_PV.replace('"vmlinuz"', f'"{bundle}/vmlinuz"') +
+                       '[[disks]]\nfile = "/dev/xenbox/web.xvda"\n'
+                       '[[disks]]\nfile = "/var/lib/xenbox/images/web.qcow2"\nformat = "qcow2"\n', bundle)
+    assert (m.boot.kernel, m.disks[0].file, m.disks[1].file) == (
+        bundle / "vmlinuz", Path("/dev/xenbox/web.xvda"), Path("/var/lib/xenbox/images/web.qcow2"))
 
 
 def test_kernel_or_bootloader_not_both(bundle):

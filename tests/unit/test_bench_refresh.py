@@ -23,25 +23,24 @@ def _probe():
 
 def test_copies_of_the_shipped_manifest_are_valid_and_do_not_autostart(tmp_path):
     probe = _probe()
-    sample = tmp_path / "sample-web"       # the built bundle: the manifest, vmlinux and initrd.img
-    sample.mkdir()
-    (sample / "vmlinux").write_bytes(b"kernel")
-    (sample / "initrd.img").write_bytes(b"initrd")
     text = SAMPLE_MANIFEST.read_text()
     for number in range(3):
         bundle = tmp_path / "operator" / f"copy-{number}"
         bundle.mkdir(parents=True)
-        (bundle / "appliance.toml").write_text(probe.copy_manifest(text, bundle.name, sample))
+        copy, files = probe.copy_manifest(text, bundle.name)
+        (bundle / "appliance.toml").write_text(copy)
+        for name in files:
+            (bundle / name).write_bytes(b"")
     entries = discover((tmp_path / "operator",))
     assert [(e.name, e.problem) for e in entries] == [(f"copy-{n}", None) for n in range(3)]
     assert not any(e.autostart for e in entries)
-    assert all((e.manifest.boot.kernel, e.manifest.boot.ramdisk) == (sample / "vmlinux", sample / "initrd.img")
+    assert all((e.manifest.boot.kernel, e.manifest.boot.ramdisk) == (e.folder / "vmlinux", e.folder / "initrd.img")
                for e in entries)
 
 
 def test_a_manifest_of_another_shape_stops_the_probe():
     with pytest.raises(SystemExit):
-        _probe().copy_manifest('name = "x"\n', "copy", Path("/sample"))
+        _probe().copy_manifest('name = "x"\n', "copy")
 
 
 INFO = "xen_major : 4\nxen_minor : 17\nnr_cpus : 2\ntotal_memory : 3071\nfree_memory : 2014\n"

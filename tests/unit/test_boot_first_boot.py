@@ -16,7 +16,7 @@ def marker(tmp_path, monkeypatch):
     monkeypatch.setattr(first_boot, "MARKER", path)
     monkeypatch.setattr("hypervisor.answer.fetch.labelled_volumes", lambda: [])
     monkeypatch.setattr("hypervisor.answer.fetch.boot_medium", lambda device: [])
-    monkeypatch.setattr("hypervisor.answer.apply.reapply_settings", lambda say: False)
+    monkeypatch.setattr("hypervisor.answer.apply.reapply_settings", lambda say, refused: False)
     return path
 
 
@@ -35,7 +35,7 @@ def test_no_settings_no_answer_file_no_data_store_leaves_the_marker(marker, tmp_
 
 def test_settings_kept_on_the_data_store_remove_a_marker_left_over(marker, tmp_path, monkeypatch):
     first_boot.mark()
-    monkeypatch.setattr("hypervisor.answer.apply.reapply_settings", lambda say: True)
+    monkeypatch.setattr("hypervisor.answer.apply.reapply_settings", lambda say, refused: True)
     boot.set_up_host(lambda line: None, "quiet", store(tmp_path, mounted=True))
     assert not marker.exists()
 

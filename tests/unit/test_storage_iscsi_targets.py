@@ -136,8 +136,11 @@ def test_the_kept_list_round_trips_with_chap_and_a_broken_one_is_named(tmp_path)
     write_targets(kept, path)
     assert read_targets(path) == kept
     path.write_text("[[targets]]\nname = 'x'\n")
-    with pytest.raises(StorageError, match=r"iscsi.toml: targets\[0\] lacks 'portal': fix it, or restore"):
+    with pytest.raises(StorageError) as refused:
         read_targets(path)
+    assert str(refused.value) == (f'{path}: 2 problems\n  targets[0].portal: missing: add portal = "192.168.1.5:3260"\n'
+                                  f'  targets[0].target: missing: add target = "iqn.2004-01.com.example:storage"\n'
+                                  "to fix: correct these keys")
 
 
 def test_removing_a_target_logs_out_and_forgets_it(tmp_path):

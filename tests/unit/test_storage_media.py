@@ -91,7 +91,7 @@ def test_a_mount_that_fails_leaves_no_folder_behind(tmp_path, blocks):
 
 
 def test_a_device_mounted_already_is_read_where_it_is_and_left_mounted(tmp_path, blocks, monkeypatch):
-    monkeypatch.setattr(media, "mounted_at", lambda device, mounts: Path("/mnt/stick"))
+    monkeypatch.setattr(media, "where_mounted", lambda device, mounts: Path("/mnt/stick"))
     runner = Runner()
     folder, said = lifecycle(tmp_path, runner)
     assert folder == Path("/mnt/stick") and runner.calls == []

@@ -3,7 +3,7 @@
 import pytest
 
 from hypervisor.storage import StorageError
-from hypervisor.storage.nfs import Nfs, mount_argv, parse_mounts, parse_options, parse_showmount
+from hypervisor.storage.nfs import Nfs, mount_argv, parse_showmount
 from test_storage_support import Replay, failure, fixture
 
 
@@ -13,17 +13,11 @@ def test_showmount_exports():
         ("/srv/isos", ("*",)), ("/srv/guests", ("127.0.0.1",)), ("/srv", ("127.0.0.1",))]
 
 
-def test_proc_mounts_nfs_lines_only_with_versions():
-    mounts = parse_mounts(fixture("vm/proc-mounts.txt"))
-    assert [(m.share, m.mountpoint, m.fstype, m.version) for m in mounts] == [
-        ("127.0.0.1:/isos", "/mnt/isos", "nfs4", "4.2"), ("127.0.0.1:/srv/guests", "/mnt/guests", "nfs", "3")]
-    assert mounts[1].options["proto"] == "tcp" and mounts[1].options["hard"] is None and mounts[1].server == "127.0.0.1"
-
-
-def test_mount_points_with_spaces_are_unescaped():
-    line = fixture("vm/proc-mounts-nfs.txt").splitlines()[0].replace("/mnt/isos", "/mnt/iso\\040images")
-    assert parse_mounts(line)[0].mountpoint == "/mnt/iso images"
-    assert parse_options("rw,vers=4.2") == {"rw": None, "vers": "4.2"}
+def test_mounts_are_the_nfs_lines_of_the_table(tmp_path):
+    proc = tmp_path / "mounts"
+    proc.write_text(fixture("vm/proc-mounts.txt"))
+    assert [(m.source, m.mountpoint) for m in Nfs(proc_mounts=proc).mounts()] == [
+        ("127.0.0.1:/isos", "/mnt/isos"), ("127.0.0.1:/srv/guests", "/mnt/guests")]
 
 
 def test_mount_argv():

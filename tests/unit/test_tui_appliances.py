@@ -21,6 +21,7 @@ from tui.screens.appliances import AppliancesScreen, Places
 from tui.screens.guest_log import GuestLogScreen
 from tui.widgets.confirm import Confirm
 from tui.widgets.prompt import Prompt
+from test_appliance_saved import config, saved_file
 
 SAMPLE_WEB = Path(__file__).resolve().parent.parent / "fixtures" / "appliances" / "sample-web"
 BROKEN_REASON = ("/var/lib/xenbox/appliances/sample-broken/appliance.toml: 1 problem\n"
@@ -287,13 +288,21 @@ def test_save_prompts_with_the_default_file_and_creates_its_folder(tmp_path):
         await settle(pilot)
         assert xl.calls == [("save", "sample-web", str(tmp_path / "saved" / "sample-web.save"))]
         assert (tmp_path / "saved").is_dir()
-        (tmp_path / "saved" / "sample-web.save").write_text("state")
+        saved_file(tmp_path / "saved" / "sample-web.save", config("sample-web"))     # as xl writes one
         await pilot.press("o")
         await pilot.pause()
         assert pilot.app.screen.query_one(Input).value == str(tmp_path / "saved" / "sample-web.save")
         await pilot.press("enter")
         await settle(pilot)
         assert xl.calls[-1] == ("restore", str(tmp_path / "saved" / "sample-web.save"))
+        saved_file(tmp_path / "saved" / "sample-web.save", config("sample-web", disks=[("xvda", "/dev/sda")]))
+        await pilot.press("o")
+        await pilot.pause()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert xl.calls[-1][0] == "restore" and len([c for c in xl.calls if c[0] == "restore"]) == 1
+        assert pilot.app.notified[-1][1] == "error"
+        assert "its guest sample-web: its disk xvda (/dev/sda) is a host device" in pilot.app.notified[-1][0]
     drive(test, places=places)
 
 

@@ -1,7 +1,12 @@
-"""Parsers for `xl` output, and CPU % as a share of the host."""
+"""Parsers for `xl` output, CPU % as a share of the host, and the files xl writes guest memory into."""
+import os
+
+import pytest
+
+from hypervisor.runner import CommandError
 from hypervisor.xen.domains import (CpuMeter, Domain, XenInfo, has_shut_down, parse_info, parse_list, state_has,
                                     state_name, stopped_but_held)
-from hypervisor.xen.xl import libxl_reason
+from hypervisor.xen.xl import Xl, libxl_reason
 
 XL_LIST = """Name                                        ID   Mem VCPUs\tState\tTime(s)
 Domain-0                                     0  1024     2     r-----      35.2
@@ -65,3 +70,62 @@ def test_a_guest_is_stopped_but_held_when_xen_lists_it_shut_down_crashed_or_dyin
     held = [state for state in ("shutdown", "crashed", "dying", "paused+shutdown", "running", "paused")
             if stopped_but_held(Domain("web", 3, 128, 1, state, 1.0))]
     assert held == ["shutdown", "crashed", "dying", "paused+shutdown"]
+
+
+# -- saved guest memory is root's alone ---------------------------------------------------------------
+# Xen cannot run here: `xl` is played by a runner that opens its file as xl_saverestore.c does
+# (O_WRONLY|O_CREAT|O_TRUNC, mode 644) and writes into it, noting the file's mode at that moment.
+
+class SavingXl:
+    def __init__(self, fails: bool = False) -> None:
+        self.fails, self.modes_at_open = fails, []
+
+    def __call__(self, argv, *, input=None, timeout=60):
+        if self.fails:
+            raise CommandError(tuple(argv), 1, "xl: no such domain")
+        path = argv[-1]
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        self.modes_at_open.append(os.fstat(fd).st_mode & 0o777)
+        os.write(fd, b"Xen saved domain, xl format\n" + b"\0" * 4096)
+        os.close(fd)
+        return ""
+
+
+@pytest.fixture
+def open_umask():
+    previous = os.umask(0)
+    yield
+    os.umask(previous)
+
+
+@pytest.mark.parametrize("command", ["save", "dump_core"])
+def test_guest_memory_is_600_before_xl_writes_it_and_after(tmp_path, open_umask, command):
+    xl, path = SavingXl(), tmp_path / "web.save"
+    getattr(Xl(run=xl), command)("web", str(path))
+    assert xl.modes_at_open == [0o600]
+    assert path.stat().st_mode & 0o777 == 0o600 and path.stat().st_size > 4096
+
+
+def test_saving_over_an_old_public_file_makes_it_private_first(tmp_path, open_umask):
+    path = tmp_path / "web.save"
+    path.write_bytes(b"an older save")
+    path.chmod(0o644)
+    xl = SavingXl()
+    Xl(run=xl).save("web", str(path))
+    assert xl.modes_at_open == [0o600] and path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_symbolic_link_is_not_followed_to_save_into(tmp_path):
+    elsewhere = tmp_path / "shadow"
+    elsewhere.write_text("not a save file\n")
+    (tmp_path / "web.save").symlink_to(elsewhere)
+    xl = SavingXl()
+    with pytest.raises(CommandError, match="web.save: Too many levels of symbolic links"):
+        Xl(run=xl).save("web", str(tmp_path / "web.save"))
+    assert xl.modes_at_open == [] and elsewhere.read_text() == "not a save file\n"
+
+
+def test_a_save_xl_refused_leaves_no_empty_file(tmp_path):
+    with pytest.raises(CommandError, match="no such domain"):
+        Xl(run=SavingXl(fails=True)).save("nope", str(tmp_path / "nope.save"))
+    assert not (tmp_path / "nope.save").exists()

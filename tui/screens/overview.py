@@ -1,4 +1,4 @@
-"""The first screen: the host, its running domains and the appliances the boot did not start, refreshed every two seconds."""
+"""The first screen: the host, its running domains, and what the boot could not use or start, refreshed every two seconds."""
 from __future__ import annotations
 
 import time
@@ -12,6 +12,7 @@ from textual.timer import Timer
 from textual.widgets import Static
 
 from hypervisor.appliances.autostart_status import Outcome, read_status
+from hypervisor.host.boot_problems import BootProblem, read_problems
 from hypervisor.host.summary import HostSummary, host_summary
 from hypervisor.runner import CommandError, ParseError
 from hypervisor.xen.domains import CpuMeter, Domain
@@ -36,6 +37,7 @@ class Snapshot:
     domains: list[Domain]
     cpu: dict[int, float | None]
     autostart: list[Outcome]
+    boot_problems: list[BootProblem]
 
 
 class OverviewScreen(ClockedScreen):
@@ -136,11 +138,11 @@ class OverviewScreen(ClockedScreen):
         if self.meter is None:
             self.meter = CpuMeter(host.cores)
         cpu = self.meter.sample(domains, time.monotonic())
-        self.app.call_from_thread(self.show, Snapshot(host, domains, cpu, read_status()))
+        self.app.call_from_thread(self.show, Snapshot(host, domains, cpu, read_status(), read_problems()))
 
     def show(self, snapshot: Snapshot) -> None:
         self.query_one(HostPanel).show(snapshot.host)
         self.query_one(DomainTable).show(snapshot.domains, snapshot.cpu)
-        self.query_one(AutostartPanel).show(snapshot.autostart)
+        self.query_one(AutostartPanel).show(snapshot.autostart, snapshot.boot_problems)
         self.query_one("#status", Static).update(          # one line, always: no layout needed
             f"{len(snapshot.domains)} domains - updated {time.strftime('%H:%M:%S')}", layout=False)
