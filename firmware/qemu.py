@@ -56,6 +56,7 @@ class Machine:
     serial: str = "stdio"
     reboot: bool = False             # a guest reboot restarts the machine; else QEMU exits (tests see it end)
     host_forwards: list[str] = field(default_factory=list)   # user-net hostfwd rules: "tcp:127.0.0.1:8080-10.0.2.16:80"
+    nics: int = 1                    # e1000 NICs (eth0, eth1, ...), each on a user network of its own
     # Xen's serial keys (Ctrl-A three times) stay on only when the firmware asks: board/pc/grub.cfg
     # reads this SMBIOS system SKU. A developer's `make run` and the e2e tests' hang diagnosis want them.
     xen_serial_keys: bool = False
@@ -90,8 +91,9 @@ class Machine:
             argv += ["-device", "virtio-scsi-pci,id=scsi0"]
         if self.monitor:
             argv += ["-monitor", f"unix:{self.monitor},server,nowait"]
-        netdev = "user,id=net0" + "".join(f",hostfwd={rule}" for rule in self.host_forwards)
-        argv += ["-netdev", netdev, "-device", "e1000,netdev=net0"]
+        for number in range(self.nics):
+            forwards = "".join(f",hostfwd={rule}" for rule in self.host_forwards) if number == 0 else ""
+            argv += ["-netdev", f"user,id=net{number}{forwards}", "-device", f"e1000,netdev=net{number}"]
         return argv
 
 

@@ -82,7 +82,8 @@ def set_up_host(say: Say, cmdline: str, store: DataStore | None = None) -> None:
         return
     device = boot_device()
     try:
-        found = find_answer(cmdline, labelled_volumes() + boot_medium(device))
+        found = find_answer(cmdline, labelled_volumes() + boot_medium(device),
+                            say=lambda line: say(f"answer file: {line}"))
     except FetchError as error:
         say(f"answer file: {error}; nothing was set up from it")
         return

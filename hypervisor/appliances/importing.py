@@ -45,7 +45,7 @@ def import_bundle(imported: ImportedAppliance, into: Path, say: Say = lambda lin
         raise ImportRefused(f"name = {name!r} is not a usable appliance name: use 1-64 letters, digits, '_', '.' "
                             "or '-', starting with a letter or digit (edit the xl.cfg's name)")
     folder = into / name
-    if folder.exists():
+    if folder.exists() or folder.is_symlink():      # a link left there could lead anywhere
         raise ImportRefused(f"{folder} already exists: remove it or import under another folder with --into")
     placer = _Placer(imported.source, disks)
     doc = placer.place(copy.deepcopy(imported.doc))

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hypervisor.appliances import guest_paths
-from hypervisor.appliances.safe_tar import unpack_bundle
+from hypervisor.appliances.safe_tar import LARGEST_MANIFEST, too_big_for_a_manifest, unpack_bundle
 from hypervisor.network.nic import IFNAME
 from hypervisor.settings.fields import TableReader
 from hypervisor.settings.names import NAME, NAME_VALID
@@ -121,11 +123,26 @@ def load_bundle(path: Path | str, extract_into: Path | str | None = None,
         raise FileProblems(str(path), [Problem("bundle", None, "is no folder; a .tar needs a folder to unpack into")])
     else:
         bundle = unpack_bundle(path, Path(extract_into), MANIFEST_NAME)
+    return parse_manifest_bytes(read_manifest(bundle), bundle, host)
+
+
+def read_manifest(bundle: Path) -> bytes:
+    """The manifest's bytes, read no further than the largest a manifest may be: a bundle's
+    appliance.toml could be a link to a disk image, a device or a pipe."""
+    problem = None
     try:
-        data = (bundle / MANIFEST_NAME).read_bytes()
+        fd = os.open(bundle / MANIFEST_NAME, os.O_RDONLY | os.O_NONBLOCK)     # a pipe must not block
+        with os.fdopen(fd, "rb") as file:
+            found = os.fstat(file.fileno())
+            if not stat.S_ISREG(found.st_mode):
+                problem = "is not a file (a device, a pipe or a folder)"
+            elif len(data := file.read(LARGEST_MANIFEST + 1)) > LARGEST_MANIFEST:
+                problem = too_big_for_a_manifest(max(found.st_size, len(data)))
     except OSError as error:
-        raise FileProblems(str(bundle), [Problem(MANIFEST_NAME, None, f"cannot be read: {error.strerror}")]) from None
-    return parse_manifest_bytes(data, bundle, host)
+        problem = f"cannot be read: {error.strerror}"
+    if problem:
+        raise FileProblems(str(bundle), [Problem(MANIFEST_NAME, None, problem)])
+    return data
 
 
 def parse_manifest_bytes(data: bytes, bundle_dir: Path, host: HostLimits | None = None) -> Manifest:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from hypervisor.appliances.catalog import APPLIANCE_DIRS, Entry, discover, find,
 from hypervisor.appliances.launch import CannotStart, start
 from hypervisor.appliances.xlcfg import manifest_from_xl_cfg
 from hypervisor.cli.output import EXIT_FAILED, EXIT_NOT_FOUND, EXIT_USAGE, fail, say
+from hypervisor.settings.names import NAME
+from hypervisor.settings.problems import FileProblems
 from hypervisor.xen.daemons import CONSOLE_LOGS
 from hypervisor.xen.xl import Xl
 
@@ -211,32 +214,80 @@ def cmd_import(args, xl: Xl) -> int:
     from hypervisor.appliances.importing import ImportRefused, import_bundle
     cfg = Path(args.cfg)
     try:
-        text = cfg.read_text()
+        data = cfg.read_bytes()
     except OSError as error:
         return fail(f"cannot read {cfg}: {error.strerror}")
-    imported = manifest_from_xl_cfg(text, cfg)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[:error.start].count(b"\n") + 1
+        return fail(f"{cfg}, line {line}: {data[error.start:error.end]!r} is not UTF-8 text: save the file as "
+                    f"UTF-8 (e.g. `iconv -f latin1 -t utf-8`), then import it again")
+    try:
+        imported = manifest_from_xl_cfg(text, cfg)
+    except FileProblems as error:
+        return fail(str(error))
+    name = imported.doc.get("name")
+    if not isinstance(name, str) or not NAME.fullmatch(name):      # said here with its line; the folder's name
+        line = _line_of(text, "name")
+        where = f"line {line}" if line else "its file name (it has no name =)"
+        return fail(f"{cfg}, {where}: {name!r} cannot name an appliance: a name is 1-64 letters, digits, "
+                    f"'_', '.' or '-', starting with a letter or digit; set name = \"my-guest\" in {cfg}, "
+                    "then import it again")
     try:
         folder = import_bundle(imported, Path(args.into), say)
     except ImportRefused as error:
         return fail(f"{cfg} was not imported: {error}")
+    except OSError as error:
+        return fail(f"{cfg} was not imported: {error.filename or args.into} could not be written ({error.strerror})")
     for warning in imported.warnings:
         say(f"warning: {warning}")
     say(f"imported {cfg} as appliance {folder.name} in {folder}; `xenbox appliance check {folder}` checks it")
     return 0
 
 
+def _line_of(text: str, key: str) -> int | None:
+    """The line of the last `key = ...` (xl's last setting wins), for a message pointing at it."""
+    found = [number for number, line in enumerate(text.splitlines(), start=1)
+             if re.match(rf"\s*{key}\s*\+?=", line)]
+    return found[-1] if found else None
+
+
 def cmd_add(args, xl: Xl) -> int:
-    from hypervisor.appliances.install import InstallError, install_bundle
-    from hypervisor.settings.problems import FileProblems
+    from hypervisor.appliances.on_media import bundle_on, bundles_on
     from hypervisor.storage.datastore import MOUNTPOINT, DataStore
-    source, into = Path(args.source), Path(args.into)
-    if not source.exists():
-        return fail(f"{source} does not exist: give a bundle folder or a .tar of one", EXIT_NOT_FOUND)
+    from hypervisor.storage.media import MediaError, mounted_read_only
+    into = Path(args.into)
+    if args.source is None and not args.from_device:
+        return fail("give a bundle folder or a .tar of one, or --from-device DEVICE", EXIT_USAGE)
+    if not args.from_device and not Path(args.source).exists():
+        return fail(f"{args.source} does not exist: give a bundle folder or a .tar of one", EXIT_NOT_FOUND)
     if into.is_relative_to(MOUNTPOINT) and not DataStore().is_mounted():
         return fail("this host has no data store, so an added appliance would be gone at the next boot: "
                     "make one first (the console's Storage screen, key t)")
+    if not args.from_device:
+        return _install(Path(args.source), into, args.replace)
     try:
-        folder = install_bundle(source, into, say, replace=args.replace)
+        with mounted_read_only(args.from_device, say) as root:
+            if args.source is not None:
+                return _install(bundle_on(root, args.source), into, args.replace)
+            found = bundles_on(root)
+            if not found:
+                return fail(f"{args.from_device} holds no bundle (a folder holding appliance.toml, or a .tar of "
+                            "one) at its top or one folder down", EXIT_NOT_FOUND)
+            say(f"bundles on {args.from_device}:")
+            for name in found:
+                print(f"  {name}", flush=True)
+            say(f"add one with `xenbox appliance add --from-device {args.from_device} {found[0]}`")
+            return 0
+    except MediaError as error:
+        return fail(str(error))
+
+
+def _install(source: Path, into: Path, replace: bool) -> int:
+    from hypervisor.appliances.install import InstallError, install_bundle
+    try:
+        folder = install_bundle(source, into, say, replace=replace)
     except (InstallError, FileProblems) as error:
         return fail(f"{source} was not added: {error}")
     say(f"added appliance {folder.name} in {folder}; `xenbox appliance start {folder.name}` starts it")
@@ -294,7 +345,10 @@ def add_commands(groups) -> None:
             ("cfg", {"help": "the xl.cfg file"})).add_argument(
         "--into", default=str(APPLIANCE_DIRS[0]), help=f"where appliances live (default {APPLIANCE_DIRS[0]})")
     add = command("add", cmd_add, "install an appliance bundle (a folder or a .tar of one), its images copied "
-                                  "with progress", ("source", {"help": "bundle folder or .tar"}))
+                                  "with progress", ("source", {"nargs": "?", "help": "bundle folder or .tar; with "
+                                                               "--from-device, its path on the device"}))
+    add.add_argument("--from-device", metavar="DEVICE", help="a USB stick or disk partition holding the bundle "
+                     "(sdb1): mounted read-only while it is read, then unmounted; without SOURCE, lists its bundles")
     add.add_argument("--replace", action="store_true", help="replace an installed appliance of the same name")
     add.add_argument("--into", default=str(APPLIANCE_DIRS[0]), help=f"where appliances live (default {APPLIANCE_DIRS[0]})")
     command("autostart", cmd_autostart, "start the autostart appliances in order (run at boot)")

@@ -11,16 +11,29 @@ from pathlib import Path
 from typing import Callable
 
 from hypervisor import runner
-from hypervisor.network.config import MANAGEMENT_BRIDGE, Bridge, NetworkConfig, change, resolv_conf
+from hypervisor.network.config import (MANAGEMENT_BRIDGE, Bridge, NetworkConfig, change, management_uplink,
+                                       resolv_conf)
 
 GUEST_PORTS = ("vif", "tap")     # xenbr0's ports that are guests' interfaces, not the host's NIC
+SYSFS = Path("/sys/class/net")
 
 
-def management_nic(sysfs: Path = Path("/sys/class/net")) -> str | None:
-    """The NIC rc.boot put under xenbr0."""
+def management_nic(sysfs: Path = SYSFS) -> str | None:
+    """The NIC under xenbr0 now: rc.services' choice, or network.interface's once applied."""
     ports = sysfs / MANAGEMENT_BRIDGE / "brif"
     names = sorted(p.name for p in ports.iterdir()) if ports.is_dir() else []
     return next((name for name in names if not name.startswith(GUEST_PORTS)), None)
+
+
+def wired_nics(sysfs: Path = SYSFS) -> list[str]:
+    """The host's wired NICs in the order rc.services reads them (the first is bridged at boot): a
+    device behind it, no radio, not a guest's port (netback's vifs have a device too)."""
+    try:
+        names = sorted(entry.name for entry in sysfs.iterdir())
+    except OSError:
+        return []
+    return [name for name in names if (sysfs / name / "device").exists() and not (sysfs / name / "wireless").exists()
+            and not name.startswith(GUEST_PORTS)]
 
 
 def stop_dhcp_client(proc: Path = Path("/proc")) -> None:
@@ -41,11 +54,19 @@ def apply_network(config: NetworkConfig, say: Callable[[str], None], run: runner
 
 
 def move(previous: NetworkConfig, config: NetworkConfig, say: Callable[[str], None],
-         run: runner.Runner = runner.run, etc: Path = Path("/etc")) -> list[str]:
-    """From the settings in force to `config` (and back, with the two swapped)."""
+         run: runner.Runner = runner.run, etc: Path = Path("/etc"), sysfs: Path = SYSFS) -> list[str]:
+    """From the settings in force to `config` (and back, with the two swapped), xenbr0 moved onto the
+    NIC network.interface names when it is not there already."""
+    nic = management_nic(sysfs)
+    wanted, missing = management_uplink(config, wired_nics(sysfs))
+    if missing:
+        say(f"network: {missing}")
+    if wanted != nic:
+        say(f"network: xenbr0 moves from {nic or 'no NIC'} to {wanted or 'no NIC'} (network.interface = "
+            f"{config.interface})")
     stop_dhcp_client()       # a DHCP client left running would put its lease back
     failed = []
-    for argv in change(previous, config, management_nic()).apply:
+    for argv in change(previous, config, nic, wanted).apply:
         try:
             if argv[0] == "udhcpc":
                 runner.spawn(argv)      # udhcpc -b goes to the background once it has tried: nobody waits
@@ -67,7 +88,8 @@ def move(previous: NetworkConfig, config: NetworkConfig, say: Callable[[str], No
 def describe(config: NetworkConfig) -> str:
     ipv4 = (f"IPv4 {config.ipv4.address}" + (f" via {config.ipv4.gateway}" if config.ipv4.gateway else "")
             if config.ipv4.mode == "static" else "IPv4 by DHCP")
-    return ", ".join([f"hostname {config.hostname or 'from DHCP'}", ipv4, f"IPv6 {config.ipv6.mode}"]
+    return ", ".join(([f"NIC {config.interface}"] if config.interface != "auto" else [])
+                     + [f"hostname {config.hostname or 'from DHCP'}", ipv4, f"IPv6 {config.ipv6.mode}"]
                      + ([f"DNS {' '.join(config.dns)}"] if config.dns else [])
                      + ([f"bridges {', '.join(map(bridge_text, config.bridges))}"] if config.bridges else []))
 

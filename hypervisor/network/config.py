@@ -324,20 +324,49 @@ def teardown_commands(config: NetworkConfig, nic: str | None, keep: frozenset[Br
     return commands
 
 
+def management_uplink(config: NetworkConfig, wired: list[str]) -> tuple[str | None, str | None]:
+    """The NIC `config` puts under xenbr0, among this host's wired NICs in the order rc.services reads
+    them; and what to say when network.interface names one that is not there (the first wired NIC
+    is bridged instead, as at a boot with no settings)."""
+    first = wired[0] if wired else None
+    if config.interface == "auto" or config.interface in wired:
+        return (first if config.interface == "auto" else config.interface), None
+    instead = f"xenbr0 stays on {first}, the first wired NIC" if first else "xenbr0 has no NIC to bridge"
+    return first, (f"network.interface = {config.interface} is not a wired NIC of this host (it has "
+                   f"{', '.join(wired) or 'none'}): {instead}; plug it in, or change network.interface")
+
+
+def uplink_commands(current: str | None, wanted: str | None) -> list[list[str]]:
+    """xenbr0 moved from the NIC under it to another. The one left is taken down, so it takes no
+    address of its own on the same network (IPv6 would give it one)."""
+    if current == wanted:
+        return []
+    left = [["ip", "link", "set", "dev", current, "nomaster"], ["ip", "link", "set", "dev", current, "down"]]
+    return (left if current else []) + (_join(wanted, MANAGEMENT_BRIDGE) if wanted else [])
+
+
 @dataclass(frozen=True)
 class Change:
     apply: list[list[str]]        # from the previous settings to the new ones
     rollback: list[list[str]]     # back to the previous ones, when the new ones cut the host off
 
 
-def change(previous: NetworkConfig, new: NetworkConfig, nic: str | None) -> Change:
-    """Moving a running host between settings, and back. The management NIC stays: changing
-    network.interface takes effect at the next boot. `NetworkConfig()` is what rc.boot sets up."""
-    # A bridge in both stays up: deleting it would take its guests' ports off it.
-    def move(old: NetworkConfig, to: NetworkConfig) -> list[list[str]]:
-        kept = frozenset(old.bridges) & frozenset(to.bridges)
-        return teardown_commands(old, nic, kept) + address_commands(to) + bridge_commands(to, nic, kept)
-    return Change(move(previous, new), move(new, previous))
+_SAME = object()
+
+
+def change(previous: NetworkConfig, new: NetworkConfig, nic: str | None, new_nic=_SAME) -> Change:
+    """Moving a running host between settings, and back. `nic` is the NIC under xenbr0 now, `new_nic` the one
+    `new` puts there (management_uplink; by default the same). `NetworkConfig()` is what rc.boot sets up."""
+    to_nic = nic if new_nic is _SAME else new_nic
+
+    def move(old: NetworkConfig, to: NetworkConfig, old_nic: str | None, to_nic: str | None) -> list[list[str]]:
+        # A bridge in both stays up: deleting it would take its guests' ports off it. Not one whose VLAN
+        # is on the management NIC, when that NIC changes.
+        kept = frozenset(bridge for bridge in old.bridges if bridge in to.bridges
+                         and (old_nic == to_nic or bridge.host_only or bridge.nic is not None))
+        return (teardown_commands(old, old_nic, kept) + uplink_commands(old_nic, to_nic) + address_commands(to)
+                + bridge_commands(to, to_nic, kept))
+    return Change(move(previous, new, nic, to_nic), move(new, previous, to_nic, nic))
 
 
 def resolv_conf(config: NetworkConfig) -> str | None:

@@ -153,6 +153,34 @@ def never_erased(disk: Disk, boot_device: str | None) -> str | None:
     return None
 
 
+def as_it_is_now(chosen: Disk, listed_now: list[Disk]) -> Disk:
+    """The disk an operator chose from an earlier listing, as it is now (found by its stable id, else
+    its path); StorageError when it is gone or changed since: another size, other contents, something
+    mounted. What was confirmed is what gets erased, or nothing is."""
+    same = [d for d in listed_now if (d.stable_id == chosen.stable_id if chosen.stable_id else d.path == chosen.path)]
+    if not same:
+        raise StorageError(f"{chosen.path} ({chosen.summary}) is no longer attached: nothing was erased")
+    now = same[0]
+    changes = [f"it is {now.path} now"] if now.path != chosen.path else []
+    if now.size != chosen.size:
+        changes.append(f"its size is {human_size(now.size)} now, not {human_size(chosen.size)}")
+    before, after = holds_data(chosen) or "holds nothing", holds_data(now) or "holds nothing"
+    if after != before:
+        changes.append(f"it {after} now; it {before} when it was chosen")
+    elif _contents(now) != _contents(chosen):
+        changes.append("what is written on it changed")
+    if changes:
+        raise StorageError(f"{chosen.path} changed since it was chosen: {'; '.join(changes)}. Nothing was erased: "
+                           "look at the disks again and choose again")
+    return now
+
+
+def _contents(disk: Disk) -> list[tuple]:
+    """What is on the disk: its partitions' sizes too, its own is said apart."""
+    return [(d.name, d.size if d is not disk else None, d.fstype, d.label, d.pttype, d.mountpoint, d.vg,
+             d.given_to, d.read_only) for d in disk.walk()]
+
+
 # (stable id, partition) -> "appliance web as its disk xvdb": whoever lists disks says which are given to
 # appliances (hypervisor.appliances.claims.disks_given), so that none of them is offered to be erased.
 Given = dict[tuple[str, "int | None"], str]

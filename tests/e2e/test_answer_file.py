@@ -1,6 +1,7 @@
 """Headless setup from an answer file on a second virtual disk labelled XENBOX: no keystrokes at all.
 
-It sets a static address, the hostname, a data store on an empty disk, the console password and an
+It sets a static address on the machine's second NIC (network.interface = "eth1": xenbr0 moves off
+eth0, the one the boot bridged), the hostname, a data store on an empty disk, the console password and an
 appliance that autostarts; the host then loses power (QEMU's system_reset: no clean shutdown, the
 harder case; test_storage covers the clean reboot), and all of it is still there. The console locks
 once the password is set: no key on the serial line gets past it to Xen or the kernel's SysRq, a
@@ -22,6 +23,7 @@ ANSWER = """
 hostname = "edge-01"
 
 [network]
+interface = "eth1"
 ipv4 = "static"
 address = "10.0.2.50/24"
 gateway = "10.0.2.2"
@@ -46,7 +48,8 @@ def console(iso, tmp_path_factory):
     folder = tmp_path_factory.mktemp("answer")
     disks = [blank_disk(folder, "data.img", 2048), answer_volume(folder, ANSWER)]
     monitor = folder / "monitor.sock"
-    with booted(iso, "answer-file", disks=disks, reboot=True, monitor=monitor, xen_serial_keys=False) as console:
+    with booted(iso, "answer-file", disks=disks, reboot=True, monitor=monitor, nics=2,
+                xen_serial_keys=False) as console:
         wait_for_console(console)
         console.monitor = monitor
         yield console
@@ -88,6 +91,8 @@ def test_xens_keys_are_out_of_reach_of_the_serial_line_of_a_locked_box(console):
 
 def test_the_answer_file_sets_the_host_up_with_no_keystrokes(console):
     console.wait_for_output(rb"xenbox: answer file: found on the volume labelled XENBOX \(/dev/vdb\)", SETUP)
+    console.wait_for_output(rb"xenbox: answer file: network: xenbr0 moves from eth0 to eth1 "
+                            rb"\(network.interface = eth1\)", SETUP)
     console.wait_for_output(rb"xenbox: answer file: step 5/5: appliances", SETUP)
     console.wait_for_output(rb"xenbox: answer file: applied\r*\n", SETUP)
     console.wait_for_output(rb"xenbox: appliance sample-web started", SETUP)
@@ -96,6 +101,9 @@ def test_the_answer_file_sets_the_host_up_with_no_keystrokes(console):
     console.wait_for_screen(r"Data store: VG xenbox, 2 GiB on 1 disk", 120)
     with Shell(console) as shell:
         assert "default via 10.0.2.2 dev xenbr0" in shell.run("ip -4 route")
+        ports = shell.run("ls /sys/class/net/xenbr0/brif").split()     # and the sample's vif
+        assert "eth1" in ports and "eth0" not in ports, ports
+        assert shell.run("cat /sys/class/net/eth0/operstate").strip() == "down"
         assert shell.run("cat /etc/resolv.conf").strip() == "nameserver 10.0.2.3"
         assert "enabled = true" in shell.run("cat /var/lib/xenbox/appliances/sample-web/appliance.toml")
         assert shell.run("stat -c %a /var/lib/xenbox/config/console.toml").strip() == "600"
@@ -134,8 +142,9 @@ def test_after_a_power_cut_everything_set_up_is_still_there(console):
     assert b"XenBox shell" not in console.transcript[since:]
     console.press(BACKSPACE)        # the `s`, had it landed in the password field
     unlock(console)
-    console.wait_for_output(rb"xenbox: host settings from the data store: hostname edge-01, IPv4 10.0.2.50/24",
-                            SETUP, since=since)
+    console.wait_for_output(rb"xenbox: host settings from the data store: NIC eth1, hostname edge-01, IPv4 "
+                            rb"10.0.2.50/24", SETUP, since=since)
+    console.wait_for_output(rb"xenbox: network: xenbr0 moves from eth0 to eth1", SETUP, since=since)
     console.wait_for_output(rb"xenbox: appliance sample-web started", SETUP, since=since)
     console.wait_for_screen(r"Host\s+edge-01 - 10\.0\.2\.50 \(xenbr0\)", 120)
     console.wait_for_screen(r"Data store: VG xenbox, 2 GiB on 1 disk", 120)

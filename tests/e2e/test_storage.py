@@ -1,15 +1,19 @@
 """The data store on a booted host with three extra virtual disks: vda blank, vdb holding an ext4
-filesystem, vdc a volume labelled XENBOX whose answer file has three mistakes.
+filesystem (with two appliance bundles on it, as a stick an operator brings), vdc a volume labelled
+XENBOX whose answer file has three mistakes.
 
 The answer file is refused whole at boot, every mistake listed, nothing changed. Then, driven from the
-console over serial: vdb is refused until its name is typed; the data store is made on vda. An appliance
+console over serial: vdb is refused until its name is typed; the data store is made on vda; the bundles
+on vdb are added from it, mounted read-only for as long as they are read. An appliance
 with a volume on the data store writes from inside its guest; the host reboots; the data store is found
 again by its tag, the iSCSI target and the NFS share (both on this test host) are attached again, and the
 appliance (kept on the data store) starts by itself and reads back what it wrote on each of its disks.
 One machine serves every test here, in order.
 """
 import re
+import shutil
 import subprocess
+import tarfile
 import time
 
 import pytest
@@ -80,6 +84,20 @@ password_hash = "x"
 """
 DISKS_WRITTEN = ("xvda", "xvdc", "xvdd", "xvde", "xvdf")
 GUEST_START = 600      # boot + xl create + the guest's own boot, under TCG on a busy machine
+STICK_TOML = 'name = "%s"\ntype = "pv"\n[memory]\ninitial_mib = 32\n[boot]\nkernel = "vmlinuz"\n'
+
+
+def stick_content(folder):
+    """What vdb's ext4 holds: a bundle folder and a .tar of another, as an operator copies them on a stick."""
+    content = folder / "stick"
+    for name in ("stick-one", "stick-two"):
+        (content / name).mkdir(parents=True)
+        (content / name / "appliance.toml").write_text(STICK_TOML % name)
+        (content / name / "vmlinuz").write_bytes(b"a kernel, never started here")
+    with tarfile.open(content / "stick-two.tar", "w") as tar:
+        tar.add(content / "stick-two", arcname="stick-two")
+    shutil.rmtree(content / "stick-two")
+    return content
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +107,7 @@ def console(iso, tmp_path_factory):
     for disk, size in ((blank, 2048), (used, 256)):
         with open(disk, "wb") as image:
             image.truncate(size * 1024 * 1024)
-    subprocess.run(["mkfs.ext4", "-q", "-F", "-L", "old", str(used)], check=True)
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-L", "old", "-d", str(stick_content(folder)), str(used)], check=True)
     answer = answer_volume(folder, MISTAKES)
     monitor = folder / "monitor.sock"
     lun = folder / "lun.img"            # plugged in by a test: two partitions, the second keeper's
@@ -170,6 +188,30 @@ def test_the_data_store_is_made_on_the_blank_disk(console):
     console.wait_for_screen(r"Data store: VG xenbox", 180)
     with Shell(console) as shell:
         assert shell.run("grep ' /var/lib/xenbox ' /proc/mounts").startswith("/dev/xenbox/data /var/lib/xenbox ext4")
+
+
+def test_bundles_on_a_disk_are_added_from_it_read_only_and_it_is_unmounted_after(console):
+    console.press("a")
+    console.wait_for_screen(r"o Restore", 180)          # the Appliances screen's footer
+    console.press("a")
+    console.wait_for_screen(r"Add an appliance from its bundle", 180)
+    console.type_line("vdb")
+    console.wait_for_screen(r"vdb holds 2 bundles: which one\? \(stick-one/, stick-two\.tar\)", 300)
+    console.type_line("")                               # the first, offered as the answer
+    console.wait_for_screen(r"Added appliance stick-one from vdb", 300)
+    console.press(ESCAPE)
+    console.wait_for_screen(OVERVIEW, 180)
+    with Shell(console) as shell:
+        said = shell.run("xenbox appliance add --from-device vdb")
+        assert shell.status == 0 and "bundles on vdb:\n  stick-one/\n  stick-two.tar\n" in said, said
+        said = shell.run("xenbox appliance add --from-device /dev/vdb stick-two.tar", 300)
+        assert shell.status == 0, said
+        assert "/dev/vdb (ext4) mounted read-only at /run/xenbox/media/vdb" in said, said
+        assert "added appliance stick-two in /var/lib/xenbox/appliances/stick-two" in said, said
+        assert "/dev/vdb unmounted" in said, said
+        assert "/run/xenbox/media" not in shell.run("cat /proc/mounts")
+        listed = shell.run("xenbox appliance list")
+        assert re.search(r"stick-one +stopped", listed) and re.search(r"stick-two +stopped", listed), listed
 
 
 def in_guest(console, command: str, expect: str, timeout: float = 300) -> None:

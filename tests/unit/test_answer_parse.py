@@ -209,7 +209,7 @@ def test_sources_in_order():
     assert answer_sources('xenbox.answer="/x', [])[0].location == '"/x'     # an unbalanced quote: split on spaces
 
 
-@pytest.mark.parametrize("value", ["answer.toml", "ftp://host/a.toml", "http://"])
+@pytest.mark.parametrize("value", ["answer.toml", "ftp://host/a.toml", "http"])
 def test_unusable_command_line_sources_say_why(value):
     (source,) = answer_sources(f"xenbox.answer={value}", [])
     assert source.required and "takes an absolute path" in source.problem

@@ -1,5 +1,8 @@
 """Bundles: a folder, or a .tar of one, unpacked without ever writing outside the folder it goes into."""
 import io
+import os
+import re
+import shutil
 import tarfile
 from pathlib import Path
 
@@ -121,3 +124,55 @@ def test_setuid_bits_do_not_survive_unpacking(tmp_path):
     members[0][0].mode = 0o4777
     manifest = load_bundle(make_tar(tmp_path / "b.tar", members), tmp_path / "u")
     assert (manifest.bundle_dir / members[0][0].name).stat().st_mode & 0o7777 == 0o755
+
+
+@pytest.mark.parametrize("bad, problem", [
+    (entry("h", tarfile.LNKTYPE, "missing"), "tar member 'h' = 'missing': is a hard link to no file earlier"),
+    (entry("h", tarfile.LNKTYPE, "h"), "tar member 'h' = 'h': is a hard link to no file earlier"),
+    (entry("s/", tarfile.SYMTYPE, ""), "tar member 's/': ends in '/' but is no folder"),
+    (entry("s", tarfile.SYMTYPE, ""), "tar member 's': is a link to nothing (an empty target)"),
+    (entry("appliance.toml", tarfile.SYMTYPE, "vmlinuz"), "tar member 'appliance.toml': is in the archive twice"),
+    (entry(".", tarfile.REGTYPE), "tar member '.': has no name"),
+])
+def test_links_tarfile_could_not_make_are_refused_by_name_before_anything_is_written(tmp_path, bad, problem):
+    """Python 3.11.2 (the image's) raised KeyError for the first and RecursionError for the third."""
+    archive = make_tar(tmp_path / "odd.tar", sample_members() + [(bad, b"x" if bad.type == tarfile.REGTYPE else None)])
+    assert load_problems(archive, tmp_path / "unpacked")[0].startswith(problem)
+    assert list((tmp_path / "unpacked").iterdir()) == []
+
+
+def test_a_manifest_inflated_from_a_tiny_archive_is_refused_with_its_size_and_the_cap(tmp_path):
+    members = sample_members()
+    huge = 64 * 1024 * 1024
+    members[0] = (entry("appliance.toml"), b'name = "web"\n' + b"#" * huge)
+    archive = make_tar(tmp_path / "bomb.tar.gz", members, "w:gz")
+    assert archive.stat().st_size < 1024 * 1024
+    expected = (f"tar member 'appliance.toml': is {huge + 13:,} bytes; a manifest is at most 262,144 bytes "
+                "(256 KiB)")
+    assert load_problems(archive, tmp_path / "u") == [expected]
+    from hypervisor.appliances.safe_tar import sketch_bundle
+    with pytest.raises(FileProblems, match=re.escape(expected)):
+        sketch_bundle(archive, tmp_path / "sketch", "appliance.toml")
+
+
+def test_a_manifest_in_a_folder_is_read_no_further_than_the_cap(tmp_path):
+    (tmp_path / "vmlinuz").write_bytes(b"k")
+    (tmp_path / "appliance.toml").write_bytes(b'name = "web"\n' + b"#" * 262_144)
+    assert load_problems(tmp_path, None) == ["appliance.toml: is 262,157 bytes; a manifest is at most 262,144 bytes "
+                                             "(256 KiB)"]
+    (tmp_path / "appliance.toml").unlink()
+    os.mkfifo(tmp_path / "appliance.toml")        # read, it would wait for a writer for ever
+    assert load_problems(tmp_path, None) == ["appliance.toml: is not a file (a device, a pipe or a folder)"]
+
+
+def test_an_archive_of_too_many_members_or_bigger_than_its_room_is_refused(tmp_path, monkeypatch):
+    from hypervisor.appliances import safe_tar
+    monkeypatch.setattr(safe_tar, "MOST_MEMBERS", 5)
+    many = make_tar(tmp_path / "many.tar", sample_members() + [(entry(f"f{n}"), b"") for n in range(5)])
+    assert load_problems(many, tmp_path / "a") == ["bundle: has more than 5 members; a bundle holds a manifest, "
+                                                   "kernels and disk images"]
+    monkeypatch.setattr(safe_tar, "MOST_MEMBERS", 10_000)
+    monkeypatch.setattr(safe_tar.shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(1 << 30, 1 << 30, 100))
+    problem, = load_problems(make_tar(tmp_path / "big.tar", sample_members()), tmp_path / "b")
+    assert re.fullmatch(rf"bundle: unpacks to [\d.]+ [KM]?i?B and {tmp_path}/b has 100 B free: make room there first",
+                        problem), problem

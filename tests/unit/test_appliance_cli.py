@@ -4,12 +4,14 @@ xl itself cannot run on this build host (no Xen), so the commands get an Xl whos
 runner records the argv and answers `xl list` with a real captured layout: the
 boundary, not the logic, is stood in for.
 """
+import contextlib
 import io
 import json
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from hypervisor.cli.main import build_parser
 from hypervisor.xen.xl import Xl
@@ -112,3 +114,111 @@ def test_every_command_has_help():
         with pytest.raises(SystemExit) as done:
             parser.parse_args(words)
         assert done.value.code == 0
+
+
+# ---- import: the name decides the folder, so it follows the manifest's rule ------------------------------------
+
+def imported(tmp_path, cfg: bytes, capsys):
+    (tmp_path / "guest.cfg").write_bytes(cfg)
+    into = tmp_path / "deep" / "appliances"
+    code, _ = run("import", str(tmp_path / "guest.cfg"), "--into", str(into))
+    return code, capsys.readouterr(), into
+
+
+@pytest.mark.parametrize("name, shown", [('"../../x"', "'../../x'"), ('"/tmp/evil"', "'/tmp/evil'"),
+                                         ('".hidden"', "'.hidden'"), ("5", "5"), ('["a"]', "['a']"),
+                                         ('"a b"', "'a b'"), ('""', "''")])
+def test_an_imported_name_that_could_leave_the_folder_or_is_no_text_is_refused(tmp_path, capsys, name, shown):
+    code, said, into = imported(tmp_path, f'memory = 128\nname = {name}\n'.encode(), capsys)
+    assert code == 1
+    assert f"guest.cfg, line 2: {shown} cannot name an appliance: a name is 1-64 letters" in said.err
+    assert 'set name = "my-guest"' in said.err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["guest.cfg"]       # nothing written anywhere
+
+
+def test_a_file_name_that_is_no_appliance_name_says_to_add_one(tmp_path, capsys):
+    (tmp_path / "my guest.cfg").write_bytes(b"memory = 128\n")
+    code, _ = run("import", str(tmp_path / "my guest.cfg"), "--into", str(tmp_path / "into"))
+    assert code == 1
+    assert "its file name (it has no name =): 'my guest' cannot name an appliance" in capsys.readouterr().err
+
+
+def test_an_import_that_is_not_utf8_or_not_xl_cfg_says_where_without_a_traceback(tmp_path, capsys):
+    code, said, _ = imported(tmp_path, b'memory = 128\nname = "caf\xe9"\n', capsys)
+    assert code == 1
+    assert "guest.cfg, line 2: b'\\xe9' is not UTF-8 text: save the file as UTF-8" in said.err
+    code, said, _ = imported(tmp_path, b'memory = 128\nname = "web\n', capsys)
+    assert code == 1 and "guest.cfg: 1 problem\n  line 2" in said.err
+
+
+def test_a_good_import_lands_inside_into_and_never_over_a_link(tmp_path, capsys):
+    (tmp_path / "vmlinuz").write_bytes(b"kernel")          # beside the xl.cfg: copied into the bundle
+    code, said, into = imported(tmp_path, b'name = "web"\nmemory = 128\nkernel = "vmlinuz"\n', capsys)
+    assert code == 0 and (into / "web" / "appliance.toml").is_file()
+    (into / "db").symlink_to(tmp_path / "elsewhere")
+    code, said, _ = imported(tmp_path, b'name = "db"\nmemory = 128\n', capsys)
+    assert code == 1 and "db already exists" in said.err
+    assert not (tmp_path / "elsewhere").exists()
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(st.binary(max_size=80),
+                 st.builds(lambda name, rest: b"name = " + name + b"\n" + rest,
+                           st.sampled_from([b'"../x"', b'"a/b"', b"'..'", b'"\\x00"', b"0x10", b'"\\xff"', b"[]",
+                                            b'"web"', b'"' + b"a" * 70 + b'"']),
+                           st.binary(max_size=30))))
+def test_any_import_ends_in_an_appliance_inside_into_or_a_message(tmp_path_factory, cfg):
+    folder = tmp_path_factory.mktemp("import")
+    (folder / "guest.cfg").write_bytes(cfg)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code, _ = run("import", str(folder / "guest.cfg"), "--into", str(folder / "into"))
+    written = [p for p in folder.rglob("*") if p.is_file() and p.name != "guest.cfg"]
+    assert code in (0, 1)
+    assert all(p.parent.parent == folder / "into" for p in written), written
+    assert (code == 0) == bool(written) and (code == 0 or err.getvalue().startswith("xenbox: "))
+
+
+# ---- add --from-device: a stick mounted read-only while it is read ------------------------------------------------
+
+SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "appliances" / "sample-web"
+
+
+@pytest.fixture
+def stick(tmp_path, monkeypatch):
+    """A stick's files in a folder; mounting it is the boundary (no stick on this build host, see
+    test_storage_media for the mount itself): the stand-in records each mount and unmount."""
+    import shutil
+    from contextlib import contextmanager
+    from hypervisor.storage import media
+    folder, events = tmp_path / "stick", []
+    shutil.copytree(SAMPLE, folder / "bundles" / "web")
+    (folder / "photos").mkdir()
+
+    @contextmanager
+    def mounted(device, say):
+        events.append(f"mount {device}")
+        try:
+            yield folder
+        finally:
+            events.append(f"umount {device}")
+    monkeypatch.setattr(media, "mounted_read_only", mounted)
+    return folder, events
+
+
+def test_add_from_a_device_lists_its_bundles_then_adds_the_one_named_and_unmounts(tmp_path, stick, capsys):
+    folder, events = stick
+    into = tmp_path / "appliances"
+    assert run("add", "--from-device", "sdb1", "--into", str(into))[0] == 0
+    out = capsys.readouterr().out
+    assert "xenbox: bundles on sdb1:\n  bundles/web/\n" in out
+    assert "`xenbox appliance add --from-device sdb1 bundles/web/`" in out
+    assert events == ["mount sdb1", "umount sdb1"] and not into.exists()
+    assert run("add", "--from-device", "sdb1", "bundles/web/", "--into", str(into))[0] == 0
+    assert (into / "sample-web" / "appliance.toml").is_file()
+    assert events[2:] == ["mount sdb1", "umount sdb1"]
+    assert run("add", "--from-device", "sdb1", "photos", "--into", str(into))[0] == 1
+    assert "photos is no bundle on the device (a folder holding appliance.toml or a .tar of one); it holds " \
+           "bundles/web/" in capsys.readouterr().err
+    assert events[-1] == "umount sdb1"
+    assert run("add", "--into", str(into))[0] == 2

@@ -2,7 +2,7 @@
 import pytest
 
 from hypervisor.network.config import (UDHCPC, Addressing, Bridge, NetworkConfig, change, hostname_problem,
-                                       resolv_conf, to_commands, validate)
+                                       management_uplink, resolv_conf, to_commands, validate)
 
 BRIDGE0 = ["ip", "link", "add", "name", "xenbr0", "type", "bridge", "stp_state", "0", "forward_delay", "0"]
 UP0 = ["ip", "link", "set", "dev", "xenbr0", "up"]
@@ -218,3 +218,92 @@ def test_a_change_leaves_a_bridge_in_both_settings_up_with_its_guests():
                        ["ip", "link", "add", "link", "eth0", "name", "eth0.20", "type", "vlan", "id", "20"]]
     assert [c for c in moved.rollback if c[:3] == ["ip", "link", "del"]] == [["ip", "link", "del", "dev", "xenbr1"],
                                                                              ["ip", "link", "del", "dev", "eth0.20"]]
+
+
+# ---- network.interface: the NIC under xenbr0 --------------------------------------------------------------------
+
+TEARDOWN = [["ip", "-4", "route", "flush", "dev", "xenbr0", "proto", "boot"],
+            ["ip", "-6", "route", "flush", "dev", "xenbr0", "proto", "boot"],
+            ["ip", "-4", "address", "flush", "dev", "xenbr0"],
+            ["ip", "-6", "address", "flush", "dev", "xenbr0", "scope", "global"],
+            ["sysctl", "-q", "-w", "net.ipv6.conf.xenbr0.disable_ipv6=0"],
+            ["sysctl", "-q", "-w", "net.ipv6.conf.xenbr0.autoconf=1"]]
+
+
+def test_the_chosen_interface_is_the_one_found_else_the_first_wired_nic_with_a_message():
+    assert management_uplink(NetworkConfig(), ["eth0", "eth1"]) == ("eth0", None)
+    assert management_uplink(NetworkConfig(interface="eth1"), ["eth0", "eth1"]) == ("eth1", None)
+    assert management_uplink(NetworkConfig(interface="eth2"), ["eth0", "eth1"]) == ("eth0", (
+        "network.interface = eth2 is not a wired NIC of this host (it has eth0, eth1): xenbr0 stays on eth0, the "
+        "first wired NIC; plug it in, or change network.interface"))
+    assert management_uplink(NetworkConfig(interface="eth2"), []) == (None, (
+        "network.interface = eth2 is not a wired NIC of this host (it has none): xenbr0 has no NIC to bridge; "
+        "plug it in, or change network.interface"))
+    assert management_uplink(NetworkConfig(), []) == (None, None)
+
+
+def test_moving_xenbr0_onto_the_chosen_nic_and_back():
+    """Before, `change` kept whatever NIC rc.services had bridged: network.interface was never applied."""
+    moved = change(NetworkConfig(), NetworkConfig(interface="eth1"), "eth0", "eth1")
+    assert moved.apply == TEARDOWN + [["ip", "link", "set", "dev", "eth0", "nomaster"],
+                                      ["ip", "link", "set", "dev", "eth0", "down"],
+                                      ["ip", "link", "set", "dev", "eth1", "master", "xenbr0"],
+                                      ["ip", "link", "set", "dev", "eth1", "up"], UDHCPC]
+    assert moved.rollback == TEARDOWN + [["ip", "link", "set", "dev", "eth1", "nomaster"],
+                                         ["ip", "link", "set", "dev", "eth1", "down"], *JOIN_ETH0, UDHCPC]
+    assert change(NetworkConfig(), NetworkConfig(interface="eth0"), "eth0", "eth0").apply == TEARDOWN + [UDHCPC]
+    assert change(NetworkConfig(), NetworkConfig(interface="eth1"), None, "eth1").apply == TEARDOWN + [
+        ["ip", "link", "set", "dev", "eth1", "master", "xenbr0"], ["ip", "link", "set", "dev", "eth1", "up"], UDHCPC]
+
+
+def test_a_vlan_on_the_management_nic_moves_with_it_and_the_nic_left_may_carry_a_bridge():
+    vlan, lab = Bridge("xenbr1", vlan=20), Bridge("lab", host_only=True)
+    previous = NetworkConfig(bridges=(vlan, lab))
+    new = NetworkConfig(interface="eth1", bridges=(vlan, lab, Bridge("xenbr2", nic="eth0")))
+    assert validate(new) == []
+    links = [c for c in change(previous, new, "eth0", "eth1").apply if c[:2] == ["ip", "link"]]
+    assert links == [["ip", "link", "del", "dev", "xenbr1"], ["ip", "link", "del", "dev", "eth0.20"],
+                     ["ip", "link", "set", "dev", "eth0", "nomaster"], ["ip", "link", "set", "dev", "eth0", "down"],
+                     ["ip", "link", "set", "dev", "eth1", "master", "xenbr0"], ["ip", "link", "set", "dev", "eth1", "up"],
+                     ["ip", "link", "add", "name", "xenbr1", "type", "bridge", "stp_state", "0", "forward_delay", "0"],
+                     ["ip", "link", "add", "link", "eth1", "name", "eth1.20", "type", "vlan", "id", "20"],
+                     ["ip", "link", "set", "dev", "eth1.20", "master", "xenbr1"],
+                     ["ip", "link", "set", "dev", "eth1.20", "up"], ["ip", "link", "set", "dev", "xenbr1", "up"],
+                     ["ip", "link", "add", "name", "xenbr2", "type", "bridge", "stp_state", "0", "forward_delay", "0"],
+                     ["ip", "link", "set", "dev", "eth0", "master", "xenbr2"], ["ip", "link", "set", "dev", "eth0", "up"],
+                     ["ip", "link", "set", "dev", "xenbr2", "up"]]        # lab, host-only, stays up with its guests
+
+
+def sysfs_tree(root, bridged="eth0"):
+    """/sys/class/net as dom0 has it: two wired NICs, a wireless one, a guest's vif, loopback, xenbr0."""
+    for name in ("eth0", "eth1", "wlan0", "vif3.0"):
+        (root / name / "device").mkdir(parents=True)
+    (root / "wlan0" / "wireless").mkdir()
+    (root / "lo").mkdir()
+    for port in (bridged, "vif3.0"):
+        (root / "xenbr0" / "brif" / port).mkdir(parents=True)
+    return root
+
+
+def test_applying_settings_bridges_the_chosen_nic_at_every_boot_and_says_so(tmp_path, monkeypatch):
+    """The runner records the argv (`ip` cannot change this build host's network); the DHCP client, a
+    process of dom0's, is neither stopped nor started here."""
+    from hypervisor.network import apply
+    monkeypatch.setattr(apply, "stop_dhcp_client", lambda: None)
+    monkeypatch.setattr(apply.runner, "spawn", lambda argv: ran.append(argv))
+    sysfs, ran, said = sysfs_tree(tmp_path / "net"), [], []
+    assert apply.wired_nics(sysfs) == ["eth0", "eth1"]
+
+    def run(argv, *, input=None, timeout=60):
+        ran.append(list(argv))
+        return ""
+    assert apply.move(NetworkConfig(), NetworkConfig(interface="eth1"), said.append, run, tmp_path, sysfs) == []
+    assert said == ["network: xenbr0 moves from eth0 to eth1 (network.interface = eth1)"]
+    assert ran[6:] == [["ip", "link", "set", "dev", "eth0", "nomaster"], ["ip", "link", "set", "dev", "eth0", "down"],
+                       ["ip", "link", "set", "dev", "eth1", "master", "xenbr0"],
+                       ["ip", "link", "set", "dev", "eth1", "up"], UDHCPC]
+    ran.clear(), said.clear()
+    apply.move(NetworkConfig(), NetworkConfig(interface="eth7"), said.append, run, tmp_path, sysfs)
+    assert said == ["network: network.interface = eth7 is not a wired NIC of this host (it has eth0, eth1): xenbr0 "
+                    "stays on eth0, the first wired NIC; plug it in, or change network.interface"]
+    assert not any("master" in argv or "nomaster" in argv for argv in ran)

@@ -529,3 +529,56 @@ def test_a_bundle_is_added_from_the_console_with_its_copy_said_and_a_broken_one_
         assert severity == "error" and message.startswith(f"{broken} was not added: ")
         assert "disks[0].file = 'data.img': is not a file in the bundle" in message
     drive(test, places=places)
+
+
+def test_a_bundle_is_added_from_a_stick_the_console_mounts_asking_which_when_there_are_several(tmp_path, monkeypatch):
+    """Mounting is the boundary (no stick on this build host; test_storage_media has the mount itself):
+    `sdb1` is taken for a block device, and the mount is a stand-in recording each mount and unmount
+    around a folder holding the stick's files. The bundles are installed for real."""
+    import shutil
+    from contextlib import contextmanager
+    import tui.screens.appliance_jobs as appliance_jobs
+    stick, events = tmp_path / "stick", []
+    shutil.copytree(SAMPLE_WEB, stick / "web")
+    monkeypatch.setattr("hypervisor.storage.media.is_block_device", lambda path: path.name == "sdb1")
+
+    @contextmanager
+    def mounted(device, say):
+        events.append(f"mount {device}")
+        try:
+            yield stick
+        finally:
+            events.append(f"umount {device}")
+    monkeypatch.setattr(appliance_jobs, "mounted_read_only", mounted)
+    places = Places(tmp_path / "saved", tmp_path / "cores", tmp_path / "logs", tmp_path / "installed")
+
+    async def type_in(pilot, text):
+        pilot.app.screen.query_one(Input).value = text
+        await pilot.press("enter")
+        await settle(pilot)
+
+    async def test(pilot, screen, xl):
+        await pilot.press("a")
+        await pilot.pause()
+        await type_in(pilot, "sdc1")
+        assert "/dev/sdc1 is not a disk or partition of this host" in str(
+            pilot.app.screen.query_one("#problem", Static).render())
+        await type_in(pilot, "sdb1")             # one bundle on it: added straight away
+        assert pilot.app.notified[-1] == ("Added appliance sample-web from sdb1 (sdb1 is unmounted again): select "
+                                          "it and press u to start it.", "information")
+        assert events == ["mount sdb1", "umount sdb1"]
+        shutil.copytree(SAMPLE_WEB, stick / "more" / "db")
+        (stick / "more" / "db" / "appliance.toml").write_text(
+            (SAMPLE_WEB / "appliance.toml").read_text().replace('name = "sample-web"', 'name = "db"'))
+        await pilot.press("a")
+        await pilot.pause()
+        await type_in(pilot, "/dev/sdb1")        # two: the console asks which, the stick unmounted meanwhile
+        assert "sdb1 holds 2 bundles: which one? (more/db/, web/)" in pilot.app.screen.question
+        assert events[2:] == ["mount sdb1", "umount sdb1"]
+        await type_in(pilot, "nope")
+        assert "type one of more/db/, web/" in str(pilot.app.screen.query_one("#problem", Static).render())
+        await type_in(pilot, "more/db/")
+        assert pilot.app.notified[-1][0].startswith("Added appliance db from sdb1")
+        assert events[4:] == ["mount sdb1", "umount sdb1"]
+        assert sorted(p.name for p in (tmp_path / "installed").iterdir()) == ["db", "sample-web"]
+    drive(test, places=places)

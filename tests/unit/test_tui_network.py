@@ -121,8 +121,30 @@ def test_bridges_are_added_checked_as_typed_applied_and_removed(moves):
 def test_every_key_shows_in_the_footer_at_80_columns(moves):
     async def test(pilot, app):
         footer = app.screen.query_one("KeyFooter")
-        assert {key.key for key in footer.keys()} == {"4", "6", "h", "n", "g", "x", "a", "escape"}
+        assert {key.key for key in footer.keys()} == {"i", "4", "6", "h", "n", "g", "x", "a", "escape"}
         lines = footer.render().plain.splitlines()
         assert footer.size.height == len(lines) == 2 and all(len(line) <= 80 for line in lines)
         assert all(f"{key.shown} {key.description}" in footer.render().plain for key in footer.keys())
+    drive(test)
+
+
+def test_the_nic_under_xenbr0_is_chosen_among_the_wired_ones_and_applied(moves, monkeypatch, tmp_path):
+    monkeypatch.setattr(network_screen, "wired_nics", lambda: ["eth0", "eth1"])
+
+    async def test(pilot, app):
+        screen = app.screen
+        await pilot.press("i")
+        assert "auto (the first wired one) or one of eth0, eth1" in app.screen.question
+        await answer(pilot, app, "eth7")
+        assert str(app.screen.query_one("#problem", Static).render()) == (
+            "type auto or one of this host's wired NICs: eth0, eth1")
+        await answer(pilot, app, "eth1")
+        assert screen.draft == NetworkConfig(interface="eth1")
+        assert "NIC eth1, hostname from DHCP" in str(screen.query_one("#pending", Static).render())
+        await pilot.press("a")
+        await settle(pilot, app)
+        await pilot.press("y")
+        await settle(pilot, app)
+        assert moves == [(NetworkConfig(), NetworkConfig(interface="eth1"))]
+        assert screen.current.interface == "eth1" and "interface='eth1'" in (tmp_path / "kept").read_text()
     drive(test)

@@ -7,6 +7,8 @@ same screen over serial against the real tools and virtual disks.
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from textual.widgets import Input, Log, Static
 
 from hypervisor.storage.datastore import Status
@@ -39,7 +41,7 @@ class FakeDisks:
 
 class FakeStore:
     def __init__(self, group=None):
-        self.group, self.made = group, []
+        self.group, self.made, self.erased = group, [], []
 
     def status(self):
         return Status(self.group, self.group is not None)
@@ -47,6 +49,7 @@ class FakeStore:
     def initialise(self, disks, say):
         say(f"erasing what is written on {disks[0].path}")
         self.made.append([d.name for d in disks])
+        self.erased += disks
         self.group = GROUP
         return self.status()
 
@@ -189,3 +192,46 @@ def test_a_disk_plugged_in_or_pulled_out_shows_up_without_a_key_press(monkeypatc
         assert [r[0] for r in rows(screen)] == ["vda", "vdc"]
         assert ("Disks changed: vdb is gone.", "information") in app.notified
     drive(test)
+
+
+CHANGED = [
+    ("gone", None, "/dev/vdb (256 MiB) is no longer attached: nothing was erased"),
+    ("grown", Disk("vdb", "/dev/vdb", "disk", GIB, fstype="ext4", label="old"),
+     "/dev/vdb changed since it was chosen: its size is 1 GiB now, not 256 MiB. Nothing was erased"),
+    ("mounted", Disk("vdb", "/dev/vdb", "disk", GIB // 4, fstype="ext4", label="old", mountpoint="/mnt"),
+     "/dev/vdb changed since it was chosen: it is mounted at /mnt now; it holds an ext4 filesystem labelled old "
+     "when it was chosen"),
+    ("signature", Disk("vdb", "/dev/vdb", "disk", GIB // 4, fstype="xfs", label="new"),
+     "it holds an xfs filesystem labelled new now; it holds an ext4 filesystem labelled old when it was chosen"),
+    ("now read-only", Disk("vdb", "/dev/vdb", "disk", GIB // 4, fstype="ext4", label="old", read_only=True),
+     "/dev/vdb changed since it was chosen: what is written on it changed"),
+]
+
+
+@pytest.mark.parametrize("how, now, message", CHANGED, ids=[case[0] for case in CHANGED])
+def test_a_disk_that_changed_while_its_erasing_was_confirmed_is_not_erased(how, now, message):
+    """Before, the erase acted on the Disk object listed when the screen opened."""
+    async def test(pilot, app, screen):
+        await pilot.press("down", "i")
+        app.screen.query_one(Input).value = "vdb"
+        app.disks.plugged.remove(USED)            # meanwhile: pulled out, swapped, mounted, formatted
+        if now is not None:
+            app.disks.plugged.append(now)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert store.made == []
+        assert any(message in text and severity == "error" for text, severity in app.notified), app.notified
+    store = FakeStore()
+    drive(test, store)
+
+
+def test_the_disk_erased_is_the_one_read_just_before():
+    async def test(pilot, app, screen):
+        await pilot.press("down", "i")
+        app.screen.query_one(Input).value = "vdb"
+        app.disks.plugged[1] = Disk("vdb", "/dev/vdb", "disk", GIB // 4, fstype="ext4", label="old", model="new read")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert store.made == [["vdb"]] and store.erased[0].model == "new read"
+    store = FakeStore()
+    drive(test, store)

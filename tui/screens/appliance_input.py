@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hypervisor.appliances.manifest import NAME
+from hypervisor.storage.media import DEVICE_NAME, MediaError, device_path
 from tui.invalid import Invalid
 from tui.screens.appliance_rows import ApplianceRow
 
@@ -86,12 +87,31 @@ def bundle_path(text: str) -> Path:
     folder it would be relative to)."""
     path = Path(text.strip()).expanduser()
     if not path.is_absolute():
-        raise Invalid("give the bundle's full path, starting with /")
+        raise Invalid("give the bundle's full path, starting with /, or the stick or partition it is on (sdb1)")
     if path.is_dir() and not (path / "appliance.toml").is_file():
         raise Invalid(f"{path} holds no appliance.toml: give the bundle's own folder")
     if not path.is_dir() and not path.is_file():
         raise Invalid(f"{path} does not exist: give a bundle folder or a .tar of one")
     return path
+
+
+@dataclass(frozen=True)
+class OnDevice:
+    """A bundle on a stick or partition the console mounts itself: `sdb1`, or `sdb1 web.tar`."""
+    device: str
+    bundle: str | None = None       # its path on the device; None: the one there is, or ask which
+
+
+def bundle_source(text: str) -> Path | OnDevice:
+    """A bundle's full path, or a device (and the bundle's path on it)."""
+    device, _, bundle = text.strip().partition(" ")
+    if DEVICE_NAME.fullmatch(device.removeprefix("/dev/")) and not Path(text.strip()).exists():
+        try:
+            device_path(device)
+        except MediaError as error:
+            raise Invalid(str(error)) from None
+        return OnDevice(device.removeprefix("/dev/"), bundle.strip() or None)
+    return bundle_path(text)
 
 
 def existing_file(text: str, folder: Path) -> Path:

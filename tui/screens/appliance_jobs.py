@@ -19,6 +19,8 @@ from hypervisor.xen.daemons import CONSOLE_LOGS
 from hypervisor.xen.domains import state_has
 from hypervisor.xen.shutdown import ask_to_shut_down
 from hypervisor.xen.xl import Xl
+from hypervisor.storage.media import mounted_read_only
+from tui.invalid import Invalid
 from tui.screens import appliance_input as typed
 from tui.screens.appliance_rows import ApplianceRow
 
@@ -51,6 +53,13 @@ class Question:
     read: Callable[[str], Any] = field(repr=False)    # typed text -> value, or raises Invalid
     value: str = ""                 # the default, selected so typing replaces it
     placeholder: str = ""
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A job that ends by asking: the answer makes the next job (which bundle of several on a stick)."""
+    question: Question
+    then: Callable[[Any], Job] = field(repr=False)
 
 
 def start(xl: Xl, row: ApplianceRow) -> Job:
@@ -118,26 +127,65 @@ def save_question(row: ApplianceRow, saved_dir: Path) -> Question:
 
 
 def add_question() -> Question:
-    return Question("Add an appliance from its bundle (a folder or a .tar of one, e.g. on a USB stick "
-                    "mounted from the shell):", typed.bundle_path, placeholder="/mnt/stick/web.tar")
+    return Question("Add an appliance from its bundle: its full path (a folder or a .tar of one), or the USB "
+                    "stick or partition it is on, mounted read-only while it is read (sdb1, or sdb1 web.tar):",
+                    typed.bundle_source, placeholder="sdb1  or  /var/lib/xenbox/web.tar")
 
 
-def add(source: Path, into: Path, has_data_store: Callable[[], bool] | None = None) -> Job:
-    """Installed as `xenbox appliance add` does: checked first, images copied with progress."""
+def add(source: Path | typed.OnDevice, into: Path, has_data_store: Callable[[], bool] | None = None) -> Job:
+    """Installed as `xenbox appliance add` does: checked first, images copied with progress. From a
+    device, it is mounted read-only first and unmounted after; with several bundles on it, which one
+    is asked."""
+    if isinstance(source, typed.OnDevice):
+        return _add_from_device(source, into, has_data_store)
+
+    def call(say: Callable[[str], None]) -> str:
+        folder = _install(source, into, say, has_data_store)
+        return f"Added appliance {folder.name}: select it and press u to start it."
+    return Job(f"Adding {source.name}", f"Could not add {source}", call, reports=True)
+
+
+def _install(source: Path, into: Path, say: Callable[[str], None], has_data_store: Callable[[], bool] | None) -> Path:
     from hypervisor.appliances.install import InstallError, install_bundle
     from hypervisor.settings.problems import FileProblems
     from hypervisor.storage.datastore import MOUNTPOINT, DataStore
+    if into.is_relative_to(MOUNTPOINT) and not (has_data_store or DataStore().is_mounted)():
+        raise NotDone("This host has no data store, so an added appliance would be gone at the next boot: "
+                      "make one first (Storage screen, key t).")
+    try:
+        return install_bundle(source, into, say)
+    except (InstallError, FileProblems) as error:
+        raise NotDone(f"{source} was not added: {error}") from error
 
-    def call(say: Callable[[str], None]) -> str:
-        if into.is_relative_to(MOUNTPOINT) and not (has_data_store or DataStore().is_mounted)():
-            raise NotDone("This host has no data store, so an added appliance would be gone at the next boot: "
-                          "make one first (Storage screen, key t).")
+
+def _add_from_device(choice: typed.OnDevice, into: Path, has_data_store: Callable[[], bool] | None) -> Job:
+    from hypervisor.appliances.on_media import bundle_on, bundles_on
+    from hypervisor.storage.media import MediaError
+
+    def call(say: Callable[[str], None]) -> str | FollowUp:
         try:
-            folder = install_bundle(source, into, say)
-        except (InstallError, FileProblems) as error:
-            raise NotDone(f"{source} was not added: {error}") from error
-        return f"Added appliance {folder.name}: select it and press u to start it."
-    return Job(f"Adding {source.name}", f"Could not add {source}", call, reports=True)
+            with mounted_read_only(choice.device, say) as root:
+                found = [choice.bundle] if choice.bundle else bundles_on(root)
+                if not found:
+                    raise NotDone(f"{choice.device} holds no bundle (a folder holding appliance.toml, or a .tar of "
+                                  "one) at its top or one folder down.")
+                if len(found) > 1:
+                    return FollowUp(Question(f"{choice.device} holds {len(found)} bundles: which one? "
+                                             f"({', '.join(found)})", lambda text: _one_of(text, found), found[0]),
+                                    lambda picked: add(typed.OnDevice(choice.device, picked), into, has_data_store))
+                folder = _install(bundle_on(root, found[0]), into, say, has_data_store)
+        except MediaError as error:
+            raise NotDone(f"Nothing was added from {choice.device}: {error}") from error
+        return (f"Added appliance {folder.name} from {choice.device} ({choice.device} is unmounted again): select "
+                "it and press u to start it.")
+    shown = f"{choice.bundle} from {choice.device}" if choice.bundle else f"from {choice.device}"
+    return Job(f"Adding {shown}", f"Could not add {shown}", call, reports=True)
+
+
+def _one_of(text: str, found: list[str]) -> str:
+    if text.strip() not in found:
+        raise Invalid(f"type one of {', '.join(found)}, or Escape")
+    return text.strip()
 
 
 def save(xl: Xl, row: ApplianceRow, path: Path, saved: dict[str, Path]) -> Job:

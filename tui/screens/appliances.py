@@ -233,6 +233,9 @@ class AppliancesScreen(ClockedScreen):
             try:
                 said = job.call(lambda line: self.app.call_from_thread(self._job_progress, number, job, line)) \
                     if job.reports else job.call()
+                if isinstance(said, jobs.FollowUp):       # it needs an answer before it can go on
+                    self.app.call_from_thread(self._ask, said.question, lambda answer: self._run(said.then(answer)))
+                    return
                 outcome = (said if isinstance(said, str) else job.done, "information")
             except (CannotStart, jobs.NotDone) as error:
                 outcome = (str(error), "error")          # already a sentence naming the appliance

@@ -1,6 +1,7 @@
 """The host's network: the management interface, the settings in force, and changes to them.
 
-Changes are collected first (IPv4, IPv6, hostname, DNS, extra bridges), each checked as it is typed; `a`
+Changes are collected first (the NIC under xenbr0, IPv4, IPv6, hostname, DNS, extra bridges), each checked
+as it is typed; `a`
 applies them all at once. The console then asks to keep them, and goes back to the
 previous settings by itself if nobody answers within a minute. Kept settings go to the
 data store (config/network.toml) and are applied at every boot.
@@ -15,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
-from hypervisor.network.apply import describe, management_nic, move
+from hypervisor.network.apply import describe, management_nic, move, wired_nics
 from hypervisor.network.config import Addressing, Bridge, NetworkConfig, hostname_problem, validate
 from hypervisor.network.nic import read_nic
 from tui.invalid import Invalid
@@ -64,6 +65,7 @@ class NetworkScreen(ClockedScreen):
     NetworkScreen #status { height: 1; padding: 0 1; color: $text-muted; }
     """
     BINDINGS = [
+        Binding("i", "interface", "Interface"),
         Binding("4", "ipv4", "IPv4"),
         Binding("6", "ipv6", "IPv6"),
         Binding("h", "hostname", "Hostname"),
@@ -86,7 +88,7 @@ class NetworkScreen(ClockedScreen):
         yield Static("", id="nic", classes="box")
         yield Static("", id="current", classes="box")
         yield Static("", id="pending", classes="box")
-        yield Static("4, 6, h, n, g, x change a setting; a applies the changes.", id="status")
+        yield Static("i, 4, 6, h, n, g, x change a setting; a applies the changes.", id="status")
         yield KeyFooter(NETWORK_KEY_WIDTH)
 
     def on_mount(self) -> None:
@@ -141,6 +143,20 @@ class NetworkScreen(ClockedScreen):
             self._checked(draft, field)
         return draft
 
+    def action_interface(self) -> None:
+        wired = wired_nics()
+
+        def read(text: str) -> NetworkConfig:
+            if text != "auto" and text not in wired:
+                raise Invalid(f"type auto or one of this host's wired NICs: {', '.join(wired) or 'none found'}")
+            draft = replace(self.draft, interface=text)
+            found = validate(draft)
+            if found:
+                raise Invalid(found[0].message)
+            return draft
+        self._ask(f"The NIC bridged into xenbr0, for guests and this host: auto (the first wired one) or one of "
+                  f"{', '.join(wired) or 'none found'}:", self.draft.interface, read)
+
     def action_ipv4(self) -> None:
         v4 = self.draft.ipv4
         value = "dhcp" if v4.mode == "dhcp" else " ".join(filter(None, (v4.address, v4.gateway)))
@@ -189,7 +205,7 @@ class NetworkScreen(ClockedScreen):
         if self._busy:
             return
         if self.draft == self.current:
-            self.notify("Nothing has changed yet: 4, 6, h, n, g or x changes a setting.", severity="warning")
+            self.notify("Nothing has changed yet: i, 4, 6, h, n, g or x changes a setting.", severity="warning")
             return
         found = validate(self.draft)
         if found:
@@ -201,7 +217,11 @@ class NetworkScreen(ClockedScreen):
 
     @work(thread=True, exclusive=True, group="network", exit_on_error=False)
     def _move(self, previous: NetworkConfig, new: NetworkConfig, then_ask: bool) -> None:
-        failures = move(previous, new, lambda line: None)
+        said: list[str] = []
+        failures = move(previous, new, said.append)
+        notes = [line for line in said if "failed:" not in line]     # failures come back on their own
+        if notes:
+            self.app.call_from_thread(self.notify, " ".join(notes), markup=False, timeout=10)
         self.app.call_from_thread(self._moved, previous, new, failures, then_ask)
 
     def _moved(self, previous: NetworkConfig, new: NetworkConfig, failures: list[str], then_ask: bool) -> None:

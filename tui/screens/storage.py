@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Log, Static
 from hypervisor.appliances.claims import appliance_names, disks_given
 from hypervisor.storage import StorageError, human_size
 from hypervisor.storage.datastore import ConfirmationNeeded, DataStore, Status, boot_device, check_can_initialise
-from hypervisor.storage.disks import Disk, Disks, boot_disk, holds_data
+from hypervisor.storage.disks import Disk, Disks, as_it_is_now, boot_disk, holds_data
 from hypervisor.storage.volumes import GuestVolumes, Volume
 from tui.invalid import Invalid
 from tui.widgets.confirm import Confirm
@@ -225,7 +225,9 @@ class StorageScreen(ClockedScreen):
         def progress(line: str) -> None:
             self.app.call_from_thread(self.query_one(Log).write_line, line)
         try:
-            check_can_initialise(disk, boot_device(), confirmed_name)    # asked again: the disk may have changed
+            # Read again: the disk on screen may have changed (or gone) while the question was asked.
+            disk = as_it_is_now(disk, self.disks.list())
+            check_can_initialise(disk, boot_device(), confirmed_name)
             status = self.store.initialise([disk], progress)
             outcome, severity = f"The data store is ready on {disk.path}.", "information"
         except StorageError as error:

@@ -1,0 +1,58 @@
+"""Bundles on a stick or disk someone brought: what is there, and the one they named.
+
+Only the top of the device and the folders right under it are looked at: a stick may hold much else,
+and a bundle folder is not looked inside (its own files are no bundles).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypervisor.appliances.manifest import MANIFEST_NAME
+from hypervisor.storage.media import MediaError
+
+ARCHIVES = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2")
+
+
+def bundles_on(root: Path) -> list[str]:
+    """Bundles at the top of `root` or one folder down, as paths relative to it: folders (ending in
+    '/') holding appliance.toml, and tar archives."""
+    if (root / MANIFEST_NAME).is_file():
+        return ["./"]                   # the device is one bundle itself
+    found = []
+    for entry in _listing(root, root):
+        if _is_bundle(entry):
+            found.append(_shown(entry, root))
+        elif entry.is_dir() and not entry.is_symlink():
+            found += [_shown(inner, root) for inner in _listing(entry, root) if _is_bundle(inner)]
+    return sorted(found)
+
+
+def bundle_on(root: Path, name: str) -> Path:
+    """The bundle `name` (as `bundles_on` lists it, or any path on the device) under `root`; MediaError
+    when it is not there or leads off the device (a link to the host's own files)."""
+    path = (root / name.strip().lstrip("/")).resolve()
+    if not path.is_relative_to(root.resolve()):
+        raise MediaError(f"{name} leads off the device: give a bundle on it")
+    if not _is_bundle(path):
+        listed = bundles_on(root)
+        raise MediaError(f"{name} is no bundle on the device (a folder holding {MANIFEST_NAME} or a .tar of one)"
+                         + (f"; it holds {', '.join(listed)}" if listed else ""))
+    return path
+
+
+def _is_bundle(path: Path) -> bool:
+    return (path / MANIFEST_NAME).is_file() if path.is_dir() else path.is_file() and path.name.endswith(ARCHIVES)
+
+
+def _shown(path: Path, root: Path) -> str:
+    relative = str(path.relative_to(root))
+    return relative + "/" if path.is_dir() else relative
+
+
+def _listing(folder: Path, root: Path) -> list[Path]:
+    """What is in `folder`, hidden files (a stick's .Trashes) and links off the device at `root` left out."""
+    try:
+        entries = [entry for entry in folder.iterdir() if not entry.name.startswith(".")]
+    except OSError:
+        return []
+    return [entry for entry in entries if not entry.is_symlink() or entry.resolve().is_relative_to(root.resolve())]
