@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 SOURCES := $(shell find firmware board initramfs hypervisor tui -type f -not -name '*.pyc' -not -path '*/__pycache__/*')
 
-.PHONY: all deps run run-vga test unit e2e bench screenshots clean
+.PHONY: all deps run run-vga test unit e2e bench screenshots torture clean
 
 all: images/xenbox.iso
 
@@ -36,6 +36,15 @@ bench: images/xenbox.iso
 # Draw the README's pictures of the console again (docs/screens/*.svg) from the real screens.
 screenshots: deps
 	XENBOX_UPDATE_SCREENSHOTS=1 $(PY) -m pytest -q tests/unit/test_screenshots.py
+
+# Power cuts (QEMU killed) at random moments of XenBox's operations, then the same disks booted and checked.
+# Not part of `make test`: 10 cuts take about 40 min. SEED=n replays a run, ONLY=k one cut of it.
+SEED ?=
+CUTS ?= 10
+ONLY ?=
+JOBS ?= 2
+torture: images/xenbox.iso
+	$(PY) -m tests.torture --cuts $(CUTS) --jobs $(JOBS) $(if $(SEED),--seed $(SEED)) $(if $(ONLY),--only $(ONLY))
 
 clean:
 	rm -rf images/build images/xenbox*.iso images/bench* images/test-logs

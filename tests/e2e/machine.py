@@ -82,10 +82,12 @@ def qemu_monitor(socket_path: Path, command: str) -> str:
 
 
 class Shell:
-    """A dom0 shell opened from the console (key `s`); `exit` goes back to the console."""
+    """A dom0 shell opened from the console (key `s`); `exit` goes back to the console, whose screen
+    then shows `back_to` (a regex: the overview, unless a lock may come up in between)."""
 
-    def __init__(self, console: SerialConsole) -> None:
+    def __init__(self, console: SerialConsole, back_to: str = OVERVIEW) -> None:
         self.console = console
+        self.back_to = back_to
         self.count = 0
 
     # Limits, not speed targets: a CI host running two TCG machines has left a key unanswered for 47 s.
@@ -125,4 +127,4 @@ class Shell:
     def __exit__(self, *exc) -> None:
         self.console.type_line("exit")
         self.console.screen.reset()
-        self.console.wait_for_screen(OVERVIEW, 180)
+        self.console.wait_for_screen(self.back_to, 180)
