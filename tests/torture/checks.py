@@ -18,7 +18,7 @@ from machine import BOOT_TIMEOUT, Shell
 from serial import SerialConsole, Timeout
 
 from .expected import Expected
-from .host import ANY_SCREEN, AUTOSTART_DONE, bring_up
+from .host import ANY_SCREEN, AUTOSTART_DONE, BOOT_PID, bring_up
 
 REPORT_SCRIPT = Path(__file__).with_name("dom0_report.py")
 CHUNK = 800         # characters per typed line: busybox's line editor takes 1024 at most
@@ -40,7 +40,8 @@ def check_after_cut(console: SerialConsole, expected: Expected) -> tuple[list[st
 
 def read_report(console: SerialConsole) -> dict:
     with Shell(console, back_to=ANY_SCREEN) as shell:
-        shell.run(f"until [ -f {AUTOSTART_DONE} ]; do sleep 2; done", BOOT_TIMEOUT)
+        shell.run(f'while [ ! -f {AUTOSTART_DONE} ] && kill -0 "$(cat {BOOT_PID})" 2>/dev/null; do sleep 2; done',
+                  BOOT_TIMEOUT)      # until the boot has started its appliances, or has ended without
         shell.run("rm -f /tmp/report.b64")
         packed = base64.b64encode(gzip.compress(REPORT_SCRIPT.read_bytes(), 9)).decode()
         for start in range(0, len(packed), CHUNK):
@@ -98,7 +99,7 @@ def appliance_problems(rows: list | dict, expected: Expected) -> list[str]:
 def autostart_problems(report: dict) -> list[str]:
     outcomes = report["autostart"]
     if isinstance(outcomes, dict):
-        return [f"the boot's autostart left no readable status: {outcomes.get('error')}"]
+        return [f"the boot ended without starting the appliances (no readable {AUTOSTART_DONE}: {outcomes.get('error')})"]
     started = {o["name"]: o for o in outcomes}
     rows = report["appliances"] if isinstance(report["appliances"], list) else []
     problems = []

@@ -16,6 +16,8 @@ DISK_MIB = 2048
 # mounted and read, and the boot has decided on the first-boot screens.
 SAMPLE_STARTED = rb"xenbox: appliance sample-web (started|NOT started)"
 AUTOSTART_DONE = "/run/xenbox/autostart.json"       # written when the boot's autostart has finished
+BOOT_PID = "/run/xenbox/boot.pid"                   # `xenbox host boot`, while it runs
+NO_SETTINGS = rb"xenbox: no settings kept and no answer file"   # the console then opens the first-boot steps
 
 
 def blank_disk(path: Path, mib: int = DISK_MIB) -> Path:
@@ -55,10 +57,15 @@ def bring_up(console: SerialConsole, passwords: tuple[str, ...], password_requir
         return False
     try:
         console.wait_for_output(SAMPLE_STARTED, BOOT_TIMEOUT)
-    except Timeout:
-        problems.append(f"the boot did not start its appliances within {BOOT_TIMEOUT} s")
-        return False
+    except Timeout:     # the boot may have stopped early: the console, the lock and dom0 are still looked at
+        problems.append(f"the boot did not start the sample appliance within {BOOT_TIMEOUT} s of the console")
     console.settle(5)           # the console looks for a password and the first-boot marker every 2 s
+    if re.search(NO_SETTINGS, console.transcript):
+        try:
+            console.wait_for_screen(FIRST_BOOT, 180)
+        except Timeout:
+            problems.append("the boot found no settings, and the console never opened the first-boot steps")
+            return False
     screen = console.display()
     if re.search(LOCKED, screen):
         return unlock(console, passwords, problems)
