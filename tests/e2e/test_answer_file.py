@@ -132,10 +132,11 @@ def test_after_a_power_cut_everything_set_up_is_still_there(console):
     qemu_monitor(console.monitor, "system_reset")
     console.screen.reset()
     console.wait_for_output(rb"xenbox: early boot", 300, since=since)
-    console.wait_for_screen(r"this console is locked", 600)      # locked from its first frame
-    # Before the boot has read the data store (it says so) the shell key gets no shell; nor after.
-    console.note("lock screen first seen " + ("before" if "has not read the data store" in console.display()
-                                              else "after") + " the boot read the data store")
+    # Locked from its first frame: before the boot has read the data store (the lock says so), the shell
+    # key gets no shell; nor after.
+    seen = console.wait_for_screen(r"has not read the data store|Type the console password", 600)
+    console.note(f"lock screen first seen {'before' if seen.group().startswith('has') else 'after'} the boot "
+                 "read the data store")
     console.press("s")
     console.wait_for_screen(r"Type the console password", 600)
     console.settle(3)
