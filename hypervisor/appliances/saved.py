@@ -18,7 +18,7 @@ from typing import Callable
 
 from hypervisor.appliances import guest_paths
 from hypervisor.appliances.launch import CannotStart
-from hypervisor.appliances.xlcfg import BLOCK_SCRIPT
+from hypervisor.appliances.xlcfg import BLOCK_SCRIPT, VIF_SCRIPT
 from hypervisor.storage import StorageError
 from hypervisor.xen.xl import Xl
 
@@ -35,9 +35,9 @@ DEVICES = {"pcidevs": "PCI devices of the host", "dtdevs": "host devices from th
 PROGRAMS = ("device_model", "device_model_args", "device_model_args_pv", "device_model_args_hvm",
             "stubdomain_kernel", "stubdomain_ramdisk", "device_tree", "bootloader_args")
 FIRMWARE = ("firmware", "system_firmware", "smbios_firmware", "acpi_firmware", "bios_path_override")
-# libxl's default by name or path, and XenBox's own (board/common/rootfs_overlay/etc/xen/xl.conf sets it
-# as vif.default.script, so every guest saved on this host names it).
-NIC_SCRIPTS = (None, "vif-bridge", "/etc/xen/scripts/vif-bridge", "/usr/lib/xenbox/vif-bridge")
+# XenBox's own (board/common/rootfs_overlay/etc/xen/xl.conf sets it as vif.default.script, so every guest
+# saved on this host names it), and libxl's default by name or path.
+NIC_SCRIPTS = (None, VIF_SCRIPT, "vif-bridge", "/etc/xen/scripts/vif-bridge")
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from hypervisor.settings.tomlwrite import dumps
 __all__ = ["ImportedAppliance", "manifest_from_xl_cfg", "parse_xl_cfg", "to_xl_cfg"]
 
 BLOCK_SCRIPT = "/usr/lib/xenbox/block-phy"
+VIF_SCRIPT = "/usr/lib/xenbox/vif-bridge"      # every guest's network card's: xl.conf's vif.default.script
 BOOT_LETTERS = {"disk": "c", "cd": "d", "network": "n"}
 # An HVM appliance is headless: its console is the emulated serial port (`xl console -t serial`).
 HVM_CONSOLE = {"serial": "pty", "vnc": 0}

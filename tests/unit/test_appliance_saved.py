@@ -36,7 +36,7 @@ def config(name="web", disks=(), kernel=None, **more) -> dict:
             "disks": [{"pdev_path": target, "vdev": vdev, "backend": "phy", "format": "raw", "script": BLOCK,
                        "readwrite": 1} for vdev, target in disks],
             "nics": [{"devid": 0, "mac": "00:16:3e:12:34:56", "bridge": "xenbr0",
-                      "script": "/etc/xen/scripts/vif-bridge"}], **more}
+                      "script": "/usr/lib/xenbox/vif-bridge"}], **more}      # as a booted XenBox saved it
 
 
 class Recorded:
