@@ -73,7 +73,8 @@ def unlock(console, wrong_first: bool = False):
 def test_xens_keys_are_out_of_reach_of_the_serial_line_of_a_locked_box(console):
     """Ctrl-A three times would hand the serial line to Xen, whose debug keys include R (reboot). Here Xen
     keeps no switch key: the keys reach the lock screen, where the h typed after them is a password character."""
-    console.wait_for_screen(r"this console is locked", SETUP)
+    # Until the boot has read the data store the lock has no field to type into: wait for the field.
+    console.wait_for_screen(r"(?s)this console is locked.*Type the console password", SETUP)
     assert "•" not in console.display()            # the password field is empty
     since = len(console.transcript)
     console.press("\x01\x01\x01", pause=1)          # "*** Serial input to Xen", where Xen's keys are on

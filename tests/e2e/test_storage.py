@@ -143,7 +143,8 @@ def test_an_answer_file_with_three_mistakes_is_refused_whole_and_changes_nothing
                                    rb"answer file: fix them", 600).group(0).decode(errors="replace")
     assert "host.hostname = 'edge_01!'" in said
     assert 'network.address: missing: ipv4 = "static" needs address' in said
-    assert re.search(r'consol = .*unknown key; did you mean "console"\?', said)
+    # An answer file may hold secrets, so a key it does not know is named but its value is not quoted back.
+    assert re.search(r'consol: unknown key; did you mean "console"\?', said)
     console.wait_for_screen(r"Host\s+xenbox - 10\.0\.2\.15 \(xenbr0\)", 180)     # DHCP and the name, as before
     with Shell(console) as shell:
         assert "TYPE" not in shell.run("blkid -p /dev/vda || true")        # its data disk is still blank
@@ -187,7 +188,7 @@ def test_the_data_store_is_made_on_the_blank_disk(console):
     console.wait_for_screen(OVERVIEW, 180)
     console.wait_for_screen(r"Data store: VG xenbox", 180)
     with Shell(console) as shell:
-        assert shell.run("grep ' /var/lib/xenbox ' /proc/mounts").startswith("/dev/xenbox/data /var/lib/xenbox ext4")
+        assert shell.run("grep ' /var/lib/xenbox ' /proc/mounts").startswith("/dev/mapper/xenbox-data /var/lib/xenbox ext4")
 
 
 def test_bundles_on_a_disk_are_added_from_it_read_only_and_it_is_unmounted_after(console):
