@@ -22,13 +22,13 @@ from hypervisor.host.password import weakness
 from hypervisor.storage import lvm, nfs
 from hypervisor.storage.disks import Disk, holds_data, never_erased
 from hypervisor.storage.iscsi import Chap
+from hypervisor.storage.iscsi_targets import IQN, IQN_EXAMPLE, IQN_VALID
 
 SECRETS = ("password", "password_hash", "chap_password")      # never quoted back
 POOL_KEYS = {"file": ("path",), "disk": ("device",), "lun": ("id",), "lvm": ("vg", "disks"),
              "iscsi": ("portal", "target", "chap_user", "chap_password"), "nfs": ("server", "export", "version", "port")}
 STABLE = ("/dev/disk/by-id/", "/dev/disk/by-path/")
 PORTAL = re.compile(r"(?P<host>\[[0-9A-Fa-f:.]+\]|[^\s\[\]:/]+)(?::(?P<port>[0-9]{1,5}))?")
-IQN = re.compile(r"iqn\.[0-9]{4}-[0-9]{2}\.[a-z0-9][a-z0-9.-]*(:[^\s]+)?|eui\.[0-9A-Fa-f]{16}|naa\.[0-9A-Fa-f]{16,32}")
 LUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
 
 
@@ -312,8 +312,7 @@ def _iscsi(table: TableReader, pool: RequestedPool) -> RequestedPool:
         portal = None
     elif match is not None and _host_name(table, "portal", "192.168.1.5:3260", match["host"]) is None:
         portal = None
-    target = table.string("target", 'add target = "iqn.2004-01.com.example:storage"', pattern=IQN,
-                          valid="an iSCSI name such as iqn.2004-01.com.example:storage (or eui./naa.)")
+    target = table.string("target", f'add target = "{IQN_EXAMPLE}"', pattern=IQN, valid=IQN_VALID)
     user, password = table.string("chap_user"), table.string("chap_password")
     if ("chap_user" in table.data) != ("chap_password" in table.data):
         missing = "chap_password" if "chap_user" in table.data else "chap_user"

@@ -31,7 +31,10 @@ CONFIG = MOUNTPOINT / "config" / "iscsi.toml"
 INITIATOR = MOUNTPOINT / "config" / "iscsi-initiatorname"
 SECRETS = ("chap_password",)
 PORTAL = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[^\s\[\]:/]+)(?::[0-9]{1,5})?")
+# An iSCSI name (RFC 3720 3.2.6): the one rule for iscsi.toml and an answer file's iscsi pools.
 IQN = re.compile(r"iqn\.[0-9]{4}-[0-9]{2}\.[a-z0-9][a-z0-9.-]*(:[^\s]+)?|eui\.[0-9A-Fa-f]{16}|naa\.[0-9A-Fa-f]{16,32}")
+IQN_EXAMPLE = "iqn.2004-01.com.example:storage"
+IQN_VALID = f"an iSCSI name such as {IQN_EXAMPLE} (or eui./naa.)"
 DEFAULT_PORT = 3260
 DISKS_APPEAR_SECONDS = 20      # after a login the kernel scans the LUNs; under emulation that takes seconds
 Say = Callable[[str], None]
@@ -72,8 +75,7 @@ def _target(table: TableReader) -> IscsiTarget | None:
     name = table.string("name", 'add name = "san"', pattern=NAME, valid=NAME_VALID)
     portal = table.string("portal", 'add portal = "192.168.1.5:3260"', pattern=PORTAL,
                           valid="host or host:port, such as 192.168.1.5:3260")
-    iqn = table.string("target", 'add target = "iqn.2004-01.com.example:storage"', pattern=IQN,
-                       valid="an iSCSI name such as iqn.2004-01.com.example:storage (or eui./naa.)")
+    iqn = table.string("target", f'add target = "{IQN_EXAMPLE}"', pattern=IQN, valid=IQN_VALID)
     user, password = table.string("chap_user"), table.string("chap_password")
     for key, other in (("chap_user", "chap_password"), ("chap_password", "chap_user")):
         if key in table.data and other not in table.data:
