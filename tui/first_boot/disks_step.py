@@ -20,9 +20,8 @@ from hypervisor.storage import StorageError, human_size
 from hypervisor.storage.datastore import ConfirmationNeeded, check_can_initialise
 from hypervisor.storage.disks import Disk, Disks, boot_disk, holds_data, never_erased
 from tui.first_boot.step import Step
-from tui.invalid import Invalid
 from tui.screens.storage import fill, holds_text
-from tui.widgets.prompt import Prompt
+from tui.widgets.erase_prompt import erase_prompt
 
 COLUMNS = (("use", "Use", 3), ("disk", "Disk", 6), ("size", "Size", 8), ("holds", "Holds now", 32),
            ("model", "Model", 16))
@@ -149,18 +148,14 @@ class DisksStep(Step):
         self._set([*self.answers.data_disks, name])
 
     def _ask_name(self, disk: Disk, reason: str) -> None:
-        def typed(text: str) -> str:
-            if text not in (disk.name, disk.path):
-                raise Invalid(f"that is not {disk.name}: type {disk.name} exactly, or press Escape to leave "
-                              "the disk as it is")
-            return text
-        question = (f"{disk.path} ({disk.summary}) {reason}.\nApplying the settings erases everything on it.\n"
-                    f"Type {disk.name} to choose it for the data store:")
+        prompt = erase_prompt(disk, reason, "Applying the settings erases everything on it.",
+                              "choose it for the data store", "leave the disk as it is")
+
         def chosen(name: str | None) -> None:
             if name:
                 self.typed.add(disk_name(disk))
                 self._set([*self.answers.data_disks, disk_name(disk)])
-        self.app.push_screen(Prompt(question, read=typed), chosen)
+        self.app.push_screen(prompt, chosen)
 
     def _set(self, chosen: list[str]) -> None:
         """The data disks, and the wipe flag the answer file needs when one of them holds data (its name

@@ -23,6 +23,7 @@ from tui.invalid import Invalid
 from tui.widgets.confirm import Confirm
 from tui.widgets.header import ClockedScreen, ScreenHeader
 from tui.widgets.key_footer import KeyFooter
+from tui.widgets.erase_prompt import erase_prompt
 from tui.widgets.prompt import Prompt
 
 MIB = 1024 * 1024
@@ -196,14 +197,9 @@ class StorageScreen(ClockedScreen):
         try:
             check_can_initialise(disk, boot_device())
         except ConfirmationNeeded as needed:
-            def typed(text: str) -> str:
-                if text not in (disk.name, disk.path):
-                    raise Invalid(f"that is not {disk.name}: type {disk.name} exactly, or press Escape "
-                                  "to keep the disk as it is")
-                return text
-            question = (f"{disk.path} ({disk.summary}) {needed.reason}.\nEverything on it will be erased.\n"
-                        f"Type {disk.name} to erase it and make it the data store:")
-            self.app.push_screen(Prompt(question, read=typed), lambda name: name and self._initialise(disk, name))
+            prompt = erase_prompt(disk, needed.reason, "Everything on it will be erased.",
+                                  "erase it and make it the data store", "keep the disk as it is")
+            self.app.push_screen(prompt, lambda name: name and self._initialise(disk, name))
             return
         except StorageError as refused:
             self.notify(str(refused), severity="error", markup=False, timeout=10)
