@@ -12,7 +12,7 @@ from hypervisor.appliances.xlcfg import to_xl_cfg
 from hypervisor.runner import CommandError
 from hypervisor.storage import StorageError
 from hypervisor.xen.domains import Domain, state_has, stopped_but_held
-from hypervisor.xen.xl import Xl, libxl_reason
+from hypervisor.xen.xl import Xl
 
 if TYPE_CHECKING:
     from hypervisor.storage.pools import Pool
@@ -69,7 +69,7 @@ def _start(manifest: Manifest, xl: Xl, config_dir: Path, pools: OpenPool | None,
     except CommandError as error:
         # libxl's own error, and for an HVM guest what its device model (QEMU) said before it went:
         # a missing firmware, an ISO it could not open. Not `xl create`'s whole output.
-        raise CannotStart(why_stopped.start_failure(manifest.name, libxl_reason(error.output),
+        raise CannotStart(why_stopped.start_failure(manifest.name, error.output,
                                                     why_stopped.qemu_dm_tail(manifest.name, began),
                                                     error.sentence)) from error
     return cfg

@@ -23,6 +23,7 @@ from pathlib import Path
 from hypervisor.settings.atomic import write_atomically
 from hypervisor.xen import daemons as xen_daemons
 from hypervisor.xen.plain_text import last_lines, strip_escapes
+from hypervisor.xen.xl import libxl_reason
 
 RUNS = Path("/run/xenbox/runs")
 QEMU_LOGS = Path("/var/log/xen")       # libxl writes qemu-dm-NAME.log there for each HVM guest
@@ -92,10 +93,15 @@ def dm_lines(text: str, count: int = QEMU_LINES) -> list[str]:
     return [mask(line) for line in lines if not line.startswith("qemu-system-i386: terminating on signal")][-count:]
 
 
-def start_failure(name: str, libxl: str | None, qemu: list[str], fallback: str) -> str:
-    """The sentence for a start that libxl refused: its error, a hint when the cause is known, then what
-    the device model said last."""
-    said = libxl or fallback
+XC_ERROR = re.compile(r"xc: error: (?:panic: )?[\w.]+:\d+: \w+: (.*)")
+
+
+def start_failure(name: str, output: str, qemu: list[str], fallback: str) -> str:
+    """The sentence for a start that `xl create` refused (its output): Xen's domain builder's error (`xc:`),
+    which libxl's own lines after it only echo wrongly ("No such file or directory"), else libxl's; a hint
+    when the cause is known; then what the device model said last."""
+    builder = [found.group(1).strip() for found in map(XC_ERROR.match, output.splitlines()) if found]
+    said = builder[0] if builder else (libxl_reason(output) or fallback)
     text = f"Xen could not start {name}: {said}"
     hint = hint_for(said, qemu)
     if hint:
@@ -115,6 +121,8 @@ def hint_for(libxl: str, qemu: list[str]) -> str | None:
     if "failed to read BIOS file" in libxl:
         return (f"Its firmware is not on this host ({FIRMWARE_FILES}): choose the other firmware for it, "
                 "or use an image that has the file.")
+    if re.search(r"too large .*Out of memory", libxl):
+        return "Its kernel and ramdisk do not fit in its memory: raise memory.initial_mib in its appliance.toml."
     if re.search(r"(?i)hardware.assisted paging|\bHAP\b", libxl):
         return ("This host's CPU gives Xen no hardware-assisted paging (EPT/NPT), which HVM guests need here: "
                 "run the guest as PV, or on a host whose CPU has EPT/NPT switched on.")
@@ -132,9 +140,13 @@ def mask(line: str) -> str:
 
 
 def console_tail(text: str, count: int = CONSOLE_LINES) -> list[str]:
-    """The last lines worth showing: kernel timestamps dropped, blanks dropped, long lines cut, secrets masked."""
+    """The last lines worth showing: kernel timestamps dropped, blanks dropped, long lines cut, secrets masked.
+    After a kernel panic, the lines up to the panic's own: what follows it is a stack trace."""
     lines = [TIMESTAMP.sub("", line).rstrip() for line in strip_escapes(text).splitlines()]
     lines = [mask(line) for line in lines if line.strip()]
+    panics = [number for number, line in enumerate(lines) if PANIC.search(line)]
+    if panics:
+        lines = lines[:panics[-1] + 1]
     return [line if len(line) <= WIDTH else line[:WIDTH - 3] + "..." for line in lines[-count:]]
 
 

@@ -9,7 +9,6 @@ import pytest
 from hypervisor.appliances import why_stopped
 from hypervisor.appliances.why_stopped import (Run, console_tail, dm_lines, hint_for, panic_of, read_run, record,
                                                start_failure, why_not_running)
-from hypervisor.xen.xl import libxl_reason
 
 FAILURES = Path(__file__).parent.parent / "fixtures" / "xen" / "failures"
 
@@ -19,7 +18,7 @@ def fixture(name: str) -> str:
 
 
 def test_a_missing_firmware_file_is_said_with_libxls_words_and_what_to_do():
-    said = start_failure("win", libxl_reason(fixture("xl-create-bios-file-missing.txt")), [], "xl create failed")
+    said = start_failure("win", fixture("xl-create-bios-file-missing.txt"), [], "xl create failed")
     first, hint = said.splitlines()
     assert first == ("Xen could not start win: failed to read BIOS file: No such file or directory; "
                      "initializing domain firmware failed")
@@ -33,7 +32,7 @@ def test_a_missing_firmware_file_is_said_with_libxls_words_and_what_to_do():
 ])
 def test_a_device_model_that_did_not_start_is_shown_with_its_logs_last_lines(log, path, why):
     qemu = dm_lines(fixture(log))
-    said = start_failure("installer", libxl_reason(fixture("xl-create-dm-spawn-failed.txt")), qemu, "xl create failed")
+    said = start_failure("installer", fixture("xl-create-dm-spawn-failed.txt"), qemu, "xl create failed")
     lines = said.splitlines()
     assert lines[0].startswith("Xen could not start installer: domain 3 device model: spawn failed (rc=-3)")
     assert lines[1] == f"Its device model could not use {path}: {why}. Put a readable image there, or eject it."
@@ -104,3 +103,27 @@ def test_a_panic_is_found_in_its_kernels_words():
             "[    2.7] ---[ end Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0) ]---\n")
     assert panic_of(text) == "VFS: Unable to mount root fs on unknown-block(0,0)"
     assert panic_of("reboot: Power down\n") is None
+
+
+def test_a_pv_guest_that_panicked_at_boot_is_shown_with_the_lines_before_its_panic_not_its_stack(tmp_path):
+    """Debian's kernel with no ramdisk and no root= (captured: guest-pv-no-root.log); Xen destroyed it."""
+    logs = tmp_path / "console"
+    logs.mkdir()
+    log = logs / "guest-installer.log"
+    log.write_text(fixture("guest-pv-no-root.log"))
+    began = time.time() - 30
+    record("installer", Run(began), tmp_path)
+    said = why_not_running("installer", tmp_path, logs).splitlines()
+    assert said[0].startswith("installer crashed after it started at ")
+    assert said[0].endswith("its kernel panicked: VFS: Unable to mount root fs on unknown-block(0,0) "
+                            "(console's last output 30 s after the start). Its console's last lines:")
+    assert said[1:] == ["  evm: security.capability", "  evm: HMAC attrs: 0x1", "  clk: Disabling unused clocks",
+                        "  List of all partitions:", "  No filesystem could mount root, tried:",
+                        "  Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block..."]
+
+
+def test_a_pv_guest_given_too_little_memory_is_told_the_domain_builders_words_not_libxls_echo():
+    said = start_failure("installer", fixture("xl-create-pv-too-little-memory.txt"), [], "xl create failed")
+    assert said.splitlines() == [
+        "Xen could not start installer: segment kernel too large (0x3a00 > 0x1800 - 0x1000 pages): Out of memory",
+        "Its kernel and ramdisk do not fit in its memory: raise memory.initial_mib in its appliance.toml."]
