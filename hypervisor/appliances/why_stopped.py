@@ -187,7 +187,7 @@ def last_words(name: str, run: Run, console_logs: Path | None = None) -> str:
     log = console_log(name, console_logs)
     try:
         last_output = log.stat().st_mtime
-        text = last_lines(log, 200)
+        text = last_lines(log, 200, chunk=16 * 1024)     # asked every 2 s for each stopped appliance
     except OSError:
         last_output, text = None, ""
     return stopped_reason(name, run, text, last_output)
