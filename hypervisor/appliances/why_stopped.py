@@ -123,7 +123,7 @@ def hint_for(libxl: str, qemu: list[str]) -> str | None:
                 "or use an image that has the file.")
     if re.search(r"too large .*Out of memory", libxl):
         return "Its kernel and ramdisk do not fit in its memory: raise memory.initial_mib in its appliance.toml."
-    if re.search(r"(?i)hardware.assisted paging|\bHAP\b", libxl):
+    if "neither hap nor shadow paging available" in libxl:
         return ("This host's CPU gives Xen no hardware-assisted paging (EPT/NPT), which HVM guests need here: "
                 "run the guest as PV, or on a host whose CPU has EPT/NPT switched on.")
     for line in qemu:

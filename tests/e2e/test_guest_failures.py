@@ -3,7 +3,7 @@
 
 - an HVM guest whose CD-ROM image is the first 30 000 bytes of a real ISO (the boot medium): a truncated
   download, refused before Xen is asked (QEMU would open it and the guest would sit at "no bootable device");
-- an HVM guest whose firmware file is missing (SeaBIOS's folder moved away for the test, as OVMF.fd is missing
+- an HVM guest whose firmware file is missing (SeaBIOS's bios-256k.bin moved away for the test, as OVMF.fd is missing
   for a UEFI guest): libxl's error and what to do;
 - a PV guest, Debian's kernel from the image with no root filesystem: it panics at boot and Xen destroys it;
   its console's last lines and the panic are shown.
@@ -20,6 +20,7 @@ from machine import Shell, booted, leave_first_boot_for_later, wait_for_console
 
 BUNDLES = "/var/lib/xenbox/appliances"      # in RAM here: the host has no data store
 DOWN = "\x1b[B"
+SEABIOS = "/usr/share/seabios/bios-256k.bin"     # the one libxl loads (found in libxenlight)
 GUEST_PANIC = 600       # the bzImage unpacked by Xen's domain builder, then the kernel's boot, under TCG
 
 
@@ -80,7 +81,7 @@ def test_a_truncated_cd_image_is_refused_with_what_to_do(console):
 def test_a_missing_firmware_is_shown_in_libxls_words(console):
     console.press("\x1b")
     with Shell(console) as shell:
-        shell.run("mv /usr/share/seabios /usr/share/seabios.away")
+        shell.run(f"mv {SEABIOS} /tmp/")
         assert shell.status == 0
     try:
         open_appliances(console)
@@ -90,7 +91,7 @@ def test_a_missing_firmware_is_shown_in_libxls_words(console):
     finally:
         console.press("\x1b")
         with Shell(console) as shell:
-            shell.run("mv /usr/share/seabios.away /usr/share/seabios")
+            shell.run(f"mv /tmp/bios-256k.bin {SEABIOS}")
 
 
 def test_a_pv_guest_that_panics_at_boot_shows_its_panic_and_last_console_lines(console):

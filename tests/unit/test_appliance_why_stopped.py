@@ -127,3 +127,11 @@ def test_a_pv_guest_given_too_little_memory_is_told_the_domain_builders_words_no
     assert said.splitlines() == [
         "Xen could not start installer: segment kernel too large (0x3a00 > 0x1800 - 0x1000 pages): Out of memory",
         "Its kernel and ramdisk do not fit in its memory: raise memory.initial_mib in its appliance.toml."]
+
+
+def test_a_host_without_hardware_assisted_paging_is_said_so_with_what_to_do():
+    """Captured on a XenBox booted with -cpu qemu64 (SVM, no NPT): Debian's Xen has no shadow paging either."""
+    said = start_failure("win", fixture("xl-create-no-hap.txt"), [], "xl create failed").splitlines()
+    assert said[0] == ("Xen could not start win: neither hap nor shadow paging available; "
+                       "Unable to set domain create info defaults")
+    assert said[1].startswith("This host's CPU gives Xen no hardware-assisted paging (EPT/NPT)")
