@@ -19,7 +19,7 @@ import pytest
 from machine import Shell, booted, leave_first_boot_for_later, wait_for_console
 
 BUNDLES = "/var/lib/xenbox/appliances"      # in RAM here: the host has no data store
-DOWN = "\x1b[B"
+UP, DOWN = "\x1b[A", "\x1b[B"
 SEABIOS = "/usr/share/seabios/bios-256k.bin"     # the one libxl loads (found in libxenlight)
 GUEST_PANIC = 600       # the bzImage unpacked by Xen's domain builder, then the kernel's boot, under TCG
 
@@ -65,6 +65,15 @@ def open_appliances(console) -> None:
     console.wait_for_screen(r"pv-panic", 90)
 
 
+def select(console, row: int) -> None:
+    """The table's `row` (0: bad-iso, 1: no-firmware, 2: pv-panic): up to the top, then down. The screen
+    opened again is on the appliance left selected."""
+    for _ in range(4):
+        console.press_sequence(UP)
+    for _ in range(row):
+        console.press_sequence(DOWN)
+
+
 def why(console, name: str, *words: str, timeout: float = 120) -> str:
     """Until the panel under the table says why `name` is stopped, with each of `words` in that order.
     Single words: the panel wraps its lines at 80 columns."""
@@ -73,7 +82,8 @@ def why(console, name: str, *words: str, timeout: float = 120) -> str:
 
 
 def test_a_truncated_cd_image_is_refused_with_what_to_do(console):
-    open_appliances(console)                     # on the first row: bad-iso
+    open_appliances(console)
+    select(console, 0)
     console.press("u")
     why(console, "bad-iso", "start", "failed", "install.iso", "9660", "truncated")
 
@@ -85,7 +95,7 @@ def test_a_missing_firmware_is_shown_in_libxls_words(console):
         assert shell.status == 0
     try:
         open_appliances(console)
-        console.press_sequence(DOWN)                 # no-firmware
+        select(console, 1)
         console.press("u")
         why(console, "no-firmware", "failed", "read", "BIOS", "file", "firmware")
     finally:
@@ -96,8 +106,7 @@ def test_a_missing_firmware_is_shown_in_libxls_words(console):
 
 def test_a_pv_guest_that_panics_at_boot_shows_its_panic_and_last_console_lines(console):
     open_appliances(console)
-    console.press_sequence(DOWN)
-    console.press_sequence(DOWN)                 # pv-panic
+    select(console, 2)
     console.press("u")
     shown = why(console, "pv-panic", "crashed", "panicked", "VFS:", "Unable", "mount", "root", "partitions:",
                 timeout=GUEST_PANIC)
