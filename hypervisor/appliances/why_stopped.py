@@ -88,9 +88,10 @@ def qemu_dm_tail(name: str, since: float, logs: Path | None = None, count: int =
 
 
 def dm_lines(text: str, count: int = QEMU_LINES) -> list[str]:
-    """The informative last lines of a qemu-dm log: not blank, not QEMU's own 'terminating on signal'."""
+    """The informative last lines of a qemu-dm log: not blank, not QEMU's own 'terminating on signal' (libxl
+    stopping it after the failure that matters)."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return [mask(line) for line in lines if not line.startswith("qemu-system-i386: terminating on signal")][-count:]
+    return [mask(line) for line in lines if ": terminating on signal" not in line][-count:]
 
 
 XC_ERROR = re.compile(r"xc: error: (?:panic: )?[\w.]+:\d+: \w+: (.*)")

@@ -40,6 +40,11 @@ def test_a_device_model_that_did_not_start_is_shown_with_its_logs_last_lines(log
     assert lines[3] == "  " + fixture(log).strip()
 
 
+def test_qemus_own_words_on_being_stopped_are_left_out():
+    text = fixture("qemu-dm-started.log") + "xen-qemu-system-i386: terminating on signal 15 from pid 1234 (xl)\n"
+    assert dm_lines(text) == ["char device redirected to /dev/pts/2 (label serial0)"]
+
+
 def test_a_device_model_that_started_says_nothing_of_a_drive():
     assert hint_for("", dm_lines(fixture("qemu-dm-started.log"))) is None
     assert dm_lines(fixture("qemu-dm-started.log")) == ["char device redirected to /dev/pts/2 (label serial0)"]
