@@ -6,13 +6,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from hypervisor.appliances import guest_paths
+from hypervisor.appliances import guest_paths, why_stopped
 from hypervisor.appliances.manifest import Manifest
 from hypervisor.appliances.xlcfg import to_xl_cfg
 from hypervisor.runner import CommandError
 from hypervisor.storage import StorageError
 from hypervisor.xen.domains import Domain, state_has, stopped_but_held
-from hypervisor.xen.xl import Xl, libxl_reason
+from hypervisor.xen.xl import Xl
 
 if TYPE_CHECKING:
     from hypervisor.storage.pools import Pool
@@ -36,6 +36,20 @@ def start(manifest: Manifest, xl: Xl, config_dir: Path = CONFIG_DIR, pools: Open
     held = domain_once_let_go(manifest.name, xl, sleep)
     if held is not None:
         raise CannotStart(why_held(held))
+    # Kept (in RAM) for the Appliances screen and `appliance list`: why this start failed, or when it
+    # began, so that a guest that stops by itself soon after is shown with its console's last lines.
+    began = time.time()
+    try:
+        cfg = _start(manifest, xl, config_dir, pools, host_disk, began)
+    except CannotStart as error:
+        why_stopped.record(manifest.name, why_stopped.Run(began, refused=str(error)))
+        raise
+    why_stopped.record(manifest.name, why_stopped.Run(began))
+    return cfg
+
+
+def _start(manifest: Manifest, xl: Xl, config_dir: Path, pools: OpenPool | None, host_disk: HostDisk | None,
+           began: float) -> Path:
     free = xl.info().free_memory_mib
     if manifest.memory.initial_mib > free:
         raise CannotStart(f"{manifest.name} needs {manifest.memory.initial_mib} MiB but Xen has only {free} MiB "
@@ -45,15 +59,45 @@ def start(manifest: Manifest, xl: Xl, config_dir: Path = CONFIG_DIR, pools: Open
     missing = [str(d.file) for d in manifest.disks if d.file is not None and not d.file.exists()]
     if missing:
         raise CannotStart(f"{manifest.name}'s disk {missing[0]} is missing: attach it or fix disks in appliance.toml")
+    check_cd_images(manifest)
     config_dir.mkdir(parents=True, exist_ok=True)
     cfg = config_dir / f"{manifest.name}.cfg"
     cfg.write_text(to_xl_cfg(manifest))
+    why_stopped.begin_console_log(manifest.name)
     try:
         xl.create(str(cfg))
     except CommandError as error:
-        raise CannotStart(f"Xen refused to start {manifest.name}: {libxl_reason(error.output) or error.sentence}") \
-            from error
+        # libxl's own error, and for an HVM guest what its device model (QEMU) said before it went:
+        # a missing firmware, an ISO it could not open. Not `xl create`'s whole output.
+        raise CannotStart(why_stopped.start_failure(manifest.name, error.output,
+                                                    why_stopped.qemu_dm_tail(manifest.name, began),
+                                                    error.sentence)) from error
     return cfg
+
+
+# Where a CD or DVD image says what it is: sector 16 (at 32 KiB) starts with a volume descriptor whose
+# identifier is CD001 (ISO 9660, which every bootable disc has for El Torito) or BEA01 (UDF).
+DESCRIPTOR_AT, DESCRIPTORS = 32768 + 1, (b"CD001", b"BEA01")
+
+
+def check_cd_images(manifest: Manifest) -> None:
+    """Each CD-ROM image read where it says what it is, before Xen is asked: QEMU opens an image it cannot
+    read, or one that is not a disc at all (a truncated download), and the guest then sits at its firmware's
+    "no bootable device" with nothing said. An image QEMU cannot open at all fails later, in its log."""
+    for disk in manifest.disks:
+        if not disk.cdrom or disk.file is None or disk.format != "raw":
+            continue
+        try:
+            with open(disk.file, "rb") as image:
+                image.seek(DESCRIPTOR_AT)
+                head = image.read(len(DESCRIPTORS[0]))
+        except OSError as error:
+            raise CannotStart(f"{manifest.name}'s CD-ROM image {disk.file} cannot be read: {error.strerror}. "
+                              f"Put a readable copy there, or eject it from {disk.target}.") from error
+        if head not in DESCRIPTORS:
+            raise CannotStart(f"{manifest.name}'s CD-ROM image {disk.file} is not a CD or DVD image: it has no "
+                              f"ISO 9660 or UDF descriptor at 32 KiB (a truncated or damaged download, or not an "
+                              f"ISO). Download it again and check its sha256, or eject it from {disk.target}.")
 
 
 def domain_once_let_go(name: str, xl: Xl, sleep: Callable[[float], None] = time.sleep) -> Domain | None:

@@ -19,6 +19,7 @@ from hypervisor.appliances import autostart as boot_start
 from hypervisor.appliances.autostart_status import write_status
 from hypervisor.appliances.catalog import APPLIANCE_DIRS, Entry, discover, find, read_entry
 from hypervisor.appliances.launch import CannotStart, start
+from hypervisor.appliances.why_stopped import why_not_running
 from hypervisor.appliances.xlcfg import manifest_from_xl_cfg
 from hypervisor.cli.output import EXIT_FAILED, EXIT_NOT_FOUND, EXIT_USAGE, fail, say
 from hypervisor.settings.names import NAME
@@ -38,11 +39,13 @@ def appliance_rows(xl: Xl) -> list[dict]:
                      "domid": domain.domid if domain else None,
                      "memory_mib": domain.memory_mib if domain else (m.memory.initial_mib if m else None),
                      "vcpus": domain.vcpus if domain else (m.vcpus.initial if m else None),
-                     "autostart": entry.autostart, "folder": str(entry.folder), "problem": entry.problem})
+                     "autostart": entry.autostart, "folder": str(entry.folder), "problem": entry.problem,
+                     # why its last start this boot failed, or what its console said before it stopped
+                     "why_stopped": None if domain or entry.problem else why_not_running(entry.name)})
     for domain in running.values():
         rows.append({"name": domain.name, "state": domain.state, "domid": domain.domid,
                      "memory_mib": domain.memory_mib, "vcpus": domain.vcpus, "autostart": False,
-                     "folder": None, "problem": None})
+                     "folder": None, "problem": None, "why_stopped": None})
     return rows
 
 
@@ -56,8 +59,9 @@ def cmd_list(args, xl: Xl) -> int:
         memory = f"{r['memory_mib']} MiB" if r["memory_mib"] is not None else "-"
         print(f"{r['name']:20} {r['state'] if not r['problem'] else 'broken':9} {r['domid'] if r['domid'] is not None else '-':>4}"
               f" {memory:>8} {r['vcpus'] if r['vcpus'] is not None else '-':>5}  {'yes' if r['autostart'] else 'no'}")
-        if r["problem"]:
-            print("    " + r["problem"].replace("\n", "\n    "))
+        for said in (r["problem"], r["why_stopped"]):
+            if said:
+                print("    " + said.replace("\n", "\n    "))
     return 0
 
 

@@ -2,7 +2,7 @@
 import pytest
 
 from hypervisor.answer import first_boot
-from hypervisor.appliances import autostart_status
+from hypervisor.appliances import autostart_status, why_stopped
 from hypervisor.host import boot_problems, data_store_word, wrong_tries
 from hypervisor.xen import daemons as xen_daemons
 
@@ -19,3 +19,7 @@ def markers_of_this_test_only(tmp_path, monkeypatch):
     monkeypatch.setattr(boot_problems, "PROBLEMS_FILE", tmp_path / "markers" / "boot-problems.json")
     monkeypatch.setattr(data_store_word, "WORD", tmp_path / "markers" / "data-store")
     monkeypatch.setattr(wrong_tries, "WRONG_TRIES", tmp_path / "markers" / "console-wrong-tries")
+    # ... nor keep its records of appliance starts there, nor read a guest's console or qemu-dm log.
+    monkeypatch.setattr(why_stopped, "RUNS", tmp_path / "markers" / "runs")
+    monkeypatch.setattr(why_stopped, "QEMU_LOGS", tmp_path / "markers" / "xen-logs")
+    monkeypatch.setattr(xen_daemons, "CONSOLE_LOGS", tmp_path / "markers" / "xen-logs" / "console")

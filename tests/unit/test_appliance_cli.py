@@ -222,3 +222,28 @@ def test_add_from_a_device_lists_its_bundles_then_adds_the_one_named_and_unmount
            "bundles/web/" in capsys.readouterr().err
     assert events[-1] == "umount sdb1"
     assert run("add", "--into", str(into))[0] == 2
+
+
+def test_list_says_why_a_stopped_appliance_is_not_running(monkeypatch, capsys):
+    """What its last start left: here the captured panic of a PV kernel with no root fs."""
+    import time
+    from hypervisor.appliances import why_stopped
+    from hypervisor.appliances.catalog import read_entry
+    from hypervisor.cli import appliance as cli
+    from hypervisor.xen import daemons as xen_daemons
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures"
+    monkeypatch.setattr(cli, "discover", lambda: [read_entry(fixtures / "appliances" / "sample-web")])
+    why_stopped.record("sample-web", why_stopped.Run(time.time() - 20))
+    xen_daemons.CONSOLE_LOGS.mkdir(parents=True)
+    (xen_daemons.CONSOLE_LOGS / "guest-sample-web.log").write_text(
+        (fixtures / "xen" / "failures" / "guest-pv-no-root.log").read_text())
+    assert run("list")[0] == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].startswith("sample-web           stopped")
+    assert lines[2].startswith("    sample-web crashed after it started at ")
+    assert "its kernel panicked: VFS: Unable to mount root fs on unknown-block(0,0)" in lines[2]
+    assert lines[-2].startswith("      Kernel panic - not syncing: VFS") and lines[-1].startswith("web ")
+    run("list", "--json")
+    rows = json.loads(capsys.readouterr().out)
+    assert "its kernel panicked" in next(r for r in rows if r["name"] == "sample-web")["why_stopped"]
+    assert next(r for r in rows if r["name"] == "web")["why_stopped"] is None

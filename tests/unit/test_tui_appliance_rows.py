@@ -88,3 +88,28 @@ def test_autostart_failures_are_one_line_each():
         "sample-broken NOT started: its appliance.toml is not valid: /apps/sample-broken/appliance.toml: "
         "2 problems; type = 'xen': must be pv, pvh or hvm; memory.initial_mib: is missing"]
     assert failure_lines([Outcome("a", True)]) == []
+
+
+def test_what_the_last_start_left_is_the_reason_of_a_stopped_or_crashed_appliance_only():
+    asked = []
+
+    def why(name):
+        asked.append(name)
+        return f"{name}'s console ended: Kernel panic"
+    (stopped,) = build_rows([web()], [DOM0], {}, why=why)
+    assert stopped.reason == "sample-web's console ended: Kernel panic"
+    crashed = Domain("sample-web", 4, 96, 1, "crashed", 1.0)
+    (row,) = build_rows([web()], [DOM0, crashed], {}, why=why)
+    assert row.reason.splitlines() == ["sample-web crashed; its on_crash policy decides what Xen does next.",
+                                       "sample-web's console ended: Kernel panic"]
+    asked.clear()
+    (running,) = build_rows([web()], [DOM0, Domain("sample-web", 4, 96, 1, "running", 1.0)], {}, why=why)
+    assert running.reason is None and asked == []
+
+
+def test_a_failed_start_this_boot_says_more_than_autostarts_word():
+    failed = Outcome("sample-web", False, "Xen has too little memory")
+    (row,) = build_rows([web()], [DOM0], {}, [failed], why=lambda name: "The start at 10:00:00 failed. Xen ...")
+    assert row.reason == "The start at 10:00:00 failed. Xen ..."
+    (row,) = build_rows([web()], [DOM0], {}, [failed])
+    assert row.reason == "Autostart did not start it at boot: Xen has too little memory"

@@ -582,3 +582,26 @@ def test_a_bundle_is_added_from_a_stick_the_console_mounts_asking_which_when_the
         assert events[4:] == ["mount sdb1", "umount sdb1"]
         assert sorted(p.name for p in (tmp_path / "installed").iterdir()) == ["db", "sample-web"]
     drive(test, places=places)
+
+
+def test_an_appliance_that_panicked_after_its_start_shows_why_under_the_table():
+    """What launch.start kept, and the console log Xen wrote (captured: a PV kernel with no root fs)."""
+    from hypervisor.appliances import why_stopped
+    from hypervisor.xen import daemons as xen_daemons
+    why_stopped.record("sample-web", why_stopped.Run(time.time() - 40))
+    xen_daemons.CONSOLE_LOGS.mkdir(parents=True)
+    (xen_daemons.CONSOLE_LOGS / "guest-sample-web.log").write_text(
+        (Path(__file__).parent.parent / "fixtures" / "xen" / "failures" / "guest-pv-no-root.log").read_text())
+    xl = FakeXl([d for d in domains() if d.name != "sample-web"])
+
+    async def test(pilot, screen, xl):
+        await select(pilot, screen, "sample-web")
+        reason = screen.query_one("#reason", Static)
+        assert reason.display and reason.border_title == "Why sample-web is stopped"
+        shown = str(reason.render())
+        assert "its kernel panicked: VFS: Unable to mount root fs" in shown.replace("\n", " ")
+        assert "No filesystem could mount root, tried:" in shown and "Call Trace" not in shown
+        assert reason.region.bottom <= screen.size.height - 2      # the status line and keys still show
+        await select(pilot, screen, "legacy-db")
+        assert not reason.display
+    drive(test, xl)

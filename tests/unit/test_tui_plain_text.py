@@ -1,5 +1,5 @@
 """A guest's console log made safe to draw: no escape sequence may reach the terminal."""
-from tui.plain_text import last_lines, strip_escapes
+from hypervisor.xen.plain_text import last_lines, strip_escapes
 
 
 def test_cursor_queries_colours_and_titles_are_removed():

@@ -6,7 +6,7 @@ status said, so they can be tested without Xen.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 from hypervisor.appliances.autostart_status import Outcome
 from hypervisor.appliances.catalog import Entry
@@ -59,31 +59,40 @@ def display_state(domain: Domain | None, broken: bool) -> str:
     return domain.state
 
 
-def reason_for(entry: Entry | None, domain: Domain | None, failed: Outcome | None) -> str | None:
+def reason_for(entry: Entry | None, domain: Domain | None, failed: Outcome | None,
+               why: str | None = None) -> str | None:
+    """`why` is what the appliance's last start this boot left (hypervisor.appliances.why_stopped): why
+    it failed, or its console's last lines."""
     if entry is not None and entry.problem:
         return entry.problem
     if domain is not None and state_has(domain.state, "crashed"):
-        return f"{domain.name} crashed; its on_crash policy decides what Xen does next."
+        crashed = f"{domain.name} crashed; its on_crash policy decides what Xen does next."
+        return f"{crashed}\n{why}" if why else crashed
+    if domain is None and why:
+        return why
     if domain is None and failed is not None:
         return f"Autostart did not start it at boot: {failed.reason}"
     return None
 
 
 def build_rows(entries: Sequence[Entry], domains: Sequence[Domain], cpu: dict[int, float | None],
-               outcomes: Sequence[Outcome] = ()) -> list[ApplianceRow]:
-    """Every appliance of the catalog (by name), then running guests the catalog does not know; never dom0."""
+               outcomes: Sequence[Outcome] = (),
+               why: Callable[[str], str | None] = lambda name: None) -> list[ApplianceRow]:
+    """Every appliance of the catalog (by name), then running guests the catalog does not know; never dom0.
+    `why(name)` says what an appliance's last start left, asked only for one that is not running or crashed."""
     running = {d.name: d for d in domains if d.domid != 0}
     failed = {o.name: o for o in outcomes if not o.started}
     rows = []
     for entry in entries:
         domain = running.pop(entry.name, None)
-        rows.append(_row(entry, domain, cpu, failed.get(entry.name)))
+        asked = domain is None or state_has(domain.state, "crashed")
+        rows.append(_row(entry, domain, cpu, failed.get(entry.name), why(entry.name) if asked else None))
     rows.extend(_row(None, domain, cpu, None) for domain in running.values())
     return rows
 
 
 def _row(entry: Entry | None, domain: Domain | None, cpu: dict[int, float | None],
-         failed: Outcome | None) -> ApplianceRow:
+         failed: Outcome | None, why: str | None = None) -> ApplianceRow:
     manifest = entry.manifest if entry else None
     if domain is not None:
         vcpus, memory = domain.vcpus, domain.memory_mib
@@ -98,7 +107,7 @@ def _row(entry: Entry | None, domain: Domain | None, cpu: dict[int, float | None
         memory_mib=memory,
         cpu=cpu.get(domain.domid) if domain else None,
         autostart=bool(entry and entry.autostart),
-        reason=reason_for(entry, domain, failed),
+        reason=reason_for(entry, domain, failed, why),
         manifest=manifest,
     )
 

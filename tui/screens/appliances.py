@@ -22,6 +22,7 @@ from textual.worker import Worker, WorkerState
 from hypervisor.appliances.autostart_status import Outcome, read_status
 from hypervisor.appliances.catalog import APPLIANCE_DIRS, Entry
 from hypervisor.appliances.launch import CannotStart
+from hypervisor.appliances.why_stopped import why_not_running
 from hypervisor.runner import CommandError, ParseError
 from hypervisor.xen.domains import CpuMeter
 from hypervisor.xen.xl import Xl
@@ -45,7 +46,7 @@ REFRESH, ACTION = "appliances-refresh", "appliances-action"
 class AppliancesScreen(ClockedScreen):
     DEFAULT_CSS = """
     AppliancesScreen #reason {
-        height: auto; max-height: 7; padding: 0 1;
+        height: auto; max-height: 12; padding: 0 1;
         border: solid $error; border-title-color: $text; display: none;
     }
     AppliancesScreen #status { height: 1; padding: 0 1; color: $text-muted; }
@@ -138,7 +139,7 @@ class AppliancesScreen(ClockedScreen):
             if self.meter is None:
                 self.meter = CpuMeter(self.xl.info().nr_cpus)
             cpu = self.meter.sample(domains, time.monotonic())
-            rows, problem = build_rows(self.catalog(), domains, cpu, self.autostart_status()), None
+            rows, problem = build_rows(self.catalog(), domains, cpu, self.autostart_status(), why_not_running), None
         except CommandError as error:
             rows, problem = None, f"Xen did not answer: {error.sentence}"
         except ParseError as error:

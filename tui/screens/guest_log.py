@@ -10,7 +10,7 @@ from textual.screen import Screen
 from rich.text import Text
 from textual.widgets import Footer, RichLog
 
-from tui.plain_text import last_lines
+from hypervisor.xen.plain_text import last_lines
 from tui.widgets.header import ScreenHeader
 
 LINES = 500

@@ -18,6 +18,8 @@ ln -sf /proc/self/fd/1 /dev/stdout
 ln -sf /proc/self/fd/2 /dev/stderr
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 mkdir -p /var/run /var/lib/xen /var/log/xen /run/xen /run/xenstored /run/lock /run/lvm /run/xenbox
+# Guests' console and qemu-dm logs (RAM): root's alone.
+chmod 0700 /var/log/xen
 hostname -F /etc/hostname
 ip link set lo up
 # Until rc.services has Xen's daemons up, the consoles wait before asking Xen anything.
