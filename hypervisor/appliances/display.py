@@ -205,7 +205,7 @@ def websockify_argv(cert: Certificate, port: int = DISPLAY_PORT, tokens: Path = 
                     run_dir: Path = RUN_DIR, python: str = sys.executable) -> list[str]:
     return [python, "-m", SERVER_MODULE, str(run_dir / "websockify.pid"),
             "--cert", str(cert.cert), "--key", str(cert.key), "--ssl-only", "--ssl-version", "tlsv1_2",
-            "--web", str(web), "--file-only",
+            "--web", str(web),
             "--token-plugin", "hypervisor.appliances.display_tokens.GuestTokens", "--token-source", str(tokens),
             "--log-file", str(run_dir / "websockify.log"), str(port)]
 

@@ -17,8 +17,14 @@ from hypervisor.settings.atomic import write_atomically
 
 def main(argv: list[str]) -> None:
     pidfile, *options = argv
+    os.umask(0o077)         # its log names the tokens it was given
     warnings.filterwarnings("ignore", message="no 'numpy' module")
     from websockify import websocketproxy
+    given = websocketproxy.WebSocketProxy.__init__
+
+    def no_listings(self, *args, **kwargs):     # websockify 0.10 has the setting but no option for it
+        given(self, *args, **{**kwargs, "file_only": True})
+    websocketproxy.WebSocketProxy.__init__ = no_listings
     write_atomically(Path(pidfile), f"{os.getpid()}\n")
     sys.argv = ["websockify", *options]
     websocketproxy.websockify_init()

@@ -23,6 +23,8 @@ class Screen:
 
 
 def from_rgb(width: int, height: int, rgb: bytes) -> Screen:
+    if len(rgb) < 3 * width * height:
+        raise ValueError("the picture is cut short")
     pixels = memoryview(rgb)
     gray = tuple(0.299 * pixels[i] + 0.587 * pixels[i + 1] + 0.114 * pixels[i + 2]
                  for i in range(0, 3 * width * height, 3))
@@ -44,9 +46,19 @@ def read_ppm(data: bytes) -> Screen:
         fields.append(data[at:end])
         at = end
     magic, width, height, maxval = fields[0], int(fields[1]), int(fields[2]), int(fields[3])
-    if magic != b"P6" or maxval != 255:
-        raise ValueError(f"not a P6 PPM with maxval 255: {magic!r} {maxval}")
+    if magic not in (b"P6", b"P5") or maxval != 255:
+        raise ValueError(f"not a P6 PPM or P5 PGM with maxval 255: {magic!r} {maxval}")
+    if magic == b"P5":
+        gray = data[at + 1:at + 1 + width * height]
+        if len(gray) < width * height:
+            raise ValueError("the picture is cut short")
+        return Screen(width, height, tuple(float(value) for value in gray))
     return from_rgb(width, height, data[at + 1:at + 1 + 3 * width * height])
+
+
+def pgm(screen: Screen) -> bytes:
+    """The screen as a grayscale PGM (P5), for the test log and fixtures."""
+    return f"P5\n{screen.width} {screen.height}\n255\n".encode() + bytes(round(v) for v in screen.gray)
 
 
 def shrunk(screen: Screen, size: int = SIZE) -> list[list[float]]:

@@ -15,12 +15,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import ISO
+from conftest import ISO, LOGS
 from free_port import free_port
 from grub_rescue import rescue_iso, reference_screen
 from machine import Shell, booted, leave_first_boot_for_later, wait_for_console
 from screen_client import read_screen, refused
-from screen_hash import alike
+from screen_hash import alike, pgm
 
 NAME = "grub-screen"
 MANIFEST = f"""\
@@ -58,6 +58,7 @@ def host(iso, tmp_path_factory):
     folder = tmp_path_factory.mktemp("screen")
     rescue = rescue_iso(ISO.parent / "cache")
     reference = reference_screen(rescue)         # before the host boots: the machine is quieter
+    (LOGS / "guest-screen.reference.pgm").write_bytes(pgm(reference))
     port = free_port()
     with booted(iso, "guest-screen", disks=[bundle_disk(folder, rescue)],
                 host_forwards=[f"tcp:127.0.0.1:{port}-:{DISPLAY_PORT}"]) as console:
@@ -122,6 +123,7 @@ def test_the_guests_screen_read_through_websockify_is_the_isos(host):
     deadline, why = time.monotonic() + SCREEN_WAIT, "never read"
     while time.monotonic() < deadline:
         screen = read_screen("127.0.0.1", host.port, host.shown["token"], host.shown["fingerprint_sha256"])
+        (LOGS / "guest-screen.seen.pgm").write_bytes(pgm(screen))
         same, why = alike(screen, host.reference)
         if same:
             return

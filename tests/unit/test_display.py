@@ -187,8 +187,7 @@ def test_websockify_is_started_with_tls_only_tokens_and_no_listings(tmp_path):
     cert = display.Certificate(Path("/c.pem"), Path("/k.pem"), "AB")
     argv = display.websockify_argv(cert, 6080, tmp_path / "t.json", Path("/usr/share/novnc"), tmp_path, "python3")
     assert argv[:4] == ["python3", "-m", "hypervisor.appliances.display_server", str(tmp_path / "websockify.pid")]
-    for option in ("--ssl-only", "--file-only"):
-        assert option in argv
+    assert "--ssl-only" in argv and argv[argv.index("--ssl-version") + 1] == "tlsv1_2"
     assert argv[argv.index("--token-source") + 1] == str(tmp_path / "t.json") and argv[-1] == "6080"
 
 
