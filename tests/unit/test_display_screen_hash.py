@@ -1,5 +1,6 @@
 """The comparison tests/e2e/test_guest_screen.py makes between a guest's screen and plain QEMU's: alike
 screens pass, and a blank one, or one showing something else, fails."""
+import gzip
 import sys
 from pathlib import Path
 
@@ -9,6 +10,10 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
 from screen_hash import Screen, alike, distance, pgm, read_ppm    # noqa: E402
 
+
+# Debian's grub-rescue-cdrom.iso (2.06-13+deb12u2) under plain QEMU (std VGA, text mode), read with its
+# monitor's screendump, as tests/e2e/test_guest_screen.py reads it (and writes it to its log).
+GRUB = REPO / "tests" / "fixtures" / "display" / "grub-rescue-qemu.pgm.gz"
 
 
 def text_screen(lines: list[tuple[int, int]], width: int = 720, height: int = 400, ink: float = 170.0,
@@ -56,6 +61,16 @@ def test_a_screen_showing_something_else_does_not_match():
     same, why = alike(other, grub)
     assert not same and "differ" in why, why
     assert distance(other, grub) > 10
+
+
+def test_the_real_reference_screen_against_blank_and_itself():
+    reference = read_ppm(gzip.decompress(GRUB.read_bytes()))
+    assert (reference.width, reference.height) == (720, 400)
+    assert alike(reference, reference)[0]
+    assert alike(scaled(reference, 640, 480), reference)[0]
+    for level in (0.0, 170.0):
+        assert not alike(blank(level=level), reference)[0]
+    assert not alike(text_screen([(20, 30), (22, 60), (24, 80)]), reference)[0]
 
 
 def test_pgm_round_trip():
