@@ -12,6 +12,7 @@ from pathlib import Path
 from firmware.appliance import build_sample_appliances
 from firmware.board import REPO, load_board
 from firmware.context import Context
+from firmware.display import install_display
 from firmware.host import check_host
 from firmware.initramfs import build_initramfs
 from firmware.iso import make_iso, make_squashfs
@@ -25,6 +26,7 @@ STEPS = [
     ("Checking the build machine", lambda ctx: check_host()),
     ("Building the root filesystem from Debian packages", build_rootfs),
     ("Installing Python packages and compiling bytecode", install_python),
+    ("Adding websockify and noVNC for guests' screens", install_display),
     ("Applying the board's root filesystem overlay", apply_overlays),
     ("Taking out Xen and the dom0 kernel", extract_boot_files),
     ("Trimming kernel modules and unused files", trim_rootfs),

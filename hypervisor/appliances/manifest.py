@@ -99,6 +99,13 @@ class Autostart:
 
 
 @dataclass(frozen=True)
+class Display:
+    """An hvm guest's graphical console: off unless asked for, then reached only through websockify
+    with TLS and a token (hypervisor/appliances/display.py); libxl's VNC listens on 127.0.0.1 alone."""
+    enabled: bool = False
+
+
+@dataclass(frozen=True)
 class Manifest:
     name: str
     description: str
@@ -111,6 +118,7 @@ class Manifest:
     policy: Policy
     autostart: Autostart
     bundle_dir: Path
+    display: Display = Display()
 
 
 def load_bundle(path: Path | str, extract_into: Path | str | None = None,
@@ -173,10 +181,12 @@ def parse_manifest(text: str, bundle_dir: Path, host: HostLimits | None = None) 
     boot = _boot(doc, kind, bundle_dir)
     disks, network = _disks(doc, bundle_dir, kind), _network(doc, name or "")
     policy, autostart = _policy(doc), _autostart(doc)
+    display = _display(doc, kind)
     doc.finish()
     if problems:
         raise FileProblems(source, problems)
-    return Manifest(name, description, kind, memory, vcpus, boot, disks, network, policy, autostart, bundle_dir)
+    return Manifest(name, description, kind, memory, vcpus, boot, disks, network, policy, autostart, bundle_dir,
+                    display)
 
 
 def _memory(doc: TableReader, host: HostLimits | None) -> Memory | None:
@@ -391,3 +401,15 @@ def _autostart(doc: TableReader) -> Autostart:
                           table.integer("delay_s", minimum=0, unit="seconds") or 0)
     table.finish()
     return autostart
+
+
+def _display(doc: TableReader, kind: str | None) -> Display:
+    table = doc.table("display")
+    if table is None:
+        return Display()
+    enabled = bool(table.boolean("enabled"))
+    table.finish()
+    if enabled and kind in ("pv", "pvh"):
+        table.problem("enabled", True, "is for hvm guests: a pv or pvh guest's console is its text console "
+                                       "(xenbox appliance console NAME); drop [display]")
+    return Display(enabled)

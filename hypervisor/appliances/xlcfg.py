@@ -21,6 +21,11 @@ VIF_SCRIPT = "/usr/lib/xenbox/vif-bridge"      # every guest's network card's: x
 BOOT_LETTERS = {"disk": "c", "cd": "d", "network": "n"}
 # An HVM appliance is headless: its console is the emulated serial port (`xl console -t serial`).
 HVM_CONSOLE = {"serial": "pty", "vnc": 0}
+# ... unless its [display] is on: then its VNC server listens on dom0's loopback alone, on the first free
+# display from :0 (QEMU's `to=99`; libxl writes the port it took to xenstore), and is reached only
+# through websockify with TLS and a token (display.py). The serial console stays.
+VNC_LISTEN = "127.0.0.1"
+HVM_DISPLAY = {"serial": "pty", "vnc": 1, "vnclisten": VNC_LISTEN, "vncunused": 1}
 _HEADLESS = "appliances are headless, with the serial port as console"
 NOT_CARRIED = {"uuid": "xl makes a new one at each start", "vnc": _HEADLESS, "sdl": _HEADLESS,
                "vnclisten": _HEADLESS, "vncpasswd": _HEADLESS}
@@ -33,7 +38,8 @@ def to_xl_cfg(manifest: Manifest) -> str:
         ("memory", m.memory.initial_mib), ("maxmem", m.memory.maximum_mib),
         ("vcpus", m.vcpus.initial), ("maxvcpus", m.vcpus.maximum)]
     if m.type == "hvm":
-        settings += [("boot", "".join(BOOT_LETTERS[device] for device in m.boot.order)), *HVM_CONSOLE.items()]
+        console = HVM_DISPLAY if m.display.enabled else HVM_CONSOLE
+        settings += [("boot", "".join(BOOT_LETTERS[device] for device in m.boot.order)), *console.items()]
     elif m.boot.bootloader:
         settings += [("bootloader", m.boot.bootloader)]
     else:

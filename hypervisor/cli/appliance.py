@@ -356,3 +356,58 @@ def add_commands(groups) -> None:
     add.add_argument("--replace", action="store_true", help="replace an installed appliance of the same name")
     add.add_argument("--into", default=str(APPLIANCE_DIRS[0]), help=f"where appliances live (default {APPLIANCE_DIRS[0]})")
     command("autostart", cmd_autostart, "start the autostart appliances in order (run at boot)")
+    add_display_command(commands)
+
+
+def cmd_display(args, xl: Xl) -> int:
+    """Turn a guest's graphical console on or off (at its next start), or show how to reach it."""
+    import socket
+    import time as clock
+    from hypervisor.appliances import display
+    from hypervisor.appliances.launch import CONFIG_DIR
+    from hypervisor.network.addresses import host_addresses
+    entry = _entry(args.name)
+    if entry is None:
+        return fail(f"no appliance named {args.name}; `xenbox appliance list` shows them", EXIT_NOT_FOUND)
+    if entry.manifest is None:
+        return fail(f"{args.name}'s appliance.toml has problems: {entry.problem}")
+    try:
+        if args.action == "show":
+            domain = xl.domain(args.name)
+            shown = display.show(entry.manifest, domain is not None, CONFIG_DIR / f"{args.name}.cfg",
+                                 [address for _, address in host_addresses()], socket.gethostname(), args.minutes)
+        else:
+            on = args.action == "on"
+            display.set_display(entry.folder, on)
+            if not on:
+                display.TokenStore().revoke(args.name)
+                if not display.any_display_on(e.manifest for e in discover()):
+                    display.Websockify().stop()
+    except display.DisplayError as error:
+        return fail(str(error))
+    if args.action != "show":
+        running = " (it is running: stop and start it)" if xl.domain(args.name) else ""
+        say(f"{args.name}'s display is {args.action}; it applies at its next start{running}")
+        return 0
+    until = clock.strftime("%Y-%m-%d %H:%M:%S UTC", clock.gmtime(shown.token.expires))
+    if args.json:
+        print(json.dumps({"guest": shown.guest, "token": shown.token.value, "expires": shown.token.expires,
+                          "port": shown.port, "fingerprint_sha256": shown.fingerprint, "urls": list(shown.urls)},
+                         indent=2))
+        return 0
+    for url in shown.urls or [f"(this host has no address yet) port {shown.port}"]:
+        say(f"{args.name}'s screen: {url}")
+    say(f"token {shown.token.value}, valid until {until}; `show` again makes a new one")
+    say(f"the certificate is this host's own: check that your browser shows SHA-256 {shown.fingerprint}")
+    return 0
+
+
+def add_display_command(commands) -> None:
+    sub = commands.add_parser("display", help="an hvm guest's screen over TLS (noVNC): on, off, or show its "
+                              "address and a token", description=cmd_display.__doc__)
+    sub.add_argument("name", help="the appliance (guest) name")
+    sub.add_argument("action", choices=("on", "off", "show"), help="on/off apply at its next start; show prints "
+                     "the address and a new token")
+    sub.add_argument("--minutes", type=int, default=60, help="how long show's token opens the screen (default 60)")
+    sub.add_argument("--json", action="store_true", help="show: print JSON")
+    sub.set_defaults(handler=cmd_display)
