@@ -241,7 +241,9 @@ class Websockify:
         said = log.read_text(errors="replace").strip().splitlines()[-1:] if log.is_file() else []
         raise DisplayError("websockify did not start" + (f": {said[0]}" if said else "") + f" (its log: {log})")
 
-    def stop(self) -> bool:
+    def stop(self, wait_s: float = 10.0) -> bool:
+        """Stopped, and its port closed, when this returns: an `on` right after an `off` must not find it
+        still going. SIGKILL when it has not gone within `wait_s`."""
         pid = self.pid()
         if pid is None:
             return False
@@ -249,8 +251,36 @@ class Websockify:
             os.killpg(pid, signal.SIGTERM)      # its own session: the connections it forked go too
         except ProcessLookupError:
             return False
+        deadline = time.monotonic() + wait_s
+        while _group_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _group_alive(pid):
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         self.pidfile.unlink(missing_ok=True)
         return True
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    # A child that exited but was not reaped (a zombie) still counts to killpg: it listens on nothing.
+    return not _only_zombies(pgid)
+
+
+def _only_zombies(pgid: int) -> bool:
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":     # fields: state, ppid, pgrp
+            return False
+    return True
 
 
 def _listens(port: int) -> bool:
