@@ -315,6 +315,7 @@ class NewGuest:
     firmware: str = "bios"                  # "bios" or "uefi"
     nics: int = 1
     warnings: tuple[str, ...] = ()
+    origin: str = ""                        # the file it came from, for the manifest's description
 
 
 def guest_name(stem: str) -> str:

@@ -276,12 +276,12 @@ def guest_from_image(path: Path, name: str | None = None) -> NewGuest:
     path = Path(os.path.abspath(path))
     stem = path.name.removesuffix(path.suffix)
     return NewGuest(name or disk_images.guest_name(stem),
-                    (disk_images.Source(path.name, path, package=path.parent),))
+                    (disk_images.Source(path.name, path, package=path.parent),), origin=str(path))
 
 
 def manifest_document(guest: NewGuest, kind: str, pool: str, disks: list[tuple[str, int]]) -> dict:
     """The appliance.toml of an imported guest: its disks as volumes on `pool` (target, size_mib)."""
-    doc: dict = {"name": guest.name, "description": f"imported from {guest.disks[0].name}" if guest.disks else "",
+    doc: dict = {"name": guest.name, "description": f"imported from {guest.origin or guest.disks[0].name}",
                  "type": kind, "memory": {"initial_mib": guest.memory_mib}, "vcpus": {"initial": guest.vcpus}}
     doc["boot"] = {"order": ["disk"]} if kind == "hvm" else {"bootloader": "pygrub"}
     doc["disks"] = [{"pool": pool, "size_mib": size, "target": target} for target, size in disks]

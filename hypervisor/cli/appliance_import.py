@@ -47,12 +47,12 @@ def cmd_import(args: argparse.Namespace, xl: Xl, xl_cfg_import) -> int:
             return fail(f"{what} {value}: give a whole number above 0", EXIT_USAGE)
     from hypervisor.appliances import importing
     from hypervisor.appliances.disk_images import ImageRefused
+    from hypervisor.appliances.ovf import PackageRefused, read_package
     from hypervisor.settings.problems import FileProblems
     from hypervisor.storage import StorageError
     tell = (lambda line: fail(line, 0)) if args.json else say       # --json: progress on standard error
     try:
         if suffix in PACKAGE_SUFFIXES:
-            from hypervisor.appliances.ovf import read_package
             guest = read_package(source, tell)
         else:
             guest = importing.guest_from_image(source)
@@ -60,7 +60,7 @@ def cmd_import(args: argparse.Namespace, xl: Xl, xl_cfg_import) -> int:
                                     memory_mib=args.memory or guest.memory_mib, vcpus=args.vcpus or guest.vcpus)
         target = importing.pool_target(args.pool)
         done = importing.import_guest(guest, Path(args.into), target, tell, kind=args.type)
-    except (importing.ImportRefused, ImageRefused, StorageError, FileProblems) as error:
+    except (importing.ImportRefused, ImageRefused, PackageRefused, StorageError, FileProblems) as error:
         return fail(f"{source} was not imported: {error}")
     except OSError as error:
         return fail(f"{source} was not imported: {error.filename or args.into} could not be written "
