@@ -66,8 +66,8 @@ def test_qemu_img_runs_under_a_memory_limit_with_the_format_given(raw, tmp_path)
         calls.append(list(argv))
         return runner.run(argv, **options)
     DiskImages(run=recording).probe(Source(path.name, path, package=path.parent))
-    assert [call[:3] for call in calls] == [["prlimit", f"--as={512 * MIB}", "--"]] * 2
-    assert [call[3:5] for call in calls] == [["qemu-img", "info"], ["qemu-img", "check"]]
+    assert [call[:5] for call in calls] == [["prlimit", f"--as={1024 * MIB}", "--", "env", "MALLOC_ARENA_MAX=2"]] * 2
+    assert [call[5:7] for call in calls] == [["qemu-img", "info"], ["qemu-img", "check"]]
     assert all(f"driver=qcow2,file.driver=file,file.filename={path}" in call for call in calls)
 
 
@@ -309,3 +309,10 @@ def test_the_cli_imports_an_image_and_prints_json(raw, tmp_path, capsys, monkeyp
                               "source": "disk.vmdk"}]
     assert "xenbox: converting disk.vmdk: 100% of 32 MiB" in out.err
     assert load_bundle(tmp_path / "a" / "web").memory.initial_mib == 256
+
+
+def test_the_memory_limit_is_real_qemu_img_cannot_map_past_it(raw, tmp_path, monkeypatch):
+    path = image(raw, tmp_path / "pkg", "qcow2")
+    monkeypatch.setattr(disk_images, "MEMORY_LIMIT", 16 * MIB)
+    with pytest.raises(ImageRefused, match=r"^disk.qcow2 cannot be read as a qcow2 image"):
+        probe(path)
