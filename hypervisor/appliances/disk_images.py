@@ -179,6 +179,8 @@ class DiskImages:
         if expected is None:
             raise ImageRefused(f"{name} is not named as a disk image: name it after its format "
                                f"({', '.join(SUFFIXES)}), then import it again")
+        if source.size is None:
+            self._plain_file(source)
         head, tail, descriptor = read_ends(source)
         found = sniff(head, tail)
         if found != expected:
@@ -204,6 +206,16 @@ class DiskImages:
         if facts.virtual_size <= 0:
             raise ImageRefused(f"{name} is an empty disk (0 bytes): give the image that holds the guest")
         return Image(source, expected, facts.virtual_size)
+
+    def _plain_file(self, source: Source) -> None:
+        """A file, in its package: not a link out of it (to /etc/shadow, or a host disk), not a device."""
+        real = source.path.resolve()
+        if source.package is not None and not real.is_relative_to(source.package.resolve()):
+            raise ImageRefused(f"{source.name} is a link to {real}, outside {source.package}: copy the image itself "
+                               "there, then import it again")
+        if not real.is_file():
+            raise ImageRefused(f"{source.name} is not a file (a device, a folder or a pipe, or it is missing): give "
+                               "an image file")
 
     def _inside(self, source: Source, named: str, what: str) -> Path:
         """The file `named` (relative to the image's folder), which must be inside its package."""

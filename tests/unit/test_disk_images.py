@@ -316,3 +316,10 @@ def test_the_memory_limit_is_real_qemu_img_cannot_map_past_it(raw, tmp_path, mon
     monkeypatch.setattr(disk_images, "MEMORY_LIMIT", 16 * MIB)
     with pytest.raises(ImageRefused, match=r"^disk.qcow2 cannot be read as a qcow2 image"):
         probe(path)
+
+
+def test_an_image_that_is_a_link_out_of_its_folder_is_refused(raw, tmp_path):
+    (tmp_path / "stick").mkdir()
+    (tmp_path / "stick" / "disk.img").symlink_to("/etc/passwd")
+    with pytest.raises(ImageRefused, match=rf"^disk.img is a link to /etc/passwd, outside {tmp_path}/stick: copy"):
+        probe(tmp_path / "stick" / "disk.img")
