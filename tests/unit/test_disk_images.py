@@ -323,3 +323,15 @@ def test_an_image_that_is_a_link_out_of_its_folder_is_refused(raw, tmp_path):
     (tmp_path / "stick" / "disk.img").symlink_to("/etc/passwd")
     with pytest.raises(ImageRefused, match=rf"^disk.img is a link to /etc/passwd, outside {tmp_path}/stick: copy"):
         probe(tmp_path / "stick" / "disk.img")
+
+
+def test_follow_hands_over_each_progress_piece_and_keeps_the_error_output():
+    pieces = []
+    runner.follow(["sh", "-c", r"printf '    (0.00/100%%)\r    (50.00/100%%)\r'; echo said >&2; echo done"],
+                  pieces.append)
+    assert pieces == ["    (0.00/100%)", "    (50.00/100%)", "done"]
+    with pytest.raises(runner.CommandError) as failed:
+        runner.follow(["sh", "-c", "echo 'qemu-img: Could not open x' >&2; exit 1"], pieces.append)
+    assert (failed.value.returncode, failed.value.sentence) == (1, "qemu-img: Could not open x")
+    with pytest.raises(runner.CommandError, match="sleep did not finish within 1 s"):
+        runner.follow(["sleep", "30"], pieces.append, timeout=1)
