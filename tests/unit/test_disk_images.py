@@ -335,3 +335,14 @@ def test_follow_hands_over_each_progress_piece_and_keeps_the_error_output():
     assert (failed.value.returncode, failed.value.sentence) == (1, "qemu-img: Could not open x")
     with pytest.raises(runner.CommandError, match="sleep did not finish within 1 s"):
         runner.follow(["sleep", "30"], pieces.append, timeout=1)
+
+
+def test_an_image_imported_as_pv_boots_its_own_grub_menu_with_pygrub(raw, tmp_path):
+    source = image(raw, tmp_path / "stick", "qcow2")
+    done = importing.import_guest(importing.guest_from_image(source, "web"), tmp_path / "appliances",
+                                  file_pool(tmp_path), kind="pv")
+    manifest = load_bundle(done.folder)
+    assert (manifest.type, manifest.boot.bootloader, manifest.boot.kernel) == ("pv", "pygrub", None)
+    with pytest.raises(importing.ImportRefused, match="--type pvh: an imported disk boots as hvm or pv"):
+        importing.import_guest(importing.guest_from_image(source, "db"), tmp_path / "appliances",
+                               file_pool(tmp_path), kind="pvh")
