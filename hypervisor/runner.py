@@ -1,6 +1,7 @@
 """The one way XenBox runs a program in dom0, and the error that says what happened.
 
 - `run`          run it, read what it printed (LANG=C.UTF-8, so parsers see one language)
+- `follow`       run it, handing each piece of what it prints to a function as it comes (progress lines)
 - `spawn`        start it in the background, detached; nobody waits for it (a DHCP client, poweroff)
 - `on_terminal`  hand it this terminal until it ends (the shell); its exit code. With an idle limit, it is
                  hung up once the terminal had no input that long (hypervisor/hangup.py): LeftIdle
@@ -12,9 +13,12 @@ Nothing else in hypervisor/ or tui/ starts a program: tests/unit/test_one_runner
 from __future__ import annotations
 
 import os
+import select
 import subprocess
+import tempfile
+import time
 from dataclasses import dataclass
-from typing import NoReturn, Protocol, Sequence
+from typing import Callable, NoReturn, Protocol, Sequence
 
 from hypervisor import hangup
 
@@ -61,6 +65,46 @@ def run(argv: Sequence[str], *, input: str | None = None, timeout: float = 60) -
     if done.returncode != 0:
         raise CommandError(tuple(argv), done.returncode, done.stderr or done.stdout)
     return done.stdout
+
+
+class Follower(Protocol):
+    def __call__(self, argv: Sequence[str], each: Callable[[str], None], *, timeout: float = 60) -> None: ...
+
+
+def follow(argv: Sequence[str], each: Callable[[str], None], *, timeout: float = 60) -> None:
+    """Run a program, handing `each` every piece of its standard output as it comes: lines ended by a
+    newline or a carriage return (a progress meter redraws its line with \\r). Raises CommandError on
+    failure, with its error output, and kills it when it runs longer than `timeout` seconds."""
+    env = {**os.environ, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+    with tempfile.TemporaryFile() as errors:
+        try:
+            child = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors,
+                                     env=env)
+        except OSError as error:
+            raise not_started(argv, error) from None
+        deadline, pending = time.monotonic() + timeout, b""
+        with child.stdout:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    child.kill()
+                    child.wait()
+                    raise CommandError(tuple(argv), -1, f"{argv[0]} did not finish within {timeout:.0f} s")
+                if not select.select([child.stdout], [], [], min(left, 1.0))[0]:
+                    continue
+                chunk = os.read(child.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                *pieces, pending = (pending + chunk).replace(b"\r", b"\n").split(b"\n")
+                for piece in pieces:
+                    if piece.strip():
+                        each(piece.decode(errors="replace"))
+        if pending.strip():
+            each(pending.decode(errors="replace"))
+        returncode = child.wait()
+        if returncode != 0:
+            errors.seek(0)
+            raise CommandError(tuple(argv), returncode, errors.read().decode(errors="replace"))
 
 
 def not_started(argv: Sequence[str], error: OSError) -> CommandError:

@@ -1,4 +1,5 @@
-"""`xenbox appliance import`: an xl.cfg (from /etc/xen, or a stick with its images) made into a bundle.
+"""`xenbox appliance import`: an xl.cfg (from /etc/xen, or a stick with its images) made into a bundle;
+disk images and OVF/OVA packages made into HVM appliances with their disks on a pool (below).
 
 Each host path the xl.cfg names (kernel, ramdisk, disks) is placed where the guest path gate
 (guest_paths.py) lets a guest have it:
@@ -15,14 +16,25 @@ import os
 import re
 import shutil
 import stat
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
-from hypervisor.appliances import guest_paths
-from hypervisor.appliances.install import copy_file
-from hypervisor.appliances.manifest import MANIFEST_NAME, NAME
+from hypervisor import runner
+from hypervisor.appliances import disk_images, guest_paths
+from hypervisor.appliances.disk_images import NewGuest
+from hypervisor.appliances.install import copy_file, install_bundle
+from hypervisor.appliances.manifest import MANIFEST_NAME, NAME, load_bundle, xvd_name
 from hypervisor.appliances.xlcfg import ImportedAppliance
+from hypervisor.settings.names import NAME_VALID
+from hypervisor.settings.problems import FileProblems
+from hypervisor.settings.tomlwrite import dumps
+from hypervisor.storage import StorageError, human_size
+from hypervisor.storage.datastore import DataStore
 from hypervisor.storage.disks import Disk
+from hypervisor.storage.lvm import Lvm
+from hypervisor.storage.pools import MIB, FilePool, LocalPool, open_pool, volume_name
 
 Say = Callable[[str], None]
 HostDisks = Callable[[], list[Disk]]
@@ -142,3 +154,199 @@ def _stat(path: str) -> os.stat_result | None:
         return os.stat(path)
     except (OSError, ValueError):
         return None
+
+
+# ---- Disk images and OVF/OVA packages: `xenbox appliance import disk.qcow2 | guest.ova | guest.ovf` ----
+#
+# Each disk becomes a guest volume sized for it, on the pool the operator picks: an LVM volume on the
+# data store (pool "local", `<appliance>.<target>`, which the appliance's first start then finds and
+# reuses) or an image file on the "files" pool or one added by name. Never a file in the appliance's
+# folder: that is on the data store's small settings filesystem. Every image is checked, the manifest
+# read back through the strict checks and the room counted before the first volume is made; a
+# conversion that fails removes the volumes made for it; the appliance is installed like a bundle
+# (install.py: one rename).
+
+IMAGE_SUFFIXES = tuple(disk_images.SUFFIXES)
+PACKAGE_SUFFIXES = (".ova", ".ovf")
+IMPORT_TYPES = ("hvm", "pv")        # pv: the image's own GRUB menu read by pygrub
+
+
+@dataclass(frozen=True)
+class ImportedDisk:
+    target: str
+    pool: str
+    size_mib: int
+    path: str
+    source: str
+
+
+@dataclass(frozen=True)
+class ImportedGuest:
+    name: str
+    folder: Path
+    type: str
+    memory_mib: int
+    vcpus: int
+    firmware: str
+    disks: tuple[ImportedDisk, ...]
+    warnings: tuple[str, ...]
+
+
+class PoolTarget(Protocol):
+    """Where the imported disks go: their room, their names, and making and removing them."""
+    name: str
+
+    def free(self) -> int: ...
+    def taken(self, appliance: str, target: str) -> str | None: ...
+    def make(self, appliance: str, target: str, size_mib: int, say: Say) -> tuple[Path, bool]: ...
+    def remove(self, path: Path) -> None: ...
+
+
+class LocalTarget:
+    """Volumes on the data store's volume group (raw; never known to read as zeros)."""
+    name = "local"
+
+    def __init__(self, run: runner.Runner = runner.run) -> None:
+        self._run = run
+        self._lvm = Lvm(run)
+        self._group: str | None = None
+
+    def _vg(self):
+        status = DataStore(self._run).status()
+        if status.problem:
+            raise ImportRefused(f"the data store cannot take its disks now ({status.problem})")
+        if status.group is None:
+            raise ImportRefused("this host has no data store for its disks: set one up on the Storage screen (key t), "
+                                "or import onto a pool with --pool NAME")
+        self._group = status.group.name
+        return status.group
+
+    def free(self) -> int:
+        return self._vg().free
+
+    def taken(self, appliance: str, target: str) -> str | None:
+        group = self._group or self._vg().name
+        name = volume_name(appliance, target)
+        return f"/dev/{group}/{name}" if any(lv.name == name for lv in self._lvm.lvs(group)) else None
+
+    def make(self, appliance: str, target: str, size_mib: int, say: Say) -> tuple[Path, bool]:
+        return LocalPool(self._run).volume(appliance, target, size_mib, say=say), False
+
+    def remove(self, path: Path) -> None:
+        self._lvm.remove_lv(path.parent.name, path.name)
+
+
+class FileTarget:
+    """Sparse raw image files in a pool's folder: the data store's "files" pool, or one added by name."""
+
+    def __init__(self, name: str, pool: FilePool) -> None:
+        self.name = name
+        self._pool = pool
+
+    def free(self) -> int:
+        problem = self._pool._problem()
+        if problem:
+            raise ImportRefused(f"pool {self.name} cannot take its disks now: {problem}")
+        self._pool.folder.mkdir(parents=True, exist_ok=True)
+        return shutil.disk_usage(self._pool.folder).free
+
+    def taken(self, appliance: str, target: str) -> str | None:
+        path = self._pool.folder / f"{volume_name(appliance, target)}.raw"
+        return str(path) if path.exists() or path.is_symlink() else None
+
+    def make(self, appliance: str, target: str, size_mib: int, say: Say) -> tuple[Path, bool]:
+        return self._pool.volume(appliance, target, size_mib, "raw", say), True
+
+    def remove(self, path: Path) -> None:
+        path.unlink(missing_ok=True)
+
+
+def pool_target(name: str, run: runner.Runner = runner.run) -> PoolTarget:
+    if name == "local":
+        return LocalTarget(run)
+    try:
+        pool = open_pool(name, run)
+    except StorageError as error:
+        raise ImportRefused(f"--pool {name}: {error}") from None
+    return FileTarget(name, pool)
+
+
+def guest_from_image(path: Path, name: str | None = None) -> NewGuest:
+    """A bare disk image: one disk, one network card, BIOS."""
+    path = Path(os.path.abspath(path))
+    stem = path.name.removesuffix(path.suffix)
+    return NewGuest(name or disk_images.guest_name(stem),
+                    (disk_images.Source(path.name, path, package=path.parent),), origin=str(path))
+
+
+def manifest_document(guest: NewGuest, kind: str, pool: str, disks: list[tuple[str, int]]) -> dict:
+    """The appliance.toml of an imported guest: its disks as volumes on `pool` (target, size_mib)."""
+    doc: dict = {"name": guest.name, "description": f"imported from {guest.origin or guest.disks[0].name}",
+                 "type": kind, "memory": {"initial_mib": guest.memory_mib}, "vcpus": {"initial": guest.vcpus}}
+    doc["boot"] = {"order": ["disk"]} if kind == "hvm" else {"bootloader": "pygrub"}
+    doc["disks"] = [{"pool": pool, "size_mib": size, "target": target} for target, size in disks]
+    doc["network"] = [{"bridge": "xenbr0"} for _ in range(guest.nics)]
+    return doc
+
+
+def import_guest(guest: NewGuest, into: Path, target: PoolTarget, say: Say = lambda line: None,
+                 kind: str = "hvm", images: disk_images.DiskImages | None = None) -> ImportedGuest:
+    """Check everything, then make the volumes, convert onto them and install the appliance."""
+    images = images or disk_images.DiskImages()
+    if kind not in IMPORT_TYPES:
+        raise ImportRefused(f"--type {kind}: an imported disk boots as {' or '.join(IMPORT_TYPES)}")
+    if not NAME.fullmatch(guest.name):
+        raise ImportRefused(f"{guest.name!r} cannot name an appliance: use {NAME_VALID} (--name)")
+    if (into / guest.name).exists() or (into / guest.name).is_symlink():
+        raise ImportRefused(f"appliance {guest.name} is already installed in {into / guest.name}: import under "
+                            "another --name, or remove that one first")
+    if not guest.disks:
+        raise ImportRefused("it has no disk to import: an appliance imported from a package boots from its disks")
+    checked = []
+    for source in guest.disks:
+        say(f"checking {source.name}")
+        checked.append(images.probe(source))
+    targets = [xvd_name(index) for index in range(len(checked))]
+    for number, image in zip(targets, checked):
+        say(f"{image.source.name}: {disk_images.SHOWN[image.format]}, {human_size(image.virtual_size)}")
+    doc = manifest_document(guest, kind, target.name, [(t, image.size_mib) for t, image in zip(targets, checked)])
+    with tempfile.TemporaryDirectory(prefix=f"xenbox-import-{guest.name}-") as staging:
+        bundle = Path(staging) / guest.name
+        bundle.mkdir()
+        (bundle / MANIFEST_NAME).write_text(dumps(doc))
+        try:
+            load_bundle(bundle)
+        except FileProblems as error:
+            raise ImportRefused(str(error)) from None
+        needed = sum(image.size_mib for image in checked) * MIB
+        free = target.free()
+        if needed > free:
+            raise ImportRefused(f"its disks need {human_size(needed)} and pool {target.name} has {human_size(free)} "
+                                "free: free some space there, or import onto another pool with --pool NAME")
+        for number in targets:
+            if (found := target.taken(guest.name, number)) is not None:
+                raise ImportRefused(f"{found} already exists (a volume of an earlier appliance {guest.name}?): "
+                                    f"delete it (`xenbox storage delete`), or import under another --name")
+        made: list[Path] = []
+        disks = []
+        try:
+            for number, image in zip(targets, checked):
+                path, fresh = target.make(guest.name, number, image.size_mib, say)
+                made.append(path)
+                images.convert(image, path, "raw", fresh, say)
+                disks.append(ImportedDisk(number, target.name, image.size_mib, str(path), image.source.name))
+            folder = install_bundle(bundle, into, say)
+        except BaseException:
+            for path in made:
+                say(f"removing {path}, made for this import")
+                try:
+                    target.remove(path)
+                except (OSError, StorageError) as error:
+                    say(f"warning: {path} could not be removed ({error}): delete it by hand")
+            raise
+    warnings = list(guest.warnings)
+    if guest.firmware == "uefi":
+        warnings.append("it asks for UEFI firmware; XenBox appliances boot with BIOS (SeaBIOS) until appliance.toml "
+                        "can say otherwise, so it may not boot")
+    return ImportedGuest(guest.name, folder, kind, guest.memory_mib, guest.vcpus, guest.firmware, tuple(disks),
+                         tuple(warnings))

@@ -21,6 +21,7 @@ from hypervisor.appliances.catalog import APPLIANCE_DIRS, Entry, discover, find,
 from hypervisor.appliances.launch import CannotStart, start
 from hypervisor.appliances.why_stopped import why_not_running
 from hypervisor.appliances.xlcfg import manifest_from_xl_cfg
+from hypervisor.cli.appliance_import import add_import_command
 from hypervisor.cli.output import EXIT_FAILED, EXIT_NOT_FOUND, EXIT_USAGE, fail, say
 from hypervisor.settings.names import NAME
 from hypervisor.settings.problems import FileProblems
@@ -345,9 +346,7 @@ def add_commands(groups) -> None:
     command("log", cmd_log, "print the guest's console log", name)
     command("check", cmd_check, "check an appliance bundle folder's appliance.toml",
             ("folder", {"help": "bundle folder holding appliance.toml"}))
-    command("import", cmd_import, "turn an xl.cfg (e.g. from /etc/xen) into an appliance",
-            ("cfg", {"help": "the xl.cfg file"})).add_argument(
-        "--into", default=str(APPLIANCE_DIRS[0]), help=f"where appliances live (default {APPLIANCE_DIRS[0]})")
+    add_import_command(commands, cmd_import)      # xl.cfg files here; images and packages in appliance_import.py
     add = command("add", cmd_add, "install an appliance bundle (a folder or a .tar of one), its images copied "
                                   "with progress", ("source", {"nargs": "?", "help": "bundle folder or .tar; with "
                                                                "--from-device, its path on the device"}))
