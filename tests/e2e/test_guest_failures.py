@@ -16,7 +16,7 @@ import re
 
 import pytest
 
-from machine import Shell, booted, leave_first_boot_for_later, wait_for_console
+from machine import OVERVIEW, Shell, booted, leave_first_boot_for_later, wait_for_console
 
 BUNDLES = "/var/lib/xenbox/appliances"      # in RAM here: the host has no data store
 UP, DOWN = "\x1b[A", "\x1b[B"
@@ -74,6 +74,12 @@ def select(console, row: int) -> None:
         console.press_sequence(DOWN)
 
 
+def back_to_overview(console) -> None:
+    """Esc, and the overview seen before the next key: an Esc followed at once by `s` reads as Alt-s."""
+    console.press("\x1b")
+    console.wait_for_screen(OVERVIEW, 120)
+
+
 def why(console, name: str, *words: str, timeout: float = 120) -> str:
     """Until the panel under the table says why `name` is stopped, with each of `words` in that order.
     Single words: the panel wraps its lines at 80 columns."""
@@ -89,7 +95,7 @@ def test_a_truncated_cd_image_is_refused_with_what_to_do(console):
 
 
 def test_a_missing_firmware_is_shown_in_libxls_words(console):
-    console.press("\x1b")
+    back_to_overview(console)
     with Shell(console) as shell:
         shell.run(f"mv {SEABIOS} /tmp/")
         assert shell.status == 0
@@ -99,7 +105,7 @@ def test_a_missing_firmware_is_shown_in_libxls_words(console):
         console.press("u")
         why(console, "no-firmware", "failed", "read", "BIOS", "file", "firmware")
     finally:
-        console.press("\x1b")
+        back_to_overview(console)
         with Shell(console) as shell:
             shell.run(f"mv /tmp/bios-256k.bin {SEABIOS}")
 
@@ -114,7 +120,7 @@ def test_a_pv_guest_that_panics_at_boot_shows_its_panic_and_last_console_lines(c
 
 
 def test_the_cli_lists_the_same_reasons_and_console_logs_stay_small_and_roots(console):
-    console.press("\x1b")
+    back_to_overview(console)
     with Shell(console) as shell:
         said = shell.run("xenbox appliance list")
         assert "is not a CD or DVD image" in said, said
