@@ -296,7 +296,7 @@ def _scsi_disk(dev: Device) -> list[str]:
     return [n for n in names if n and link_name(n) == n]
 
 
-def _preferred(names: list[str]) -> tuple[str, ...]:
+def preferred(names: list[str]) -> tuple[str, ...]:
     """Unique, the name to show first first: by PREFERRED, a WWN of zeros (a drive that has none) last."""
     unique = list(dict.fromkeys(names))
 
@@ -333,6 +333,6 @@ def disk_ids(sysfs: Path, name: str) -> DiskIds:
         names = _mmc(dev)
     else:
         names = []
-    preferred = _preferred(names)
+    ordered = preferred(names)
     earlier = earlier_id(sysfs, name)
-    return DiskIds(preferred, (earlier,) if earlier and earlier not in preferred else ())
+    return DiskIds(ordered, (earlier,) if earlier and earlier not in ordered else ())
