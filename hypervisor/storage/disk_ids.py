@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # Which by-id name a person is shown first: world-wide names, then each bus's own (as `ls /dev/disk/by-id`).
-PREFERRED = ("wwn-", "nvme-eui.", "nvme-", "ata-", "scsi-", "virtio-", "usb-", "mmc-")
+PREFERRED = ("wwn-", "nvme-", "ata-", "scsi-", "virtio-", "usb-", "mmc-")
 SCSI_DEVICE = re.compile(r"^(\d+):(\d+):(\d+):(\d+)$")             # host:channel:target:lun
 USB_INTERFACE = re.compile(r"^\d+-[\d.]+:\d+\.\d+$")              # 2-1:1.0
 NVME_NAMESPACE = re.compile(r"^nvme\d+(c\d+)?n\d+$")
@@ -191,16 +191,13 @@ def _nvme(dev: Device) -> list[str]:
     wwid, model, serial, nsid = (dev.attrs(a) for a in ("wwid", "model", "serial", "nsid"))
     wwid = attr_value(wwid) if wwid else None
     names = []
-    if wwid and wwid.startswith("eui."):
-        names.append(link_name(f"nvme-{wwid}"))
-    if model and serial:
+    if model and serial:        # the drive's label: what a person finds on it, and in `nvme list`
         serial_id = f"{attr_value(model)}_{attr_value(serial)}"
-        with_nsid = replace_chars(f"{serial_id}_{attr_value(nsid)}", "/") if nsid else None
-        plain = replace_chars(serial_id, "/")
+        own = "nvme-" + replace_chars(f"{serial_id}_{attr_value(nsid)}", "/") if nsid else None
+        plain = "nvme-" + replace_chars(serial_id, "/")
         # nvme-MODEL_SERIAL follows whichever namespace came last; the one with _NSID is that namespace's own
-        names += [f"nvme-{plain}", f"nvme-{with_nsid}"] if not nsid or nsid.strip() == "1" else \
-            [f"nvme-{with_nsid}", f"nvme-{plain}"]
-    if wwid and not wwid.startswith("eui."):
+        names += [plain, own] if not nsid or nsid.strip() == "1" else [own, plain]
+    if wwid:
         names.append(link_name(f"nvme-{wwid}"))
     return [n for n in names if n and "/" not in n]
 

@@ -198,14 +198,6 @@ class Disks:
         self._sysfs = sysfs
         self._given = given
 
-    def block_devices(self) -> frozenset[str]:
-        """The kernel's block devices by name (/sys/block): cheap enough to read every few seconds,
-        so a disk plugged in or pulled out is noticed without udev."""
-        try:
-            return frozenset(entry.name for entry in (self._sysfs / "block").iterdir())
-        except OSError:
-            return frozenset()
-
     def list(self) -> list[Disk]:
         """The local disks, contents filled in; loops, RAM disks, floppies and CD drives left out."""
         try:

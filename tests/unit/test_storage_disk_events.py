@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from hypervisor.storage.disk_events import DiskEvent, DiskEvents, could_be_disk
+from hypervisor.storage.disk_events import DiskEvent, DiskEvents, block_devices, could_be_disk
 
 LOOP = "loop5"
 UEVENT = Path("/sys/block") / LOOP / "uevent"
@@ -76,3 +76,10 @@ def test_without_a_monitor_the_sys_block_names_are_compared(tmp_path):
         assert [e.sentence for e in [DiskEvent("add", "sdb"), DiskEvent("remove", "vda")]] == \
             ["sdb appeared", "vda is gone"]
         assert events.wait(timeout=0.1) == []
+
+
+def test_block_devices_are_the_kernels_names_in_sysfs(tmp_path):
+    for name in ("vda", "loop0", "sr0"):
+        (tmp_path / "block" / name).mkdir(parents=True)
+    assert block_devices(tmp_path) == {"vda", "loop0", "sr0"}
+    assert block_devices(tmp_path / "nowhere") == frozenset()

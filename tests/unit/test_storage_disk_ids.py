@@ -109,3 +109,10 @@ def test_scsi_id_prefers_naa_6_then_5_then_eui_then_t10():
 def test_a_short_or_foreign_page_has_no_descriptors():
     assert designators(b"") == [] and designators(bytes([0, 0x80, 0, 4]) + b"ABCD") == []
     assert [d.text for d in designators(page83((2, 1, b"ATA     X")) + b"trailing")] == ["ATA     X"]
+
+
+def test_an_nvme_drive_from_before_namespace_ids_gets_its_model_and_serial_only(tmp_path):
+    (tmp_path / "block" / "nvme0n1").mkdir(parents=True)
+    (tmp_path / "block" / "nvme0n1" / "model").write_text("Samsung SSD 980 1TB                     \n")
+    (tmp_path / "block" / "nvme0n1" / "serial").write_text("S64DNX0R123456      \n")
+    assert disk_ids(tmp_path, "nvme0n1") == DiskIds(("nvme-Samsung_SSD_980_1TB_S64DNX0R123456",))

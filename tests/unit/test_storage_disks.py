@@ -108,10 +108,3 @@ def test_disks_fills_contents_from_wipefs_and_pvs_when_udev_is_absent(tmp_path):
     assert (disks["sdc"].fstype, disks["sdc"].pttype, disks["sdc"].stable_id) == ("iso9660", "gpt", None)
     assert holds_data(disks["vda"]) == "is an LVM physical volume of VG xenbox"
     assert [d.name for d in Disks(run, by_id=tmp_path, sysfs=sysfs, given=dict).usable("/dev/sdc")] == ["sdb", "sdd", "sde", "sdf"]
-
-
-def test_block_devices_are_the_kernels_names_in_sysfs(tmp_path):
-    for name in ("vda", "loop0", "sr0"):
-        (tmp_path / "block" / name).mkdir(parents=True)
-    assert Disks(sysfs=tmp_path, given=dict).block_devices() == {"vda", "loop0", "sr0"}
-    assert Disks(sysfs=tmp_path / "nowhere", given=dict).block_devices() == frozenset()
