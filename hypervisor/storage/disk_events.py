@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from hypervisor.storage.disks import NOT_DISKS
+
 POLL_SECONDS = 5.0          # the fallback: how often /sys/block is compared when there is no monitor
 SETTLE_SECONDS = 0.2        # events this close together come back as one batch (a disk and its siblings)
-NOT_DISKS = ("fd", "zram", "ram", "loop", "sr", "nbd", "dm-", "md")   # never a local disk (disks.NOT_DISKS, volumes)
+NOT_WATCHED = NOT_DISKS + ("dm-", "md")     # never a local disk: those lsblk's listing leaves out, and volumes
 
 
 def could_be_disk(name: str) -> bool:
-    return not name.startswith(NOT_DISKS)
+    return not name.startswith(NOT_WATCHED)
 
 
 @dataclass(frozen=True)
