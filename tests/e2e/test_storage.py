@@ -442,3 +442,7 @@ def test_a_disk_plugged_in_shows_up_on_the_storage_screen_by_itself(console, tmp
     console.wait_for_screen(OVERVIEW, 180)
     with Shell(console) as shell:       # its id is the by-id name udev would give it
         assert re.search(r"vd[a-z] .*virtio-XB-DISK-9", shell.run("xenbox storage disks")), "no virtio-XB-DISK-9"
+        # what the screen listened to: the kernel's netlink through pyudev, not the fallback poll of /sys/block
+        said = shell.run("PYTHONPATH=/usr/lib/xenbox/python python3 -c 'from hypervisor.storage.disk_events "
+                         "import DiskEvents; print(DiskEvents().source)'")
+        assert said.strip().endswith("uevents"), said
