@@ -48,6 +48,7 @@ SEARCH = ((NAA, 6, BINARY), (NAA, 6, ASCII), (NAA, 5, BINARY), (NAA, 5, ASCII), 
 class DiskIds:
     names: tuple[str, ...] = ()      # /dev/disk/by-id names, the one to show first
     aliases: tuple[str, ...] = ()    # ids XenBox showed before, still accepted
+    serial: str | None = None        # the drive's serial number, as on its label (udev's ID_SERIAL_SHORT)
 
     @property
     def primary(self) -> str | None:
@@ -275,6 +276,27 @@ def _usb(dev: Device, scsi: Path | None) -> str | None:
     return f"{vendor}_{model}" + (f"_{serial}" if serial else "") + (f"-{instance}" if instance else "")
 
 
+def _serial(dev: Device) -> str | None:
+    """The serial number: the NVMe controller's, virtio's, the card's; a SATA drive's (its IDENTIFY data, in
+    the T10 descriptor), a SCSI disk's unit serial number (page 0x80), a USB disk's USB serial."""
+    if not dev.name.startswith(("sd", "sr")):
+        return (dev.attrs("serial") or "").strip() or None
+    scsi = dev.parent(SCSI_DEVICE)
+    if scsi is None:
+        return None
+    if (dev.text(scsi, "vendor") or "").strip() == "ATA":
+        t10 = next((d.value.decode("latin-1") for d in designators(dev.read(scsi, "vpd_pg83") or b"")
+                    if d.type == T10_VENDOR and d.value.startswith(b"ATA     ") and len(d.value) >= 68), None)
+        return t10[48:68].strip() or None if t10 else None
+    interface = dev.parent(USB_INTERFACE)
+    if interface is not None:
+        return (dev.text(interface.parent, "serial") or "").strip() or None
+    page80 = dev.read(scsi, "vpd_pg80") or b""
+    if len(page80) >= 4 and page80[1] == 0x80:
+        return page80[4:4 + page80[3]].decode("latin-1").strip() or None
+    return None
+
+
 def _scsi_disk(dev: Device) -> list[str]:
     scsi = dev.parent(SCSI_DEVICE) or (dev.chain[1] if len(dev.chain) > 1 else None)
     names, usb_serial = [], None
@@ -332,4 +354,4 @@ def disk_ids(sysfs: Path, name: str) -> DiskIds:
         names = []
     ordered = preferred(names)
     earlier = earlier_id(sysfs, name)
-    return DiskIds(ordered, (earlier,) if earlier and earlier not in ordered else ())
+    return DiskIds(ordered, (earlier,) if earlier and earlier not in ordered else (), _serial(dev))

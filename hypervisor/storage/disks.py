@@ -210,9 +210,8 @@ class Disks:
             pv_vgs = {}      # no LVM tools, or no PVs: nothing to add
         links = self._links()
         given = self._given()
-        # Without udev lsblk knows no serials; a virtio disk tells its own in sysfs.
-        return [mark_given(replace(self._contents(d, pv_vgs), serial=d.serial or self._read(d.name, "serial"),
-                                   **self._ids(d, links)), given) for d in disks]
+        # Without udev lsblk knows no serials: sysfs tells them (disk_ids), a virtio disk's in its own file.
+        return [mark_given(replace(self._contents(d, pv_vgs), **self._ids(d, links)), given) for d in disks]
 
     def usable(self, boot_device: str | None) -> list[Disk]:
         """Disks a new volume group may take now: not the boot medium, holding no data."""
@@ -236,7 +235,8 @@ class Disks:
         made = disk_ids(self._sysfs, disk.name)
         linked = [n for n in links.get(disk.path, []) if "-part" not in n and not n.startswith(("lvm-", "dm-", "md-"))]
         ids = DiskIds(preferred(linked), made.all) if linked else made
-        return {"stable_id": ids.primary, "other_ids": tuple(i for i in ids.all if i != ids.primary)}
+        return {"stable_id": ids.primary, "other_ids": tuple(i for i in ids.all if i != ids.primary),
+                "serial": disk.serial or made.serial or self._read(disk.name, "serial")}
 
     def _links(self) -> dict[str, list[str]]:
         links: dict[str, list[str]] = {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,9 +20,21 @@ from test_storage_support import fixture
 FIXTURES = Path(__file__).parent / "fixtures" / "disk_ids"
 
 
-def lay_out(case: Path, root: Path) -> tuple[str, list[str], str | None, list[str]]:
-    """The case's sysfs files and links under `root`; its disk, by-id names, first name and aliases."""
-    names, first, aliases, disk = [], None, [], None
+@dataclass
+class Case:
+    disk: str
+    names: list[str]
+    first: str | None
+    aliases: list[str]
+    serial: str | None
+
+    def __iter__(self):
+        return iter((self.disk, self.names, self.first, self.aliases))
+
+
+def lay_out(case: Path, root: Path) -> Case:
+    """The case's sysfs files and links under `root`; its disk, by-id names, first name, aliases, serial."""
+    names, first, aliases, disk, serial = [], None, [], None, None
     for line in case.read_text().splitlines():
         if not line or line.startswith("#"):
             continue
@@ -31,6 +44,8 @@ def lay_out(case: Path, root: Path) -> tuple[str, list[str], str | None, list[st
             first = words[1] if words[-1] == "first" else first
         elif line.startswith("alias "):
             aliases.append(line.removeprefix("alias "))
+        elif line.startswith("serial "):
+            serial = line.removeprefix("serial ")
         elif " -> " in line:
             path, target = line.split(" -> ")
             (root / path).parent.mkdir(parents=True, exist_ok=True)
@@ -41,17 +56,18 @@ def lay_out(case: Path, root: Path) -> tuple[str, list[str], str | None, list[st
             (root / path).parent.mkdir(parents=True, exist_ok=True)
             data = bytes.fromhex(value[4:]) if value.startswith("hex:") else (json.loads(value) + "\n").encode()
             (root / path).write_bytes(data)
-    return disk, names, first, aliases
+    return Case(disk, names, first, aliases, serial)
 
 
 @pytest.mark.parametrize("case", sorted(FIXTURES.glob("*.sysfs")), ids=lambda p: p.stem)
 def test_by_id_names_from_sysfs_are_those_udev_made(case, tmp_path):
-    disk, names, first, aliases = lay_out(case, tmp_path)
-    ids = disk_ids(tmp_path, disk)
-    assert set(names) <= set(ids.names), f"udev made {names}, sysfs gave {ids.names}"
-    assert ids.primary == first
-    for alias in aliases:
+    laid = lay_out(case, tmp_path)
+    ids = disk_ids(tmp_path, laid.disk)
+    assert set(laid.names) <= set(ids.names), f"udev made {laid.names}, sysfs gave {ids.names}"
+    assert ids.primary == laid.first
+    for alias in laid.aliases:
         assert alias in ids.all
+    assert ids.serial == laid.serial
 
 
 def test_a_virtio_disk_without_a_serial_has_no_id(tmp_path):
@@ -76,6 +92,7 @@ def test_the_capture_vms_disks_get_the_names_its_udev_gave(tmp_path):
     assert disk_ids(tmp_path, "vda").primary == "virtio-XB-VIRTIO-0001"
     # the USB stick (sdc): its bridge's strings are not in this capture, so no name rather than a wrong one
     assert disk_ids(tmp_path, "sdc") == DiskIds()
+    assert disk_ids(tmp_path, "vda").serial == "XB-VIRTIO-0001"
 
 
 def test_udevs_character_rules():
@@ -115,4 +132,5 @@ def test_an_nvme_drive_from_before_namespace_ids_gets_its_model_and_serial_only(
     (tmp_path / "block" / "nvme0n1").mkdir(parents=True)
     (tmp_path / "block" / "nvme0n1" / "model").write_text("Samsung SSD 980 1TB                     \n")
     (tmp_path / "block" / "nvme0n1" / "serial").write_text("S64DNX0R123456      \n")
-    assert disk_ids(tmp_path, "nvme0n1") == DiskIds(("nvme-Samsung_SSD_980_1TB_S64DNX0R123456",))
+    assert disk_ids(tmp_path, "nvme0n1") == DiskIds(("nvme-Samsung_SSD_980_1TB_S64DNX0R123456",),
+                                                    serial="S64DNX0R123456")
