@@ -298,8 +298,10 @@ def _serial(dev: Device) -> str | None:
 
 
 def _scsi_disk(dev: Device) -> list[str]:
-    scsi = dev.parent(SCSI_DEVICE) or (dev.chain[1] if len(dev.chain) > 1 else None)
-    names, usb_serial = [], None
+    """ata_id for a SATA disk, usb_id for a USB one, scsi_id for any other (each when the one before made no
+    ID_SERIAL), then the WWN either found."""
+    scsi = dev.parent(SCSI_DEVICE) or (dev.chain[1] if len(dev.chain) > 1 else None)    # (a capture's flat tree)
+    names: list[str | None] = []
     serial = wwn = None
     if scsi is not None and (dev.text(scsi, "vendor") or "").strip() == "ATA":
         serial, wwn = _ata(dev, scsi)
