@@ -99,7 +99,7 @@ def resolve_disks(answer: Answer, disks: list[Disk]) -> list[Disk]:
     chosen = []
     for device in answer.storage.data_disks:
         by_id = device.removeprefix("/dev/disk/by-id/")
-        chosen += [d for d in disks if d.path == device or d.stable_id == by_id]
+        chosen += [d for d in disks if d.path == device or d.known_as(by_id)]
     return chosen
 
 

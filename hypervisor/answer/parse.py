@@ -366,7 +366,7 @@ def disk_problems(answer: Answer, disks: list[Disk], boot_device: str | None) ->
     problems = []
     for where, device in answer.storage.initialised:
         by_id = device.removeprefix("/dev/disk/by-id/") if device.startswith("/dev/disk/by-id/") else None
-        disk = next((d for d in disks if d.path == device or (by_id and d.stable_id == by_id)), None)
+        disk = next((d for d in disks if d.path == device or (by_id and d.known_as(by_id))), None)
         if disk is None:
             found = ", ".join(f"/dev/disk/by-id/{d.stable_id}" if d.stable_id else d.path for d in disks) or "none"
             problems.append(Problem(where, device, f"is no disk on this host; its disks are: {found}"))

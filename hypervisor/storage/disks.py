@@ -2,7 +2,8 @@
 
 XenBox's dom0 runs no udev: lsblk then leaves FSTYPE, LABEL, SERIAL and WWN empty and pads MODEL, and
 /dev/disk/by-id does not exist. So `Disks` fills a disk's contents from `wipefs`, its volume group from
-`pvs`, and its stable id from /dev/disk/by-id when there is one, else from sysfs (wwid, virtio serial).
+`pvs`, and its stable id from /dev/disk/by-id when there is one, else the same name made from sysfs
+(hypervisor/storage/disk_ids.py).
 """
 from __future__ import annotations
 
@@ -15,11 +16,11 @@ from typing import Callable
 from hypervisor import runner
 from hypervisor.runner import ParseError
 from hypervisor.storage import StorageError, human_size, lvm, signatures
+from hypervisor.storage.disk_ids import DiskIds, disk_ids, preferred
 
 COLUMNS = "NAME,PATH,TYPE,SIZE,MODEL,SERIAL,WWN,TRAN,RM,HOTPLUG,RO,FSTYPE,LABEL,UUID,PTTYPE,PARTTYPENAME,MOUNTPOINT,PKNAME"
 LSBLK = ["lsblk", "--json", "--bytes", "--output", COLUMNS]
 NOT_DISKS = ("fd", "zram", "ram", "loop", "sr", "nbd")     # floppies, RAM disks, loops, optical drives
-BY_ID_ORDER = ("wwn-", "nvme-eui.", "nvme-", "ata-", "scsi-", "virtio-", "usb-", "mmc-")
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,13 @@ class Disk:
     mountpoint: str | None = None
     children: tuple["Disk", ...] = ()
     vg: str | None = None             # the volume group when it is an LVM physical volume
-    stable_id: str | None = None      # /dev/disk/by-id name, or the same name built from the WWN / serial
+    stable_id: str | None = None      # its /dev/disk/by-id name (the one shown), made from sysfs without udev
+    other_ids: tuple[str, ...] = ()   # its other by-id names, and the ids XenBox showed before: all accepted
     given_to: str | None = None       # "appliance web as its disk xvdb": a manifest names it (host disks)
+
+    def known_as(self, disk_id: str) -> bool:
+        """Is `disk_id` (a manifest's `device`, an answer file's /dev/disk/by-id/NAME) this disk?"""
+        return bool(disk_id) and (disk_id == self.stable_id or disk_id in self.other_ids)
 
     @property
     def partitions(self) -> list["Disk"]:
@@ -93,18 +99,6 @@ def parse_lsblk(text: str) -> list[Disk]:
 
 def is_local_disk(disk: Disk) -> bool:
     return disk.type == "disk" and disk.size > 0 and not disk.name.startswith(NOT_DISKS)
-
-
-def stable_id(by_id_names: list[str], wwid: str | None = None, virtio_serial: str | None = None) -> str | None:
-    """The name under /dev/disk/by-id that survives reboots and re-cabling; built like udev's when there is none."""
-    names = [n for n in by_id_names if "-part" not in n and not n.startswith(("lvm-", "dm-", "md-"))]
-    for prefix in BY_ID_ORDER:
-        for name in sorted(names):
-            if name.startswith(prefix):
-                return name
-    if wwid:
-        return f"wwn-0x{wwid[4:]}" if wwid.startswith("naa.") else wwid
-    return f"virtio-{virtio_serial}" if virtio_serial else None
 
 
 def holds_data(disk: Disk) -> str | None:
@@ -190,9 +184,10 @@ def mark_given(disk: Disk, given: Given) -> Disk:
     if not disk.stable_id:
         return disk
     children = tuple(replace(child, given_to=next((who for (sid, number), who in given.items() if number and
-                                                   sid == disk.stable_id and disk.partition(number) == child), None))
+                                                   disk.known_as(sid) and disk.partition(number) == child), None))
                      if child.type == "part" else child for child in disk.children)
-    return replace(disk, given_to=given.get((disk.stable_id, None)), children=children)
+    return replace(disk, given_to=next((who for (sid, number), who in given.items() if number is None
+                                        and disk.known_as(sid)), None), children=children)
 
 
 class Disks:
@@ -202,14 +197,6 @@ class Disks:
         self._by_id = by_id
         self._sysfs = sysfs
         self._given = given
-
-    def block_devices(self) -> frozenset[str]:
-        """The kernel's block devices by name (/sys/block): cheap enough to read every few seconds,
-        so a disk plugged in or pulled out is noticed without udev."""
-        try:
-            return frozenset(entry.name for entry in (self._sysfs / "block").iterdir())
-        except OSError:
-            return frozenset()
 
     def list(self) -> list[Disk]:
         """The local disks, contents filled in; loops, RAM disks, floppies and CD drives left out."""
@@ -223,10 +210,8 @@ class Disks:
             pv_vgs = {}      # no LVM tools, or no PVs: nothing to add
         links = self._links()
         given = self._given()
-        # Without udev lsblk knows no serials; a virtio disk tells its own in sysfs.
-        return [mark_given(replace(self._contents(d, pv_vgs), serial=d.serial or self._read(d.name, "serial"),
-                                   stable_id=stable_id(links.get(d.path, []), self._read(d.name, "device/wwid"),
-                                                       self._read(d.name, "serial"))), given) for d in disks]
+        # Without udev lsblk knows no serials: sysfs tells them (disk_ids), a virtio disk's in its own file.
+        return [mark_given(replace(self._contents(d, pv_vgs), **self._ids(d, links)), given) for d in disks]
 
     def usable(self, boot_device: str | None) -> list[Disk]:
         """Disks a new volume group may take now: not the boot medium, holding no data."""
@@ -244,6 +229,14 @@ class Disks:
             pttype = table[0].type if table and disk.type == "disk" else None
         children = tuple(self._contents(c, pv_vgs) for c in disk.children)
         return replace(disk, fstype=fstype, label=label, pttype=pttype, vg=pv_vgs.get(disk.path), children=children)
+
+    def _ids(self, disk: Disk, links: dict[str, list[str]]) -> dict:
+        """Its by-id names: udev's links when udev runs, else the same names made from sysfs."""
+        made = disk_ids(self._sysfs, disk.name)
+        linked = [n for n in links.get(disk.path, []) if "-part" not in n and not n.startswith(("lvm-", "dm-", "md-"))]
+        ids = DiskIds(preferred(linked), made.all) if linked else made
+        return {"stable_id": ids.primary, "other_ids": tuple(i for i in ids.all if i != ids.primary),
+                "serial": disk.serial or made.serial or self._read(disk.name, "serial")}
 
     def _links(self) -> dict[str, list[str]]:
         links: dict[str, list[str]] = {}

@@ -44,7 +44,7 @@ class HostDisks:
         """The device node to give the guest as `target`; StorageError saying why it cannot be given."""
         disks = self._disks.list()
         named = f"the host disk {stable_id}" + (f", partition {partition}" if partition else "")
-        disk = next((d for d in disks if d.stable_id == stable_id), None)
+        disk = next((d for d in disks if d.known_as(stable_id)), None)
         if disk is None:
             raise StorageError(f"its disk {target} is {named}, which is not attached to this host: plug it in (or "
                                "log in to its iSCSI target), or fix device in appliance.toml (`xenbox storage "

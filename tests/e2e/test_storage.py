@@ -435,8 +435,14 @@ def test_a_disk_plugged_in_shows_up_on_the_storage_screen_by_itself(console, tmp
     console.wait_for_screen(r"vdb +256 MiB", 180)        # the screen has listed the disks there are
     qemu_monitor(console.monitor, f"drive_add 0 if=none,id=hotdrive,format=raw,file={image}")
     qemu_monitor(console.monitor, "device_add virtio-blk-pci,drive=hotdrive,id=vdisk9,serial=XB-DISK-9")
-    # No key pressed: the screen notices the new block device and lists the disks again.
-    # (virtio reuses the name of the disk pulled out before: vda, most likely.)
+    # No key pressed: the kernel's uevent for the new disk (dom0 runs no udevd) has the screen list the disks
+    # again. (virtio reuses the name of the disk pulled out before: vda, most likely.)
     console.wait_for_screen(r"vd[a-z] +64 MiB +nothing \(blank\)", 180)
     console.press("b")
     console.wait_for_screen(OVERVIEW, 180)
+    with Shell(console) as shell:       # its id is the by-id name udev would give it
+        assert re.search(r"vd[a-z] .*virtio-XB-DISK-9", shell.run("xenbox storage disks")), "no virtio-XB-DISK-9"
+        # what the screen listened to: the kernel's netlink through pyudev, not the fallback poll of /sys/block
+        said = shell.run("PYTHONPATH=/usr/lib/xenbox/python python3 -c 'from hypervisor.storage.disk_events "
+                         "import DiskEvents; print(DiskEvents().source)'")
+        assert said.strip().endswith("uevents"), said

@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 
 from hypervisor.storage import StorageError
-from hypervisor.storage.disks import LSBLK, Disks, boot_disk, holds_data, is_local_disk, never_erased, parse_lsblk, stable_id
+from hypervisor.storage.disks import LSBLK, Disks, boot_disk, holds_data, is_local_disk, never_erased, parse_lsblk
 from test_storage_support import Replay, fixture
 
 
@@ -64,17 +64,21 @@ def test_the_boot_medium_is_found_from_the_disk_or_a_partition_and_refused():
     assert never_erased(named["sdb"], boot) is None
 
 
-def test_stable_id_without_udev_matches_the_name_udev_gives():
-    links = {}
+def test_stable_id_without_udev_is_the_name_udev_gives(tmp_path):
+    """The same VM listed without udev (ids made from sysfs) and with it (/dev/disk/by-id): the same ids."""
+    links = tmp_path / "by-id"
+    links.mkdir()
     for line in fixture("vm/ls-disk-by-id.txt").splitlines()[1:]:
         name, target = line.split()[-3], line.split()[-1]
-        links.setdefault(target.rsplit("/", 1)[1], []).append(name)
-    sysfs = dict(line.split(":", 1) for line in fixture("vm/sysfs-ids.txt").splitlines())
-    assert stable_id(links["sda"]) == "wwn-0x5000c50015ea71ac"
-    assert stable_id([], wwid=sysfs["/sys/block/sda/device/wwid"]) == "wwn-0x5000c50015ea71ac"
-    assert stable_id(links["vda"]) == stable_id([], virtio_serial=sysfs["/sys/block/vda/serial"]) == "virtio-XB-VIRTIO-0001"
-    assert stable_id(links["sdc"]) == "usb-QEMU_QEMU_HARDDISK_XB-USB-0001-0:0"
-    assert stable_id([]) is None
+        (links / name).symlink_to("/dev/" + target.rsplit("/", 1)[1])     # as lsblk names it
+    run, sysfs = captured_tools(), captured_sysfs(tmp_path / "sys")
+    without = {d.name: d.stable_id for d in Disks(run, by_id=tmp_path / "no-udev", sysfs=sysfs, given=dict).list()}
+    with_udev = {d.name: d.stable_id for d in Disks(run, by_id=links, sysfs=sysfs, given=dict).list()}
+    assert without == {"vda": "virtio-XB-VIRTIO-0001", "sda": "wwn-0x5000c50015ea71ac", "sdb": "wwn-0x5000c50015ea71ad",
+                       "sdc": None, "sdd": "wwn-0x60000000000000000e00000000010001",
+                       "sde": "wwn-0x60000000000000000e00000000010002", "sdf": "wwn-0x60000000000000000e00000000020001"}
+    assert without == {**with_udev, "sdc": None}     # the USB stick's strings are not in the captured sysfs
+    assert with_udev["sdc"] == "usb-QEMU_QEMU_HARDDISK_XB-USB-0001-0:0"
 
 
 def captured_sysfs(folder):
@@ -104,10 +108,3 @@ def test_disks_fills_contents_from_wipefs_and_pvs_when_udev_is_absent(tmp_path):
     assert (disks["sdc"].fstype, disks["sdc"].pttype, disks["sdc"].stable_id) == ("iso9660", "gpt", None)
     assert holds_data(disks["vda"]) == "is an LVM physical volume of VG xenbox"
     assert [d.name for d in Disks(run, by_id=tmp_path, sysfs=sysfs, given=dict).usable("/dev/sdc")] == ["sdb", "sdd", "sde", "sdf"]
-
-
-def test_block_devices_are_the_kernels_names_in_sysfs(tmp_path):
-    for name in ("vda", "loop0", "sr0"):
-        (tmp_path / "block" / name).mkdir(parents=True)
-    assert Disks(sysfs=tmp_path, given=dict).block_devices() == {"vda", "loop0", "sr0"}
-    assert Disks(sysfs=tmp_path / "nowhere", given=dict).block_devices() == frozenset()

@@ -2,6 +2,7 @@
 (captured: see test_storage_disks.py): sda partitioned (sda1 mounted, sda2 an LVM PV with a volume
 active), sdb a blank SAS LUN, sdc the boot medium, vda the data store's PV. The tools' answers are
 replayed (the boundary); the e2e storage test gives a real LUN's partition to a real guest."""
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,6 +15,10 @@ from hypervisor.settings.problems import FileProblems
 from hypervisor.storage import StorageError
 from hypervisor.storage.disks import Disks, holds_data
 from hypervisor.storage.host_disks import HostDisks, parse_vbd_paths
+from hypervisor.answer.apply import resolve_disks
+from hypervisor.answer.parse import disk_problems, parse_answer
+from hypervisor.storage.disks import mark_given
+from test_storage_disk_ids import FIXTURES, lay_out
 from test_storage_disks import captured_sysfs, captured_tools
 
 # What `xenstore-ls -f /local/domain/0/backend/vbd` prints for guest 3 with one disk (trimmed).
@@ -40,6 +45,39 @@ def host_disks(tmp_path, vbds=""):
     (sysfs / "class" / "block" / "sda2" / "holders").mkdir(parents=True)
     (sysfs / "class" / "block" / "sda2" / "holders" / "dm-0").mkdir()
     return HostDisks(run, Disks(run, by_id=tmp_path / "no-udev", sysfs=sysfs, given=dict), booted=lambda: "/dev/sdc", sysfs=sysfs)
+
+
+# The id XenBox showed for a SATA disk without a WWN before it made udev's names: the kernel's wwid, as is.
+EARLIER_ATA_ID = "t10.ATA     HGST HUH728080ALE604                                ZZZZH3VX"
+
+
+def with_a_sata_disk_as_sdb(tmp_path):
+    """The capture VM, its blank sdb being the HGST SATA disk of fixtures/disk_ids (its sysfs, not the VM's)."""
+    sysfs = captured_sysfs(tmp_path / "sys")
+    shutil.rmtree(sysfs / "block" / "sdb")
+    case = tmp_path / "sdb.sysfs"
+    case.write_text((FIXTURES / "ata-hgst-huh728080.sysfs").read_text().replace("sdn", "sdb"))
+    lay_out(case, sysfs)
+    run = Tools()
+    return run, Disks(run, by_id=tmp_path / "no-udev", sysfs=sysfs, given=dict), sysfs
+
+
+def test_manifests_and_answer_files_naming_a_disk_by_its_earlier_id_still_find_it(tmp_path):
+    run, disks, sysfs = with_a_sata_disk_as_sdb(tmp_path)
+    sdb = next(d for d in disks.list() if d.name == "sdb")
+    assert (sdb.stable_id, sdb.other_ids) == ("ata-HGST_HUH728080ALE604_ZZZZH3VX", (EARLIER_ATA_ID,))
+    host = HostDisks(run, disks, booted=lambda: "/dev/sdc", sysfs=sysfs)
+    # appliance.toml: device = "..." with either id
+    assert host.device("xvdb", EARLIER_ATA_ID) == host.device("xvdb", sdb.stable_id) == Path("/dev/sdb")
+    # an answer file that the first-boot screens wrote with the earlier id
+    answer = parse_answer(f'[storage]\ndata_disks = ["/dev/disk/by-id/{EARLIER_ATA_ID}"]', "a")
+    assert disk_problems(answer, disks.list(), "/dev/sdc") == []
+    assert [d.path for d in resolve_disks(answer, disks.list())] == ["/dev/sdb"]
+    # and the disks lists still say which appliance it is given to
+    assert mark_given(sdb, {(EARLIER_ATA_ID, None): "appliance web as its disk xvdb"}).given_to == \
+        "appliance web as its disk xvdb"
+    with pytest.raises(StorageError, match="which is not attached to this host"):
+        host.device("xvdb", "ata-HGST_HUH728080ALE604_OTHER")
 
 
 def test_a_lun_is_found_by_its_stable_id(tmp_path):

@@ -8,6 +8,7 @@ says a line, in place of apply_answer (the answer-file e2e test runs the real on
 """
 import asyncio
 import os
+from pathlib import Path
 
 import pytest
 from textual.app import App
@@ -19,6 +20,7 @@ from hypervisor.answer.compose import SOURCE, FirstBootAnswers
 from hypervisor.answer.parse import parse_answer
 from hypervisor.host.password import verify
 from hypervisor.network.config import Addressing, NetworkConfig
+from hypervisor.storage.disk_events import DiskEvents
 from hypervisor.storage.disks import Disks
 from test_storage_disks import captured_sysfs, captured_tools
 from test_tui_appliances import FakeXl, domains
@@ -144,6 +146,36 @@ def test_forward_through_every_step_and_back_keeps_what_was_typed(host):
         assert screen.answers.data_disks == (SDB,) and not screen.answers.wipe_disks_with_data
         assert verify("change-me-now", screen.answers.password_hash)
     drive(test, flow_screen(host, Recorder()))
+
+
+class PullOut:
+    """The captured VM's disks, less those pulled out."""
+    def __init__(self, disks):
+        self.disks, self.gone = disks, set()
+
+    def list(self):
+        return [disk for disk in self.disks.list() if disk.name not in self.gone]
+
+
+LOOP_UEVENT = Path("/sys/block/loop5/uevent")
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not LOOP_UEVENT.exists(), reason="a uevent is sent as root, to loop5")
+def test_a_disk_pulled_out_at_the_disk_step_is_gone_from_it_within_a_second(host):
+    """The kernel's own uevent, for loop5 (watched here in place of a disk), lists the disks again."""
+    async def test(pilot, app, screen):
+        await press(pilot, "n", "n")
+        table = screen.query_one(DataTable)
+        assert table.row_count == len(ROWS)
+        await pilot.pause(0.3)                      # the watch is listening
+        disks.gone.add("sdb")
+        LOOP_UEVENT.write_text("remove")
+        await pilot.pause(1.0)
+        assert [table.get_row_at(i)[1].plain for i in range(table.row_count)] == [r for r in ROWS if r != "sdb"]
+        assert ("Disks changed: loop5 is gone.", "information") in app.notified
+    disks = PullOut(host["disks"])
+    drive(test, FirstBootScreen(FakeXl(domains()), disks, lambda: "/dev/sdc", Recorder(), lambda answers: None,
+                                host["net"], disk_events=lambda: DiskEvents(watched=lambda name: name == "loop5")))
 
 
 def test_an_invalid_static_address_is_refused_at_its_step_and_nothing_changes(host):

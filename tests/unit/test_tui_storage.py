@@ -5,6 +5,7 @@ LVM, wipefs and mkfs cannot run against real disks here; the stand-ins have the 
 same screen over serial against the real tools and virtual disks.
 """
 import asyncio
+import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from textual.widgets import Input, Log, Static
 
 from hypervisor.storage.datastore import Status
+from hypervisor.storage.disk_events import DiskEvents
 from hypervisor.storage.disks import Disk
 from hypervisor.storage.image_files import ImageFiles
 from hypervisor.storage.lvm import VolumeGroup
@@ -23,6 +25,9 @@ from tui_pilot import ScreenApp, settle, table_rows
 from test_storage_volumes import lvm_with_guest_volumes
 
 GIB = 1024 ** 3
+LOOP_UEVENT = Path("/sys/block/loop5/uevent")
+# Most tests: no disk comes or goes (an empty /sys/block, never looked at again).
+NO_EVENTS = lambda: DiskEvents(sysfs=Path("/nonexistent"), use_uevents=False, poll_seconds=3600)  # noqa: E731
 BLANK = Disk("vda", "/dev/vda", "disk", 2 * GIB, serial="XB-DISK-0", stable_id="virtio-XB-DISK-0")
 USED = Disk("vdb", "/dev/vdb", "disk", GIB // 4, fstype="ext4", label="old")
 GROUP = VolumeGroup("xenbox", 2 * GIB, GIB, 4 * 1024 * 1024, 1, 1, "uuid")
@@ -34,9 +39,6 @@ class FakeDisks:
 
     def list(self):
         return list(self.plugged)
-
-    def block_devices(self):
-        return frozenset(disk.name for disk in self.plugged)
 
 
 class FakeStore:
@@ -55,20 +57,21 @@ class FakeStore:
 
 
 class StorageApp(ScreenApp):
-    def __init__(self, store, lvm, images):
+    def __init__(self, store, lvm, images, events=NO_EVENTS):
         # The guest volumes: the real class, over LVM reports answered by a recording runner,
         # and image files in `images` (none when it does not exist).
         self.disks = FakeDisks()
         super().__init__(StorageScreen(store, self.disks, GuestVolumes(lvm, appliances=lambda: ["web", "db"],
-                                                                       images=ImageFiles(images, lvm, held=set))))
+                                                                       images=ImageFiles(images, lvm, held=set)),
+                                       disk_events=events))
 
 
-def drive(test, store=None, lvm=None, images=Path("/nonexistent/images")):
+def drive(test, store=None, lvm=None, images=Path("/nonexistent/images"), events=None):
     store = store or FakeStore()
     lvm = lvm or lvm_with_guest_volumes()
 
     async def run():
-        app = StorageApp(store, lvm, images)
+        app = StorageApp(store, lvm, images, events or NO_EVENTS)
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(pilot)
             await test(pilot, app, app.screen_under_test)
@@ -177,21 +180,35 @@ def test_a_left_behind_volume_is_deleted_after_its_name_is_typed_and_a_volume_gr
     drive(test, FakeStore(GROUP), lvm)
 
 
-def test_a_disk_plugged_in_or_pulled_out_shows_up_without_a_key_press(monkeypatch):
-    monkeypatch.setattr("tui.screens.storage.WATCH_SECONDS", 0.1)
+@pytest.mark.skipif(os.geteuid() != 0 or not LOOP_UEVENT.exists(), reason="a uevent is sent as root, to loop5")
+def test_a_disk_plugged_in_or_pulled_out_shows_up_within_a_second():
+    """The kernel's own uevent, sent for loop5 (watched here in place of a disk), lists the disks again."""
+    async def test(pilot, app, screen):
+        app.disks.plugged.append(Disk("vdc", "/dev/vdc", "disk", GIB, serial="XB-DISK-9"))
+        await pilot.pause(0.3)                      # the watch is listening
+        LOOP_UEVENT.write_text("add")
+        await pilot.pause(1.0)
+        assert [r[0] for r in rows(screen)] == ["vda", "vdb", "vdc"]
+        assert ("Disks changed: loop5 appeared.", "information") in app.notified
+        app.disks.plugged.remove(USED)
+        LOOP_UEVENT.write_text("remove")
+        await pilot.pause(1.0)
+        assert [r[0] for r in rows(screen)] == ["vda", "vdc"]
+        assert ("Disks changed: loop5 is gone.", "information") in app.notified
+    drive(test, events=lambda: DiskEvents(watched=lambda name: name == "loop5"))
+
+
+def test_without_uevents_the_disks_are_still_looked_at_every_few_seconds(tmp_path):
+    (tmp_path / "block" / "vda").mkdir(parents=True)
 
     async def test(pilot, app, screen):
         app.disks.plugged.append(Disk("vdc", "/dev/vdc", "disk", GIB, serial="XB-DISK-9"))
-        await pilot.pause(0.5)
+        (tmp_path / "block" / "vdc").mkdir()
+        await pilot.pause(0.6)
         await settle(pilot)
         assert [r[0] for r in rows(screen)] == ["vda", "vdb", "vdc"]
         assert ("Disks changed: vdc appeared.", "information") in app.notified
-        app.disks.plugged.remove(USED)
-        await pilot.pause(0.5)
-        await settle(pilot)
-        assert [r[0] for r in rows(screen)] == ["vda", "vdc"]
-        assert ("Disks changed: vdb is gone.", "information") in app.notified
-    drive(test)
+    drive(test, events=lambda: DiskEvents(sysfs=tmp_path, use_uevents=False, poll_seconds=0.1))
 
 
 CHANGED = [

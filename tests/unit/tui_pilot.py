@@ -8,6 +8,9 @@ from textual.widgets import DataTable, Input
 from tui.widgets.prompt import Prompt
 
 
+WATCHERS = ("disk-events",)
+
+
 class ScreenApp(App):
     def __init__(self, screen, on_result=None):
         super().__init__()
@@ -24,8 +27,11 @@ class ScreenApp(App):
 
 
 async def settle(pilot):
+    """Every worker done, but those that watch for as long as their screen is open (disk events)."""
     for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
+        busy = [w for w in pilot.app.workers if w.group not in WATCHERS]
+        if busy:            # (an empty list would mean every worker to Textual)
+            await pilot.app.workers.wait_for_complete(busy)
         await pilot.pause()
 
 

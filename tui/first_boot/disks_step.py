@@ -1,7 +1,8 @@
 """Step 3: the data store's disks, chosen among the local disks (or none: the host keeps nothing across reboots).
 
 A disk holding data is chosen only once its name is typed, as on the Storage screen; the boot medium and a
-disk in use cannot be chosen at all. Nothing is erased here: the summary's Apply does it.
+disk in use cannot be chosen at all. Nothing is erased here: the summary's Apply does it. A disk plugged in
+or pulled out while the step is shown is listed again at once (the kernel's uevents, tui/disk_watch.py).
 """
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from textual.widgets import DataTable, Static
 from hypervisor.answer.compose import FirstBootAnswers, disk_name
 from hypervisor.storage import StorageError, human_size
 from hypervisor.storage.datastore import ConfirmationNeeded, check_can_initialise
+from hypervisor.storage.disk_events import DiskEvents
 from hypervisor.storage.disks import Disk, Disks, boot_disk, holds_data, never_erased
+from tui.disk_watch import DisksChanged, watch_disks
 from tui.first_boot.step import Step
 from tui.screens.storage import fill, holds_text
 from tui.widgets.erase_prompt import erase_prompt
@@ -37,9 +40,11 @@ class DisksStep(Step):
     """
     BINDINGS = [Binding("c,space", "choose", "Choose"), Binding("u", "rescan", "Rescan")]
 
-    def __init__(self, disks: Disks, boot_device: Callable[[], str | None]) -> None:
+    def __init__(self, disks: Disks, boot_device: Callable[[], str | None],
+                 disk_events: Callable[[], DiskEvents] = DiskEvents) -> None:
         super().__init__(id="disks")
         self.disks = disks
+        self.disk_events = disk_events
         self.boot_device = boot_device
         self.listed: list[Disk] | None = None     # None: not listed yet
         self.medium: str | None = None           # the device XenBox booted from
@@ -58,6 +63,12 @@ class DisksStep(Step):
         table.border_title = "Local disks (space or c chooses one for the data store)"
         for key, heading, width in COLUMNS:
             table.add_column(heading, width=width, key=key)
+        watch_disks(self, self.disk_events)
+
+    def on_disks_changed(self, message: DisksChanged) -> None:
+        if self.display:                # another step is shown: entering this one lists the disks anyway
+            self.notify(message.sentence, timeout=8)
+            self.action_rescan()
 
     def enter(self, answers: FirstBootAnswers) -> None:
         super().enter(answers)

@@ -18,6 +18,7 @@ from hypervisor.answer.compose import FirstBootAnswers
 from hypervisor.appliances.claims import disks_given
 from hypervisor.network.nic import SYSFS
 from hypervisor.storage.datastore import boot_device
+from hypervisor.storage.disk_events import DiskEvents
 from hypervisor.storage.disks import Disks
 from hypervisor.xen.xl import Xl
 from tui.first_boot.disks_step import DisksStep
@@ -46,13 +47,13 @@ class FirstBootScreen(ClockedScreen):
 
     def __init__(self, xl: Xl, disks: Disks | None = None, boot: Callable[[], str | None] = boot_device,
                  apply: Apply = apply_answer, claim: Claim = lambda answers: None,
-                 net_sysfs: Path = SYSFS) -> None:
+                 net_sysfs: Path = SYSFS, disk_events: Callable[[], DiskEvents] = DiskEvents) -> None:
         super().__init__()
         self.answers = FirstBootAnswers()
         self.applied = False
         self._close_in_front = False
         disks = disks or Disks(given=disks_given)
-        self.disks_step = DisksStep(disks, boot)
+        self.disks_step = DisksStep(disks, boot, disk_events)
         self.summary = SummaryStep(disks, lambda: self.disks_step.listed or [], boot, apply, claim)
         self.steps: list[Step] = [HostStep(xl), NetworkStep(net_sysfs), self.disks_step, PasswordStep(),
                                   self.summary]

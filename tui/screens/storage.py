@@ -8,6 +8,8 @@ guest has it open, and only after its name is typed.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -17,8 +19,10 @@ from textual.widgets import DataTable, Log, Static
 from hypervisor.appliances.claims import appliance_names, disks_given
 from hypervisor.storage import StorageError, human_size
 from hypervisor.storage.datastore import ConfirmationNeeded, DataStore, Status, boot_device, check_can_initialise
+from hypervisor.storage.disk_events import DiskEvents
 from hypervisor.storage.disks import Disk, Disks, as_it_is_now, boot_disk, holds_data
 from hypervisor.storage.volumes import GuestVolumes, Volume
+from tui.disk_watch import DisksChanged, watch_disks
 from tui.invalid import Invalid
 from tui.widgets.confirm import Confirm
 from tui.widgets.header import ClockedScreen, ScreenHeader
@@ -28,7 +32,6 @@ from tui.widgets.prompt import Prompt
 
 MIB = 1024 * 1024
 STORAGE_KEY_WIDTH = 17      # "i Make data store" and a space
-WATCH_SECONDS = 2.0         # how often /sys/block is looked at while this screen is open
 
 # What decides (what is on it) comes before what identifies; all of it is in the line under the table.
 COLUMNS = (("disk", "Disk", 6), ("size", "Size", 8), ("holds", "Holds now", 38), ("model", "Model", 16),
@@ -73,17 +76,17 @@ class StorageScreen(ClockedScreen):
     ]
 
     def __init__(self, store: DataStore | None = None, disks: Disks | None = None,
-                 volumes: GuestVolumes | None = None) -> None:
+                 volumes: GuestVolumes | None = None, disk_events: Callable[[], DiskEvents] = DiskEvents) -> None:
         super().__init__()
         self.store = store or DataStore()
         self.disks = disks or Disks(given=disks_given)
         self.volumes = volumes or GuestVolumes(appliances=appliance_names)
+        self.disk_events = disk_events
         self._listed: list[Disk] = []
         self._volumes: list[Volume] = []
         self._medium: Disk | None = None
         self._status: Status | None = None
         self._busy = False
-        self._block_devices: frozenset[str] | None = None
 
     def compose(self) -> ComposeResult:
         yield ScreenHeader(show_clock=True, icon="")
@@ -106,19 +109,12 @@ class StorageScreen(ClockedScreen):
         volumes.border_title = "Guest volumes, on every pool (Tab to choose one)"
         for key, heading, width in VOLUME_COLUMNS:
             volumes.add_column(heading, width=width, key=key)
-        self._block_devices = self.disks.block_devices()
-        self.set_interval(WATCH_SECONDS, self._watch_block_devices)
+        watch_disks(self, self.disk_events)
         self.action_rescan()
 
-    def _watch_block_devices(self) -> None:
+    def on_disks_changed(self, message: DisksChanged) -> None:
         """A disk plugged in or pulled out (USB, hot-plug, an iSCSI session) shows up by itself."""
-        now = self.disks.block_devices()
-        if now == self._block_devices:
-            return
-        came, went = sorted(now - self._block_devices), sorted(self._block_devices - now)
-        self._block_devices = now
-        changes = [f"{name} appeared" for name in came] + [f"{name} is gone" for name in went]
-        self.notify("Disks changed: " + ", ".join(changes) + ".", timeout=8)
+        self.notify(message.sentence, timeout=8)
         self.action_rescan()
 
     # -- reading ----------------------------------------------------------------
@@ -238,7 +234,7 @@ class StorageScreen(ClockedScreen):
 
     def action_iscsi(self) -> None:
         from tui.screens.iscsi import IscsiScreen      # open-iscsi only when asked for
-        self.app.push_screen(IscsiScreen())   # its disks come and go in /sys/block: listed by the watch
+        self.app.push_screen(IscsiScreen())   # its disks come and go as uevents: listed by the watch
 
     def action_pools(self) -> None:
         from tui.screens.pools import PoolsScreen
