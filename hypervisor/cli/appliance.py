@@ -16,6 +16,7 @@ from pathlib import Path
 
 from hypervisor import runner
 from hypervisor.appliances import autostart as boot_start
+from hypervisor.appliances.actions import ACTIONS
 from hypervisor.appliances.autostart_status import write_status
 from hypervisor.appliances.catalog import APPLIANCE_DIRS, Entry, discover, find, read_entry
 from hypervisor.appliances.launch import CannotStart, start
@@ -94,20 +95,16 @@ def needs_running(command):
     return checked
 
 
-def simple(action: str, done: str):
-    """Commands that take a running guest's name and call the Xl method of the same name."""
-    @needs_running
-    def command(args, xl: Xl) -> int:
-        getattr(xl, action)(args.name)
-        say(f"{args.name} {done}")
-        return 0
-    return command
-
-
 @needs_running
 def cmd_stop(args, xl: Xl) -> int:
     xl.shutdown(args.name, wait=args.wait)
     say(f"{args.name} {'has shut down' if args.wait else 'was asked to shut down'}")
+    return 0
+
+
+def perform(verb: str, xl: Xl, name: str, **values) -> int:
+    """One of the actions the Appliances screen has too (hypervisor/appliances/actions.py), in its words."""
+    say(ACTIONS[verb].run(xl, name, **values))
     return 0
 
 
@@ -116,12 +113,10 @@ def cmd_destroy(args, xl: Xl) -> int:
     if not args.yes:
         if not sys.stdin.isatty():
             return fail("destroy stops the guest at once, like pulling its power; add --yes to confirm", EXIT_USAGE)
-        answer = input(f"Destroy {args.name} now, like pulling its power? Type its name to confirm: ")
-        if answer.strip() != args.name:
+        question = ACTIONS["destroy"].confirm.format(name=args.name)
+        if input(f"{question} Type its name to confirm: ").strip() != args.name:
             return fail("not destroyed", EXIT_FAILED)
-    xl.destroy(args.name)
-    say(f"{args.name} destroyed")
-    return 0
+    return perform("destroy", xl, args.name)
 
 
 @needs_running
@@ -147,23 +142,17 @@ def cmd_mem_set(args, xl: Xl) -> int:
     if maximum is not None and args.mib > maximum:
         return fail(f"{args.name} can balloon up to {maximum} MiB (memory.maximum_mib); "
                     f"{args.mib} MiB is more: raise the maximum and restart it", EXIT_USAGE)
-    xl.mem_set(args.name, args.mib)
-    say(f"{args.name} memory target set to {args.mib} MiB")
-    return 0
+    return perform("mem-set", xl, args.name, mib=args.mib)
 
 
 @needs_running
 def cmd_vcpu_set(args, xl: Xl) -> int:
-    xl.vcpu_set(args.name, args.count)
-    say(f"{args.name} now has {args.count} vCPU(s) online")
-    return 0
+    return perform("vcpu-set", xl, args.name, count=args.count)
 
 
 @needs_running
 def cmd_vcpu_pin(args, xl: Xl) -> int:
-    xl.vcpu_pin(args.name, args.vcpu, args.cpus)
-    say(f"{args.name} vCPU {args.vcpu} pinned to CPU(s) {args.cpus}")
-    return 0
+    return perform("vcpu-pin", xl, args.name, vcpu=args.vcpu, cpus=args.cpus)
 
 
 def cmd_vcpu_list(args, xl: Xl) -> int:
@@ -173,23 +162,17 @@ def cmd_vcpu_list(args, xl: Xl) -> int:
 
 @needs_running
 def cmd_rename(args, xl: Xl) -> int:
-    xl.rename(args.name, args.new_name)
-    say(f"{args.name} is now called {args.new_name} (until it stops; its appliance.toml keeps {args.name})")
-    return 0
+    return perform("rename", xl, args.name, new=args.new_name)
 
 
 @needs_running
 def cmd_sysrq(args, xl: Xl) -> int:
-    xl.sysrq(args.name, args.key)
-    say(f"sent sysrq '{args.key}' to {args.name}")
-    return 0
+    return perform("sysrq", xl, args.name, key=args.key)
 
 
 @needs_running
 def cmd_dump_core(args, xl: Xl) -> int:
-    xl.dump_core(args.name, str(Path(args.file).resolve()))
-    say(f"{args.name}'s memory written to {args.file}")
-    return 0
+    return perform("dump-core", xl, args.name, path=Path(args.file).resolve())
 
 
 @needs_running
@@ -322,11 +305,11 @@ def add_commands(groups) -> None:
     command("start", cmd_start, "start an appliance from its appliance.toml", name)
     command("stop", cmd_stop, "ask the guest to shut down cleanly", name).add_argument(
         "--wait", action="store_true", help="wait until it has shut down")
-    command("reboot", simple("reboot", "was asked to reboot"), "ask the guest to reboot", name)
+    command("reboot", needs_running(lambda args, xl: perform("reboot", xl, args.name)), "ask the guest to reboot", name)
     command("destroy", cmd_destroy, "stop the guest at once (asks to confirm)", name).add_argument(
         "--yes", action="store_true", help="do not ask; for scripts")
-    command("pause", simple("pause", "paused"), "pause the guest (it keeps its memory)", name)
-    command("unpause", simple("unpause", "unpaused"), "let a paused guest run again", name)
+    command("pause", needs_running(lambda args, xl: perform("pause", xl, args.name)), "pause the guest (it keeps its memory)", name)
+    command("unpause", needs_running(lambda args, xl: perform("unpause", xl, args.name)), "let a paused guest run again", name)
     command("save", cmd_save, "suspend the guest to a file (it stops running)", name,
             ("file", {"help": "where to write its state"}))
     command("restore", cmd_restore, "start a guest again from a saved file", ("file", {"help": "a saved state"}))

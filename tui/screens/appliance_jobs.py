@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from hypervisor.appliances.actions import ACTIONS
 from hypervisor.appliances.catalog import APPLIANCE_DIRS
 from hypervisor.appliances.launch import start as launch
 from hypervisor.appliances.saved import restore as restore_saved
@@ -62,6 +63,12 @@ class FollowUp:
     then: Callable[[Any], Job] = field(repr=False)
 
 
+def action(verb: str, xl: Xl, name: str, follow: str | None = None, **values: Any) -> Job:
+    """A Job for one of the actions `xenbox appliance` has too, in the same words (hypervisor/appliances/actions.py)."""
+    doing, failed, _ = ACTIONS[verb].words(name, **values)
+    return Job(doing, failed, lambda: ACTIONS[verb].run(xl, name, **values), follow=follow)
+
+
 def start(xl: Xl, row: ApplianceRow) -> Job:
     manifest = row.manifest
     return Job(f"Starting {row.name}", f"Could not start {row.name}", lambda: launch(manifest, xl),
@@ -87,18 +94,15 @@ def shutdown(xl: Xl, row: ApplianceRow, wait: float = SHUTDOWN_WAIT, poll: float
 
 
 def reboot(xl: Xl, row: ApplianceRow) -> Job:
-    return Job(f"Asking {row.name} to reboot", f"Could not reboot {row.name}", lambda: xl.reboot(row.name),
-               done=f"{row.name} was asked to reboot")
+    return action("reboot", xl, row.name)
 
 
 def destroy_question(row: ApplianceRow) -> str:
-    return (f"Destroy {row.name} now? It stops at once, like pulling its power: "
-            f"whatever it had not written to disk is lost.")
+    return ACTIONS["destroy"].confirm.format(name=row.name)
 
 
 def destroy(xl: Xl, row: ApplianceRow) -> Job:
-    return Job(f"Destroying {row.name}", f"Could not destroy {row.name}", lambda: xl.destroy(row.name),
-               done=f"{row.name} destroyed")
+    return action("destroy", xl, row.name)
 
 
 # Xen counts pauses: a second pause needs a second unpause. One toggle at a time, so a
@@ -112,11 +116,8 @@ def pause_or_unpause(xl: Xl, row: ApplianceRow) -> Job:
     def call() -> str:
         with _toggling:
             now = xl.domain(row.name)
-            if now is not None and state_has(now.state, "paused"):
-                xl.unpause(row.name)
-                return f"{row.name} runs again"
-            xl.pause(row.name)
-            return f"{row.name} paused"
+            verb = "unpause" if now is not None and state_has(now.state, "paused") else "pause"
+            return ACTIONS[verb].run(xl, row.name)
     guess = "Unpausing" if state_has(row.state, "paused") else "Pausing"
     return Job(f"{guess} {row.name}", f"Could not pause or unpause {row.name}", call)
 
@@ -217,8 +218,7 @@ def memory_question(row: ApplianceRow) -> Question:
 
 
 def set_memory(xl: Xl, row: ApplianceRow, mib: int) -> Job:
-    return Job(f"Setting {row.name}'s memory to {mib} MiB", f"Could not change {row.name}'s memory",
-               lambda: xl.mem_set(row.name, mib), done=f"{row.name}'s memory target is now {mib} MiB")
+    return action("mem-set", xl, row.name, mib=mib)
 
 
 def vcpus_question(row: ApplianceRow) -> Question:
@@ -228,8 +228,7 @@ def vcpus_question(row: ApplianceRow) -> Question:
 
 
 def set_vcpus(xl: Xl, row: ApplianceRow, count: int) -> Job:
-    return Job(f"Setting {row.name} to {count} vCPUs", f"Could not change {row.name}'s vCPUs",
-               lambda: xl.vcpu_set(row.name, count), done=f"{row.name} now has {count} vCPU(s) online")
+    return action("vcpu-set", xl, row.name, count=count)
 
 
 def pin_question(row: ApplianceRow) -> Question:
@@ -238,9 +237,7 @@ def pin_question(row: ApplianceRow) -> Question:
 
 
 def pin(xl: Xl, row: ApplianceRow, choice: typed.Pin) -> Job:
-    return Job(f"Pinning {row.name}'s vCPU {choice.vcpu}", f"Could not pin {row.name}'s vCPUs",
-               lambda: xl.vcpu_pin(row.name, choice.vcpu, choice.cpus),
-               done=f"{row.name}: vCPU {choice.vcpu} runs on CPU {choice.cpus}")
+    return action("vcpu-pin", xl, row.name, vcpu=choice.vcpu, cpus=choice.cpus)
 
 
 def rename_question(row: ApplianceRow) -> Question:
@@ -249,8 +246,7 @@ def rename_question(row: ApplianceRow) -> Question:
 
 
 def rename(xl: Xl, row: ApplianceRow, new: str) -> Job:
-    return Job(f"Renaming {row.name} to {new}", f"Could not rename {row.name}", lambda: xl.rename(row.name, new),
-               done=f"{row.name} is now called {new}", follow=new)
+    return action("rename", xl, row.name, follow=new, new=new)
 
 
 def sysrq_question(row: ApplianceRow) -> Question:
@@ -259,8 +255,7 @@ def sysrq_question(row: ApplianceRow) -> Question:
 
 
 def sysrq(xl: Xl, row: ApplianceRow, key: str) -> Job:
-    return Job(f"Sending SysRq {key} to {row.name}", f"Could not send SysRq to {row.name}",
-               lambda: xl.sysrq(row.name, key), done=f"Sent SysRq '{key}' to {row.name}")
+    return action("sysrq", xl, row.name, key=key)
 
 
 def core_question(row: ApplianceRow, cores_dir: Path) -> Question:
@@ -269,8 +264,8 @@ def core_question(row: ApplianceRow, cores_dir: Path) -> Question:
 
 
 def dump_core(xl: Xl, row: ApplianceRow, path: Path) -> Job:
-    def call() -> None:
+    job = action("dump-core", xl, row.name, path=path)
+    def call() -> str:
         path.parent.mkdir(parents=True, exist_ok=True)
-        xl.dump_core(row.name, str(path))
-    return Job(f"Writing {row.name}'s memory to {path}", f"Could not dump {row.name}'s core", call,
-               done=f"{row.name}'s memory written to {path}")
+        return job.call()
+    return Job(job.doing, job.failed, call)
