@@ -242,43 +242,24 @@ def _line_of(text: str, key: str) -> int | None:
 
 
 def cmd_add(args, xl: Xl) -> int:
-    from hypervisor.appliances.on_media import bundle_on, bundles_on
-    from hypervisor.storage.datastore import MOUNTPOINT, DataStore
-    from hypervisor.storage.media import MediaError, mounted_read_only
-    into = Path(args.into)
+    from hypervisor.appliances.adding import NothingAdded, Several, add_bundle, add_from_device
     if args.source is None and not args.from_device:
         return fail("give a bundle folder or a .tar of one, or --from-device DEVICE", EXIT_USAGE)
-    if not args.from_device and not Path(args.source).exists():
-        return fail(f"{args.source} does not exist: give a bundle folder or a .tar of one", EXIT_NOT_FOUND)
-    if into.is_relative_to(MOUNTPOINT) and not DataStore().is_mounted():
-        return fail("this host has no data store, so an added appliance would be gone at the next boot: "
-                    "make one first (the console's Storage screen, key t)")
-    if not args.from_device:
-        return _install(Path(args.source), into, args.replace)
     try:
-        with mounted_read_only(args.from_device, say) as root:
-            if args.source is not None:
-                return _install(bundle_on(root, args.source), into, args.replace)
-            found = bundles_on(root)
-            if not found:
-                return fail(f"{args.from_device} holds no bundle (a folder holding appliance.toml, or a .tar of "
-                            "one) at its top or one folder down", EXIT_NOT_FOUND)
-            say(f"bundles on {args.from_device}:")
-            for name in found:
-                print(f"  {name}", flush=True)
-            say(f"add one with `xenbox appliance add --from-device {args.from_device} {found[0]}`")
-            return 0
-    except MediaError as error:
-        return fail(str(error))
-
-
-def _install(source: Path, into: Path, replace: bool) -> int:
-    from hypervisor.appliances.install import InstallError, install_bundle
-    try:
-        folder = install_bundle(source, into, say, replace=replace)
-    except (InstallError, FileProblems) as error:
-        return fail(f"{source} was not added: {error}")
-    say(f"added appliance {folder.name} in {folder}; `xenbox appliance start {folder.name}` starts it")
+        if args.from_device:
+            added = add_from_device(args.from_device, args.source, Path(args.into), say, args.replace,
+                                    only_one_is_chosen=False)      # a script names what it adds
+        else:
+            added = add_bundle(Path(args.source), Path(args.into), say, args.replace)
+    except NothingAdded as error:
+        return fail(str(error), EXIT_NOT_FOUND if error.not_found else EXIT_FAILED)
+    if isinstance(added, Several):
+        say(f"bundles on {added.device}:")
+        for name in added.bundles:
+            print(f"  {name}", flush=True)
+        say(f"add one with `xenbox appliance add --from-device {added.device} {added.bundles[0]}`")
+        return 0
+    say(f"added appliance {added.name} in {added}; `xenbox appliance start {added.name}` starts it")
     return 0
 
 

@@ -190,7 +190,7 @@ def stick(tmp_path, monkeypatch):
     test_storage_media for the mount itself): the stand-in records each mount and unmount."""
     import shutil
     from contextlib import contextmanager
-    from hypervisor.storage import media
+    from hypervisor.appliances import adding
     folder, events = tmp_path / "stick", []
     shutil.copytree(SAMPLE, folder / "bundles" / "web")
     (folder / "photos").mkdir()
@@ -202,7 +202,7 @@ def stick(tmp_path, monkeypatch):
             yield folder
         finally:
             events.append(f"umount {device}")
-    monkeypatch.setattr(media, "mounted_read_only", mounted)
+    monkeypatch.setattr(adding, "mounted_read_only", mounted)
     return folder, events
 
 

@@ -537,7 +537,7 @@ def test_a_bundle_is_added_from_a_stick_the_console_mounts_asking_which_when_the
     around a folder holding the stick's files. The bundles are installed for real."""
     import shutil
     from contextlib import contextmanager
-    import tui.screens.appliance_jobs as appliance_jobs
+    from hypervisor.appliances import adding
     stick, events = tmp_path / "stick", []
     shutil.copytree(SAMPLE_WEB, stick / "web")
     monkeypatch.setattr("hypervisor.storage.media.is_block_device", lambda path: path.name == "sdb1")
@@ -549,7 +549,7 @@ def test_a_bundle_is_added_from_a_stick_the_console_mounts_asking_which_when_the
             yield stick
         finally:
             events.append(f"umount {device}")
-    monkeypatch.setattr(appliance_jobs, "mounted_read_only", mounted)
+    monkeypatch.setattr(adding, "mounted_read_only", mounted)
     places = Places(tmp_path / "saved", tmp_path / "cores", tmp_path / "logs", tmp_path / "installed")
 
     async def type_in(pilot, text):

@@ -20,7 +20,6 @@ from hypervisor.xen.daemons import CONSOLE_LOGS
 from hypervisor.xen.domains import state_has
 from hypervisor.xen.shutdown import ask_to_shut_down
 from hypervisor.xen.xl import Xl
-from hypervisor.storage.media import mounted_read_only
 from tui.invalid import Invalid
 from tui.screens import appliance_input as typed
 from tui.screens.appliance_rows import ApplianceRow
@@ -134,53 +133,36 @@ def add_question() -> Question:
 
 
 def add(source: Path | typed.OnDevice, into: Path, has_data_store: Callable[[], bool] | None = None) -> Job:
-    """Installed as `xenbox appliance add` does: checked first, images copied with progress. From a
-    device, it is mounted read-only first and unmounted after; with several bundles on it, which one
-    is asked."""
-    if isinstance(source, typed.OnDevice):
-        return _add_from_device(source, into, has_data_store)
-
-    def call(say: Callable[[str], None]) -> str:
-        folder = _install(source, into, say, has_data_store)
-        return f"Added appliance {folder.name}: select it and press u to start it."
-    return Job(f"Adding {source.name}", f"Could not add {source}", call, reports=True)
-
-
-def _install(source: Path, into: Path, say: Callable[[str], None], has_data_store: Callable[[], bool] | None) -> Path:
-    from hypervisor.appliances.install import InstallError, install_bundle
-    from hypervisor.settings.problems import FileProblems
-    from hypervisor.storage.datastore import MOUNTPOINT, DataStore
-    if into.is_relative_to(MOUNTPOINT) and not (has_data_store or DataStore().is_mounted)():
-        raise NotDone("This host has no data store, so an added appliance would be gone at the next boot: "
-                      "make one first (Storage screen, key t).")
-    try:
-        return install_bundle(source, into, say)
-    except (InstallError, FileProblems) as error:
-        raise NotDone(f"{source} was not added: {error}") from error
-
-
-def _add_from_device(choice: typed.OnDevice, into: Path, has_data_store: Callable[[], bool] | None) -> Job:
-    from hypervisor.appliances.on_media import bundle_on, bundles_on
-    from hypervisor.storage.media import MediaError
+    """Installed as `xenbox appliance add` does (hypervisor/appliances/adding.py): checked first, images
+    copied with progress. From a device, it is mounted read-only first and unmounted after; with several
+    bundles on it, which one is asked."""
+    from hypervisor.appliances.adding import NothingAdded, Several, add_bundle, add_from_device
+    on_device = isinstance(source, typed.OnDevice)
+    if on_device:
+        shown = f"{source.bundle} from {source.device}" if source.bundle else f"from {source.device}"
+    else:
+        shown = source.name
 
     def call(say: Callable[[str], None]) -> str | FollowUp:
         try:
-            with mounted_read_only(choice.device, say) as root:
-                found = [choice.bundle] if choice.bundle else bundles_on(root)
-                if not found:
-                    raise NotDone(f"{choice.device} holds no bundle (a folder holding appliance.toml, or a .tar of "
-                                  "one) at its top or one folder down.")
-                if len(found) > 1:
-                    return FollowUp(Question(f"{choice.device} holds {len(found)} bundles: which one? "
-                                             f"({', '.join(found)})", lambda text: _one_of(text, found), found[0]),
-                                    lambda picked: add(typed.OnDevice(choice.device, picked), into, has_data_store))
-                folder = _install(bundle_on(root, found[0]), into, say, has_data_store)
-        except MediaError as error:
-            raise NotDone(f"Nothing was added from {choice.device}: {error}") from error
-        return (f"Added appliance {folder.name} from {choice.device} ({choice.device} is unmounted again): select "
-                "it and press u to start it.")
-    shown = f"{choice.bundle} from {choice.device}" if choice.bundle else f"from {choice.device}"
-    return Job(f"Adding {shown}", f"Could not add {shown}", call, reports=True)
+            if on_device:
+                added = add_from_device(source.device, source.bundle, into, say, has_data_store=has_data_store)
+            else:
+                added = add_bundle(source, into, say, has_data_store=has_data_store)
+        except NothingAdded as error:
+            raise NotDone(_sentence(str(error))) from error
+        if isinstance(added, Several):
+            found = added.bundles
+            return FollowUp(Question(f"{added.device} holds {len(found)} bundles: which one? ({', '.join(found)})",
+                                     lambda text: _one_of(text, found), found[0]),
+                            lambda picked: add(typed.OnDevice(added.device, picked), into, has_data_store))
+        unmounted = f" from {source.device} ({source.device} is unmounted again)" if on_device else ""
+        return f"Added appliance {added.name}{unmounted}: select it and press u to start it."
+    return Job(f"Adding {shown}", f"Could not add {source if not on_device else shown}", call, reports=True)
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
 def _one_of(text: str, found: list[str]) -> str:
