@@ -120,7 +120,8 @@ def with_checked_paths(manifest: Manifest) -> Manifest:
              *((f"disk {disk.target}", disk.file) for disk in disks if disk.device is None)]
     try:
         given = guest_paths.check_guest([(what, path) for what, path in named if path is not None],
-                                        manifest.bundle_dir)
+                                        manifest.bundle_dir,
+                                        cdroms=[f"disk {disk.target}" for disk in disks if disk.cdrom])
     except guest_paths.Refused as error:
         raise CannotStart(f"{manifest.name}: {error}") from error
     boot = replace(boot, kernel=given.get("kernel", boot.kernel), ramdisk=given.get("ramdisk", boot.ramdisk))

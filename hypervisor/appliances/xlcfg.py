@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from hypervisor.appliances.manifest import Disk, Manifest
+from hypervisor.appliances.manifest import Disk, Hvm, Manifest
 from hypervisor.appliances.xlsyntax import XlValue, parse_disk_spec, parse_vif_spec, parse_xl_cfg, quote
 from hypervisor.settings.tomlwrite import dumps
 
@@ -33,7 +33,7 @@ def to_xl_cfg(manifest: Manifest) -> str:
         ("memory", m.memory.initial_mib), ("maxmem", m.memory.maximum_mib),
         ("vcpus", m.vcpus.initial), ("maxvcpus", m.vcpus.maximum)]
     if m.type == "hvm":
-        settings += [("boot", "".join(BOOT_LETTERS[device] for device in m.boot.order)), *HVM_CONSOLE.items()]
+        settings += [("boot", "".join(BOOT_LETTERS[device] for device in m.boot.order)), *hvm_settings(m.hvm or Hvm())]
     elif m.boot.bootloader:
         settings += [("bootloader", m.boot.bootloader)]
     else:
@@ -43,15 +43,37 @@ def to_xl_cfg(manifest: Manifest) -> str:
     if m.disks:
         settings += [("disk", [disk_spec(disk, hvm=m.type == "hvm") for disk in m.disks])]
     if m.network:
-        settings += [("vif", [f"mac={nic.mac},bridge={nic.bridge}" for nic in m.network])]
+        card = vif_card(m.hvm) if m.type == "hvm" else ""
+        settings += [("vif", [f"mac={nic.mac},bridge={nic.bridge}{card}" for nic in m.network])]
     settings += [("on_poweroff", m.policy.on_poweroff), ("on_reboot", m.policy.on_reboot),
                  ("on_crash", m.policy.on_crash)]
     header = f"# Written by XenBox from appliance {m.name}: change its appliance.toml, not this file."
     return "\n".join([header, *(f"{key} = {_xl_value(value)}" for key, value in settings)]) + "\n"
 
 
+def hvm_settings(hvm: Hvm) -> list[tuple[str, XlValue]]:
+    """[hvm] as xl.cfg(5) says it: the firmware, the disk controller, the Windows profile, the console."""
+    settings: list[tuple[str, XlValue]] = [("bios", "ovmf")] if hvm.firmware == "uefi" else []
+    if hvm.disk_bus == "ahci":
+        settings += [("hdtype", "ahci")]
+    if hvm.windows:
+        settings += [("viridian", 1), ("stdvga", 1), ("usb", 1), ("usbdevice", ["tablet"]), ("localtime", 1)]
+    if hvm.serial:
+        settings += [("serial", HVM_CONSOLE["serial"])]
+    return settings + [("vnc", HVM_CONSOLE["vnc"])]
+
+
+def vif_card(hvm: Hvm | None) -> str:
+    """An HVM guest's network card: PV only (type=vif), or an emulated model beside the PV one until the
+    guest's PV drivers take over; nothing for xl's own (an rtl8139)."""
+    card = (hvm or Hvm()).card
+    return "" if card is None else ",type=vif" if card == "pv" else f",model={card}"
+
+
 def disk_spec(disk: Disk, hvm: bool = False) -> str:
     """xl-disk-configuration(5) with every parameter named; target= takes the rest, so it is last."""
+    if disk.file is None and disk.cdrom and disk.pool is None and disk.device is None:
+        return f"vdev={disk.target}, access=ro, devtype=cdrom, target="      # an empty drive: xl's empty format
     if disk.file is None:
         raise ValueError(f"disk {disk.target} is on pool {disk.pool or 'host'}: launch names its volume first")
     params = [f"format={disk.format}", f"vdev={disk.target}", f"access={disk.mode}"]

@@ -384,3 +384,29 @@ def test_round_trip_from_a_bundle():
     assert to_xl_cfg(again) == cfg
     assert (again.memory, again.vcpus, again.boot, again.disks, again.network, again.policy) == (
         manifest.memory, manifest.vcpus, manifest.boot, manifest.disks, manifest.network, manifest.policy)
+
+
+HVM_HEAD = 'name = "w"\ntype = "hvm"\n[memory]\ninitial_mib = 512\n[[network]]\nmac = "00:16:3e:00:00:02"\n'
+
+
+def test_an_hvm_table_becomes_xls_firmware_bus_card_and_windows_settings(tmp_path):
+    windows = parse_manifest(HVM_HEAD + '[hvm]\nfirmware = "uefi"\ndisk_bus = "ahci"\nwindows = true\n', tmp_path)
+    assert to_xl_cfg(windows).split("\n")[7:] == [
+        'boot = "cd"', 'bios = "ovmf"', 'hdtype = "ahci"', "viridian = 1", "stdvga = 1", "usb = 1",
+        "usbdevice = [", "    'tablet',", "]", "localtime = 1", 'serial = "pty"', "vnc = 0",
+        "vif = [", "    'mac=00:16:3e:00:00:02,bridge=xenbr0,model=e1000',", "]",
+        'on_poweroff = "destroy"', 'on_reboot = "restart"', 'on_crash = "destroy"', ""]
+    for model, card in (("pv", ",type=vif"), ("rtl8139", ",model=rtl8139"), ("e1000", ",model=e1000")):
+        cfg = to_xl_cfg(parse_manifest(HVM_HEAD + f'[hvm]\nnic_model = "{model}"\n', tmp_path))
+        assert f"'mac=00:16:3e:00:00:02,bridge=xenbr0{card}'" in cfg, model
+    plain = to_xl_cfg(parse_manifest(HVM_HEAD + '[hvm]\nserial = false\ndisk_bus = "ide"\n', tmp_path))
+    assert "serial" not in plain and "bios" not in plain and "hdtype" not in plain and "vnc = 0" in plain
+    assert parse_xl_cfg(to_xl_cfg(windows), "w.cfg")["usbdevice"] == ["tablet"]     # xl reads it back
+
+
+def test_an_empty_cd_drive_is_xls_empty_target(tmp_path):
+    manifest = parse_manifest(HVM_HEAD + '[[disks]]\ncdrom = true\ntarget = "hdc"\n', tmp_path)
+    spec = "vdev=hdc, access=ro, devtype=cdrom, target="
+    assert f"'{spec}'" in to_xl_cfg(manifest)
+    parsed = parse_disk_spec(spec)
+    assert (parsed.vdev, parsed.cdrom, parsed.target or "") == ("hdc", True, "")
