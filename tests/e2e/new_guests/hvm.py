@@ -1,0 +1,92 @@
+"""Run in dom0 from the test's stick: what Xen, the device model and QEMU's monitor (QMP) say about an
+HVM guest, as one JSON line. `python3 hvm.py show NAME` / `python3 hvm.py screen NAME [SECONDS]`."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+
+def xl(*args):
+    found = subprocess.run(["xl", *args], capture_output=True, text=True)
+    return found.stdout if found.returncode == 0 else ""
+
+
+def domid(name):
+    for line in xl("list", name).splitlines()[1:]:
+        parts = line.rsplit(None, 5)
+        return int(parts[1]), parts[4]
+    return None, None
+
+
+def device_model(number):
+    """The argv of the QEMU serving domain `number` (`-xen-domid N`), if one runs."""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            argv = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+        except OSError:
+            continue
+        words = [word.decode(errors="replace") for word in argv if word]
+        if "-xen-domid" in words and words[words.index("-xen-domid") + 1] == str(number):
+            return words
+    return None
+
+
+def qmp(number, *commands):
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.connect(f"/var/run/xen/qmp-libxl-{number}")
+        sock.settimeout(60)
+        stream = sock.makefile("rw")
+        stream.readline()                                      # the greeting
+        replies = []
+        for command in ({"execute": "qmp_capabilities"}, *commands):
+            stream.write(json.dumps(command) + "\n")
+            stream.flush()
+            while True:
+                reply = json.loads(stream.readline())
+                if "return" in reply or "error" in reply:
+                    break
+            replies.append(reply)
+        return replies[1:]
+
+
+def colours(number):
+    """How many colours the guest's screen has (a blank screen has one), from QMP's screendump (PPM)."""
+    path = f"/tmp/screen-{number}.ppm"
+    qmp(number, {"execute": "screendump", "arguments": {"filename": path}})
+    data = open(path, "rb").read()
+    magic, size, _, pixels = data.split(b"\n", 3)
+    width, height = map(int, size.split())
+    return width, height, len({pixels[i:i + 3] for i in range(0, len(pixels) - 2, 3 * 7)})
+
+
+def show(name):
+    number, state = domid(name)
+    if number is None:
+        return {"name": name, "running": False}
+    config = json.loads(xl("list", "-l", name) or "[{}]")[0].get("config", {})
+    hvm = config.get("b_info", {}).get("type.hvm", {})
+    log = [line for line in xl("dmesg").splitlines() if f"(d{number})" in line]
+    blocks = [{"device": block.get("device") or block.get("qdev"), "removable": block.get("removable"),
+               "file": (block.get("inserted") or {}).get("file")}
+              for block in qmp(number, {"execute": "query-block"})[0].get("return", [])]
+    return {"name": name, "running": True, "domid": number, "state": state, "device_model": device_model(number),
+            "bios": hvm.get("bios"), "hdtype": hvm.get("hdtype"), "xen_log": log[-40:], "blocks": blocks}
+
+
+def main():
+    command, name = sys.argv[1], sys.argv[2]
+    if command == "show":
+        print(json.dumps(show(name)))
+    elif command == "screen":            # until the screen shows more than one colour
+        deadline = time.monotonic() + float(sys.argv[3] if len(sys.argv) > 3 else 300)
+        while True:
+            width, height, count = colours(domid(name)[0])
+            if count > 1 or time.monotonic() > deadline:
+                break
+            time.sleep(3)
+        print(json.dumps({"name": name, "width": width, "height": height, "colours": count}))
+
+
+main()
