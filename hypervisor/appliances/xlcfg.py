@@ -127,12 +127,15 @@ def manifest_from_xl_cfg(text: str, cfg_path: Path | str) -> ImportedAppliance:
         "vcpus": _present(initial=_integer(pop("vcpus", None)), maximum=_integer(pop("maxvcpus", None))),
         "boot": _hvm_boot(left, warnings) if kind == "hvm" else _pv_boot(left, cfg_path.parent),
         "disks": _disks(pop("disk", []), warnings),
-        "network": _nics(pop("vif", []), warnings),
+        "network": _nics(pop("vif", []), warnings, cards := [] if kind == "hvm" else None),
         "policy": _present(**{key: pop(key, None) for key in ("on_crash", "on_poweroff", "on_reboot")})}
     # An empty [memory] or [boot] stays, so that reading the manifest says what is missing.
     doc = {"name": name, "type": kind, **{key: value for key, value in sections.items()
                                            if value or key in ("memory", "boot")}}
     if kind == "hvm":
+        hvm = _hvm_table(left, cards, warnings)
+        if hvm:
+            doc["hvm"] = hvm
         for key, ours in HVM_CONSOLE.items():      # what XenBox writes anyway is no loss
             if left.get(key) == ours:
                 del left[key]
@@ -195,10 +198,43 @@ def _disks(specs: XlValue, warnings: list[str]) -> list[dict]:
     return disks
 
 
-def _nics(specs: XlValue, warnings: list[str]) -> list[dict]:
+# The Windows profile's settings, as xl.cfg gives them; all of them present make windows = true.
+WINDOWS = {"viridian": (1, "1"), "stdvga": (1, "1"), "usb": (1, "1"), "usbdevice": ("tablet", ["tablet"]),
+           "localtime": (1, "1")}
+
+
+def _hvm_table(left: dict, cards: list[str], warnings: list[str]) -> dict:
+    """[hvm] from xl.cfg's firmware, disk controller, network card models and Windows settings."""
+    hvm = {}
+    if left.get("bios") in ("ovmf", "seabios"):
+        hvm["firmware"] = "uefi" if left.pop("bios") == "ovmf" else "bios"
+    if left.get("hdtype") in ("ahci", "ide"):
+        hvm["disk_bus"] = left.pop("hdtype")
+    if all(left.get(key) in values for key, values in WINDOWS.items()):
+        hvm["windows"] = True
+        for key in WINDOWS:
+            del left[key]
+    models = set(cards)
+    if len(models) == 1:
+        hvm["nic_model"] = models.pop()
+    elif models:
+        warnings.append(f"vif: cards of models {', '.join(sorted(models))}: an appliance's cards share one model; "
+                        "xl's own (rtl8139) is used")
+    return hvm
+
+
+def _nics(specs: XlValue, warnings: list[str], cards: list[str] | None = None) -> list[dict]:
+    """The cards' bridges and MACs; each card's model goes into `cards` (pv, e1000, rtl8139)."""
     nics = []
     for index, spec in _strings(specs, "vif", warnings):
         settings = parse_vif_spec(spec)
+        card = "pv" if settings.get("type") == "vif" else settings.get("model")
+        if cards is not None and card in ("pv", "e1000", "rtl8139"):
+            cards.append(card)
+            settings.pop("model", None)
+            settings.pop("type", None)
+        elif cards is not None and settings.get("type") == "ioemu":
+            settings.pop("type")            # an HVM card's default: emulated beside the PV one
         others = [f"{key}={value}" for key, value in settings.items() if key not in ("bridge", "mac")]
         if others:
             warnings.append(f"vif[{index}]: {', '.join(others)} not carried over")

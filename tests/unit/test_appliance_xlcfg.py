@@ -313,12 +313,11 @@ def test_import_a_xen_tools_config():
 def test_import_an_hvm_installer():
     result = imported("installer.hvm")
     assert result.warnings == (
-        "vif[0]: type=ioemu, model=e1000 not carried over",
         "vnc = 1 is not carried over: appliances are headless, with the serial port as console",
         "vnclisten = '0.0.0.0' is not carried over: appliances are headless, with the serial port as console",
         "usbdevice = 'tablet' is not carried over: appliances have no such setting yet")
     doc = result.doc
-    assert (doc["type"], doc["boot"]) == ("hvm", {"order": ["cd", "disk"]})
+    assert (doc["type"], doc["boot"], doc["hvm"]) == ("hvm", {"order": ["cd", "disk"]}, {"nic_model": "e1000"})
     assert doc["disks"] == [{"file": "/srv/xen/win.qcow2", "format": "qcow2", "target": "hda", "mode": "rw"},
                             {"file": "/srv/iso/install, disc 1.iso", "format": "raw", "target": "hdc", "mode": "ro",
                              "cdrom": True}]
@@ -410,3 +409,18 @@ def test_an_empty_cd_drive_is_xls_empty_target(tmp_path):
     assert f"'{spec}'" in to_xl_cfg(manifest)
     parsed = parse_disk_spec(spec)
     assert (parsed.vdev, parsed.cdrom, parsed.target or "") == ("hdc", True, "")
+
+
+def test_import_carries_hvm_firmware_bus_cards_and_the_windows_profile(tmp_path):
+    cfg = ('name = "w"\nbuilder = "hvm"\nmemory = 2048\nbios = "ovmf"\nhdtype = "ahci"\nviridian = 1\nstdvga = 1\n'
+           'usb = 1\nusbdevice = ["tablet"]\nlocaltime = 1\nvif = ["bridge=xenbr0,type=vif", "bridge=xenbr1,type=vif"]\n')
+    result = manifest_from_xl_cfg(cfg, "/etc/xen/w.cfg")
+    assert result.warnings == ()
+    assert result.doc["hvm"] == {"firmware": "uefi", "disk_bus": "ahci", "windows": True, "nic_model": "pv"}
+    mixed = manifest_from_xl_cfg('name = "m"\nbuilder = "hvm"\nviridian = 1\nvif = ["model=e1000", "model=rtl8139"]\n', "/x.cfg")
+    assert mixed.warnings == (
+        "vif: cards of models e1000, rtl8139: an appliance's cards share one model; xl's own (rtl8139) is used",
+        "viridian = 1 is not carried over: appliances have no such setting yet")
+    assert "hvm" not in mixed.doc
+    round_trip = to_xl_cfg(parse_manifest(result.toml_text, tmp_path))
+    assert manifest_from_xl_cfg(round_trip, "/etc/xen/w.cfg").doc["hvm"] == result.doc["hvm"]
