@@ -32,7 +32,9 @@ HostDisk = Callable[[str, str, "int | None"], Path]
 
 
 def start(manifest: Manifest, xl: Xl, config_dir: Path = CONFIG_DIR, pools: OpenPool | None = None,
-          host_disk: HostDisk | None = None, sleep: Callable[[float], None] = time.sleep) -> Path:
+          host_disk: HostDisk | None = None, sleep: Callable[[float], None] = time.sleep,
+          paused: bool = False) -> Path:
+    """`paused`: built with its devices and firmware in place, not yet run (`xl create -p`; `xl unpause` runs it)."""
     held = domain_once_let_go(manifest.name, xl, sleep)
     if held is not None:
         raise CannotStart(why_held(held))
@@ -49,7 +51,7 @@ def start(manifest: Manifest, xl: Xl, config_dir: Path = CONFIG_DIR, pools: Open
     cfg = config_dir / f"{manifest.name}.cfg"
     cfg.write_text(to_xl_cfg(manifest))
     try:
-        xl.create(str(cfg))
+        xl.create(str(cfg), paused=paused)
     except CommandError as error:
         raise CannotStart(f"Xen refused to start {manifest.name}: {libxl_reason(error.output) or error.sentence}") \
             from error

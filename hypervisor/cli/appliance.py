@@ -72,10 +72,10 @@ def cmd_start(args, xl: Xl) -> int:
     if entry.manifest is None:
         return fail(f"{args.name} cannot start: {entry.problem}")
     try:
-        start(entry.manifest, xl)
+        start(entry.manifest, xl, paused=args.paused)
     except CannotStart as error:
         return fail(str(error))
-    say(f"{args.name} started")
+    say(f"{args.name} started" + (f", paused: `xenbox appliance unpause {args.name}` runs it" if args.paused else ""))
     return 0
 
 
@@ -392,7 +392,8 @@ def add_commands(groups) -> None:
     name = ("name", {"help": "the appliance (guest) name"})
     command("list", cmd_list, "defined and running appliances with state, memory and vCPUs").add_argument(
         "--json", action="store_true", help="print JSON")
-    command("start", cmd_start, "start an appliance from its appliance.toml", name)
+    command("start", cmd_start, "start an appliance from its appliance.toml", name).add_argument(
+        "--paused", action="store_true", help="build it (devices, firmware) but do not run it yet (xl create -p)")
     command("stop", cmd_stop, "ask the guest to shut down cleanly", name).add_argument(
         "--wait", action="store_true", help="wait until it has shut down")
     command("reboot", simple("reboot", "was asked to reboot"), "ask the guest to reboot", name)

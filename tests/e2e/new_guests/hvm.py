@@ -1,5 +1,5 @@
 """Run in dom0 from the test's stick: what Xen, the device model and QEMU's monitor (QMP) say about an
-HVM guest, as one JSON line. `python3 hvm.py show NAME` / `python3 hvm.py screen NAME [SECONDS]`."""
+HVM guest, as one JSON line. `python3 hvm.py show NAME` / `screen NAME [SECONDS]` / `serial NAME SECONDS`."""
 import json
 import os
 import socket
@@ -75,10 +75,31 @@ def show(name):
             "bios": hvm.get("bios"), "hdtype": hvm.get("hdtype"), "xen_log": log[-40:], "blocks": blocks}
 
 
+def serial(name, seconds, markers=(b"Shell>", b"BdsDxe", b"UEFI")):
+    """What the guest writes on its emulated serial port (a pty of the device model) for up to `seconds`,
+    until one of `markers` shows; output from before the pty was opened is lost."""
+    import select
+    number = domid(name)[0]
+    tty = subprocess.run(["xenstore-read", f"/local/domain/{number}/serial/0/tty"], capture_output=True,
+                         text=True).stdout.strip()
+    fd = os.open(tty, os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)
+    said, deadline = b"", time.monotonic() + seconds
+    while time.monotonic() < deadline and not any(marker in said for marker in markers):
+        if select.select([fd], [], [], 1)[0]:
+            try:
+                said += os.read(fd, 4096)
+            except BlockingIOError:
+                pass
+    os.close(fd)
+    return {"name": name, "tty": tty, "serial": said.decode(errors="replace")[-2000:]}
+
+
 def main():
     command, name = sys.argv[1], sys.argv[2]
     if command == "show":
         print(json.dumps(show(name)))
+    elif command == "serial":
+        print(json.dumps(serial(name, float(sys.argv[3]))))
     elif command == "screen":            # until the screen shows more than one colour
         deadline = time.monotonic() + float(sys.argv[3] if len(sys.argv) > 3 else 300)
         while True:
