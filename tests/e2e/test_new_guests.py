@@ -1,6 +1,6 @@
 """New HVM guests made with `xenbox appliance create` from an ISO of the ISO library, on one booted host:
-a BIOS (SeaBIOS) guest and a UEFI (OVMF) guest booting a real rescue ISO that nobody here built (Debian's
-grub-rescue-pc), then the CD ejected from the running guest and kept ejected across a restart.
+a BIOS (SeaBIOS) guest booting a real rescue ISO that nobody here built (Debian's grub-rescue-pc) and a UEFI
+(OVMF) guest built beside it, then the CD ejected from the running guest and kept ejected across a restart.
 
 The host gets a blank disk for its data store and a stick holding the ISO and a small script (new_guests/
 hvm.py) that reads Xen, the device model's process and QEMU's monitor (QMP) in dom0.
@@ -114,7 +114,8 @@ def test_a_uefi_guest_is_built_with_ovmf(shell):
     found = guest(shell, "uefi-cd")
     assert found["running"] and "p" in found["state"] and found["device_model"], found
     assert (found["bios"], found["hdtype"]) == ("ovmf", "ahci"), found
-    assert "rtl8139,id=nic0" in found["device_model"] and "ahci,id=ahci0" in found["device_model"], found
+    argv = " ".join(found["device_model"])
+    assert "-device rtl8139,id=nic0" in argv and "-device ahci,id=ahci0" in argv, argv
     assert cd_of(found)["file"] == f"/var/lib/xenbox/images/isos/{ISO}"
     run(shell, "xl destroy uefi-cd")        # its manifest still has the ISO
 
