@@ -120,16 +120,30 @@ def test_a_uefi_guest_is_built_with_ovmf(shell):
     run(shell, "xl destroy uefi-cd")        # its manifest still has the ISO
 
 
-def test_the_cd_is_ejected_from_the_running_guest_and_stays_out(shell):
+def test_the_cd_is_ejected_and_inserted_in_the_running_guest_and_stays_out(shell):
     said = run(shell, "xenbox appliance cd-eject bios-cd")
     assert "CD ejected from hdc (the guest's drive now" in said
     assert cd_of(guest(shell, "bios-cd"))["file"] is None
-    refused = shell.run("xenbox iso delete $I")
-    assert shell.status == 1 and f"{ISO} is the CD of appliance uefi-cd: eject it first" in refused
-    run(shell, "xl destroy bios-cd && xenbox appliance start bios-cd", GUEST_START)
-    assert cd_of(guest(shell, "bios-cd"))["file"] is None             # the manifest kept it ejected
     run(shell, "xenbox appliance cd-insert bios-cd $I")
     # libxl hands QEMU the inserted ISO as an open file (/dev/fdset/N), not by its name
     assert cd_of(guest(shell, "bios-cd"))["file"] is not None
     assert run(shell, f"grep -c isos/$I {APPLIANCES}/bios-cd/appliance.toml").strip() == "1"
     assert json.loads(run(shell, "xenbox iso list --json"))[0]["used_by"] == ["bios-cd", "uefi-cd"]
+    run(shell, "xenbox appliance cd-eject bios-cd")
+    refused = shell.run("xenbox iso delete $I")
+    assert shell.status == 1 and f"{ISO} is the CD of appliance uefi-cd: eject it first" in refused
+    run(shell, "xl destroy bios-cd && xenbox appliance start bios-cd", GUEST_START)
+    assert cd_of(guest(shell, "bios-cd"))["file"] is None             # the manifest kept it ejected
+
+
+def test_a_cd_change_xen_refuses_leaves_the_manifest_as_it_was(shell):
+    """Seen here: libxl 4.17 loses its QMP connection inserting a CD into a drive the guest was started with
+    empty. Whatever Xen's reason, the appliance.toml must not claim a CD the guest does not have."""
+    before = run(shell, f"md5sum {APPLIANCES}/bios-cd/appliance.toml")
+    said = shell.run("xenbox appliance cd-insert bios-cd $I")
+    if shell.status != 0:
+        shell.console.note("cd-insert into a drive started empty: " + said + run(
+            shell, "tail -5 /var/log/xen/qemu-dm-bios-cd.log"))
+        assert run(shell, f"md5sum {APPLIANCES}/bios-cd/appliance.toml") == before
+    else:
+        assert cd_of(guest(shell, "bios-cd"))["file"] is not None
