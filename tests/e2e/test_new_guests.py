@@ -96,7 +96,8 @@ def test_a_bios_guest_boots_the_iso(shell):
     assert found["device_model"] and "xen-qemu-system-i386" in found["device_model"][0], found
     assert found["bios"] != "ovmf"
     assert cd_of(found)["file"] == f"/var/lib/xenbox/images/isos/{ISO}"
-    screen = last_json(run(shell, f"{HVM} screen bios-cd 300", 400))
+    # the VGA BIOS draws in a graphics mode for a moment first
+    screen = last_json(run(shell, f"{HVM} screen bios-cd 300 {TEXT_MODE[0]}x{TEXT_MODE[1]}", 400))
     assert screen["colours"] > 1, f"the guest's screen stayed blank: {screen}"
     assert (screen["width"], screen["height"]) == TEXT_MODE, screen     # SeaBIOS, then GRUB, in VGA text mode
 

@@ -1,5 +1,5 @@
 """Run in dom0 from the test's stick: what Xen, the device model and QEMU's monitor (QMP) say about an
-HVM guest, as one JSON line. `python3 hvm.py show NAME` / `screen NAME [SECONDS]` / `serial NAME SECONDS`."""
+HVM guest, as one JSON line. `python3 hvm.py show NAME` / `screen NAME [SECONDS [WxH]]` / `serial NAME SECONDS`."""
 import json
 import os
 import socket
@@ -100,11 +100,12 @@ def main():
         print(json.dumps(show(name)))
     elif command == "serial":
         print(json.dumps(serial(name, float(sys.argv[3]))))
-    elif command == "screen":            # until the screen shows more than one colour
+    elif command == "screen":            # until the screen shows more than one colour (in a WxH mode)
         deadline = time.monotonic() + float(sys.argv[3] if len(sys.argv) > 3 else 300)
+        mode = sys.argv[4] if len(sys.argv) > 4 else None
         while True:
             width, height, count = colours(domid(name)[0])
-            if count > 1 or time.monotonic() > deadline:
+            if count > 1 and mode in (None, f"{width}x{height}") or time.monotonic() > deadline:
                 break
             time.sleep(3)
         print(json.dumps({"name": name, "width": width, "height": height, "colours": count}))
