@@ -9,6 +9,7 @@ One machine serves every test here, in order: each step leaves the host as the n
 import hashlib
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ STICK = "/mnt/stick"
 SHORT = f"I={ISO}; H='python3 {STICK}/hvm.py'; C='xenbox appliance create'"
 HVM = "$H"
 APPLIANCES = "/var/lib/xenbox/appliances"
+GRUB_READ = 256 * 1024  # bytes read from the CD once GRUB runs from it
 TEXT_MODE = (720, 400)  # VGA's 80x25 text mode, as QEMU's screendump draws it
 GUEST_START = 600       # xl create, the device model and the firmware, under TCG on a busy machine
 
@@ -100,6 +102,11 @@ def test_a_bios_guest_boots_the_iso(shell):
     screen = last_json(run(shell, f"{HVM} screen bios-cd 300 {TEXT_MODE[0]}x{TEXT_MODE[1]}", 400))
     assert screen["colours"] > 1, f"the guest's screen stayed blank: {screen}"
     assert (screen["width"], screen["height"]) == TEXT_MODE, screen     # SeaBIOS, then GRUB, in VGA text mode
+    # SeaBIOS reads the CD's boot catalog and El Torito image (tens of KiB); GRUB, booted, reads its modules
+    deadline = time.monotonic() + 300
+    while ((cd := cd_of(guest(shell, "bios-cd")))["read"] or 0) < GRUB_READ and time.monotonic() < deadline:
+        time.sleep(5)
+    assert (cd["read"] or 0) >= GRUB_READ, f"GRUB never read its modules from the CD: {cd}"
 
 
 def test_a_uefi_guest_is_built_with_ovmf(shell):

@@ -68,9 +68,13 @@ def show(name):
     config = json.loads(xl("list", "-l", name) or "[{}]")[0].get("config", {})
     hvm = config.get("b_info", {}).get("type.hvm", {})
     log = [line for line in xl("dmesg").splitlines() if f"(d{number})" in line]
+    listed, stats = qmp(number, {"execute": "query-block"}, {"execute": "query-blockstats"})
+    read = {stat.get("device") or stat.get("qdev"): stat.get("stats", {}).get("rd_bytes")
+            for stat in stats.get("return", [])}
     blocks = [{"device": block.get("device") or block.get("qdev"), "removable": block.get("removable"),
-               "file": (block.get("inserted") or {}).get("file")}
-              for block in qmp(number, {"execute": "query-block"})[0].get("return", [])]
+               "file": (block.get("inserted") or {}).get("file"),
+               "read": read.get(block.get("device") or block.get("qdev"))}
+              for block in listed.get("return", [])]
     return {"name": name, "running": True, "domid": number, "state": state, "device_model": device_model(number),
             "bios": hvm.get("bios"), "hdtype": hvm.get("hdtype"), "xen_log": log[-40:], "blocks": blocks}
 
