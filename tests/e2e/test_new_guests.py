@@ -145,8 +145,10 @@ def test_the_cd_is_ejected_and_inserted_in_the_running_guest_and_stays_out(shell
 
 
 def test_a_cd_change_xen_refuses_leaves_the_manifest_as_it_was(shell):
-    """Seen here: libxl 4.17 loses its QMP connection inserting a CD into a drive the guest was started with
-    empty. Whatever Xen's reason, the appliance.toml must not claim a CD the guest does not have."""
+    """Seen here (Dec 2026): inserting a CD into a drive the guest was started with empty fails, "Error happened
+    with the QMP connection to QEMU"; at that start the device model had logged "failed to create 'qdisk' device
+    '5632': ... Could not stat file ''" (the drive's PV backend, which libxl 4.17 gives an empty CD). Whatever
+    Xen's reason, the appliance.toml must not claim a CD the guest does not have."""
     before = run(shell, f"md5sum {APPLIANCES}/bios-cd/appliance.toml")
     said = shell.run("xenbox appliance cd-insert bios-cd $I")
     if shell.status != 0:
