@@ -6,6 +6,8 @@ Storage is told these by its callers (`Disks(given=...)`, `GuestVolumes(applianc
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from hypervisor.storage.disks import Given
 
 
@@ -27,3 +29,10 @@ def appliances_on(pool: str) -> list[str]:
     from hypervisor.appliances.catalog import discover
     return sorted(entry.name for entry in discover()
                   if entry.manifest and any(disk.pool == pool for disk in entry.manifest.disks))
+
+
+def appliances_with(path: Path) -> list[str]:
+    """The appliances with `path` as a disk or CD (an ISO of the ISO library, say)."""
+    from hypervisor.appliances.catalog import discover
+    return sorted(entry.name for entry in discover()
+                  if entry.manifest and any(disk.file == path for disk in entry.manifest.disks))

@@ -5,6 +5,8 @@ A guest may be given only
 - an image file on a pool: the data store's `files` pool folder, or the folder of a pool added by name;
 - a volume of the data store (`/dev/xenbox/NAME`), never the data store's own `data` volume,
   whose filesystem holds the host's configuration and every appliance.
+- an ISO of the ISO library (the `isos` folder of a pool: hypervisor.storage.iso_library), and only as a
+  read-only CD-ROM: guests share these images, and none may write to one;
 A host disk is given only through a manifest's `device = "<stable id>"` (hypervisor.storage.host_disks),
 whose rules (never the boot medium, never a disk the host or another guest uses) a path would skip.
 Everything else is refused with what was named, why, and the fix.
@@ -33,6 +35,9 @@ DEVICE_FIX = ('use device = "<stable id>" for a host disk (the ID column of `xen
               "checks it is not the boot medium and no one else uses it")
 DATA_VOLUME = ("is the data store's own volume, which holds this host's configuration and every appliance: "
                'no guest is given it; give the guest a volume of its own with pool = "local"')
+ISO_FOLDER = "isos"         # a pool's ISO library (hypervisor.storage.iso_library names it too)
+ISO_ONLY_AS_CD = ("is in the ISO library, which guests share: it is given only as a read-only CD-ROM "
+                  '(cdrom = true, mode "ro"); copy it out of the library to give it as a disk')
 OUTSIDE = ("is outside the bundle, on no pool and no volume of the data store: copy it into the bundle and name "
            "it there (a path relative to the bundle), or put the image on a pool")
 
@@ -70,15 +75,16 @@ HOST = Host()
 
 
 def check_guest(paths: Iterable[tuple[str, str | Path]], bundle: Path | None = None,
-                host: Host = HOST) -> dict[str, Path]:
+                host: Host | None = None, cdroms: Iterable[str] = ()) -> dict[str, Path]:
     """The entry point for a guest configuration from anywhere: each (what, host path) it names,
     such as ("disk xvda", "/dev/xenbox/web.xvda") or ("kernel", ...), checked now. Returns what to
     give the guest for each: a file where its links lead, a volume by its name. Raises Refused
     naming every path refused. Host disks found by `device =` are not given here: their own
-    rules (hypervisor.storage.host_disks) cleared them."""
-    given, refused = {}, {}
+    rules (hypervisor.storage.host_disks) cleared them. `cdroms` names those (what) given as read-only
+    CD-ROMs, the only way an ISO of the ISO library is given."""
+    given, refused, cdroms, host = {}, {}, frozenset(cdroms), host or HOST
     for what, path in paths:
-        reason = refusal(path, bundle, host)
+        reason = refusal(path, bundle, host, cdrom=what in cdroms)
         if reason:
             refused[what] = f"({path}) {reason}"
         else:
@@ -89,8 +95,10 @@ def check_guest(paths: Iterable[tuple[str, str | Path]], bundle: Path | None = N
     return given
 
 
-def refusal(path: str | Path, bundle: Path | None = None, host: Host = HOST) -> str | None:
-    """Why a guest may not be given `path` (a sentence's end: "is ...: fix"), or None when it may."""
+def refusal(path: str | Path, bundle: Path | None = None, host: Host | None = None, cdrom: bool = False) -> str | None:
+    """Why a guest may not be given `path` (a sentence's end: "is ...: fix"), or None when it may;
+    `cdrom`: given as a read-only CD-ROM. `host` is this host's (HOST) unless a test gives its own."""
+    host = host or HOST
     text = str(path)
     if not text.startswith("/"):
         return "is not a full path"
@@ -116,7 +124,12 @@ def refusal(path: str | Path, bundle: Path | None = None, host: Host = HOST) -> 
         return f"is one of the kernel's files{leads}, not a disk image: copy the image into the bundle"
     if bundle is not None and real.is_relative_to(Path(os.path.realpath(bundle))):
         return None if found and stat.S_ISREG(found.st_mode) else f"is not a file in the bundle{leads}"
-    if any(real.is_relative_to(folder) for folder in map(_pool_folder, host.pools()) if folder):
+    folders = [folder for folder in map(_pool_folder, host.pools()) if folder]
+    if any(real.is_relative_to(folder / ISO_FOLDER) for folder in folders):
+        if not cdrom:
+            return ISO_ONLY_AS_CD + leads
+        return None if found and stat.S_ISREG(found.st_mode) else f"is not an ISO file in the ISO library{leads}"
+    if any(real.is_relative_to(folder) for folder in folders):
         if found is None:
             return None     # made at the first start, or on a share not mounted yet: the start says if missing
         return None if stat.S_ISREG(found.st_mode) else f"is not an image file on its pool{leads}"

@@ -11,6 +11,7 @@ from hypervisor.appliances.manifest import Manifest
 from hypervisor.appliances.xlcfg import to_xl_cfg
 from hypervisor.runner import CommandError
 from hypervisor.storage import StorageError
+from hypervisor.storage.iso_library import is_disc_image
 from hypervisor.xen.domains import Domain, state_has, stopped_but_held
 from hypervisor.xen.xl import Xl
 
@@ -32,7 +33,9 @@ HostDisk = Callable[[str, str, "int | None"], Path]
 
 
 def start(manifest: Manifest, xl: Xl, config_dir: Path = CONFIG_DIR, pools: OpenPool | None = None,
-          host_disk: HostDisk | None = None, sleep: Callable[[float], None] = time.sleep) -> Path:
+          host_disk: HostDisk | None = None, sleep: Callable[[float], None] = time.sleep,
+          paused: bool = False) -> Path:
+    """`paused`: built with its devices and firmware in place, not yet run (`xl create -p`; `xl unpause` runs it)."""
     held = domain_once_let_go(manifest.name, xl, sleep)
     if held is not None:
         raise CannotStart(why_held(held))
@@ -40,7 +43,7 @@ def start(manifest: Manifest, xl: Xl, config_dir: Path = CONFIG_DIR, pools: Open
     # began, so that a guest that stops by itself soon after is shown with its console's last lines.
     began = time.time()
     try:
-        cfg = _start(manifest, xl, config_dir, pools, host_disk, began)
+        cfg = _start(manifest, xl, config_dir, pools, host_disk, began, paused)
     except CannotStart as error:
         why_stopped.record(manifest.name, why_stopped.Run(began, refused=str(error)))
         raise
@@ -49,7 +52,7 @@ def start(manifest: Manifest, xl: Xl, config_dir: Path = CONFIG_DIR, pools: Open
 
 
 def _start(manifest: Manifest, xl: Xl, config_dir: Path, pools: OpenPool | None, host_disk: HostDisk | None,
-           began: float) -> Path:
+           began: float, paused: bool) -> Path:
     free = xl.info().free_memory_mib
     if manifest.memory.initial_mib > free:
         raise CannotStart(f"{manifest.name} needs {manifest.memory.initial_mib} MiB but Xen has only {free} MiB "
@@ -65,7 +68,7 @@ def _start(manifest: Manifest, xl: Xl, config_dir: Path, pools: OpenPool | None,
     cfg.write_text(to_xl_cfg(manifest))
     why_stopped.begin_console_log(manifest.name)
     try:
-        xl.create(str(cfg))
+        xl.create(str(cfg), paused=paused)
     except CommandError as error:
         # libxl's own error, and for an HVM guest what its device model (QEMU) said before it went:
         # a missing firmware, an ISO it could not open. Not `xl create`'s whole output.
@@ -73,11 +76,6 @@ def _start(manifest: Manifest, xl: Xl, config_dir: Path, pools: OpenPool | None,
                                                     why_stopped.qemu_dm_tail(manifest.name, began),
                                                     error.sentence)) from error
     return cfg
-
-
-# Where a CD or DVD image says what it is: sector 16 (at 32 KiB) starts with a volume descriptor whose
-# identifier is CD001 (ISO 9660, which every bootable disc has for El Torito) or BEA01 (UDF).
-DESCRIPTOR_AT, DESCRIPTORS = 32768 + 1, (b"CD001", b"BEA01")
 
 
 def check_cd_images(manifest: Manifest) -> None:
@@ -88,13 +86,11 @@ def check_cd_images(manifest: Manifest) -> None:
         if not disk.cdrom or disk.file is None or disk.format != "raw":
             continue
         try:
-            with open(disk.file, "rb") as image:
-                image.seek(DESCRIPTOR_AT)
-                head = image.read(len(DESCRIPTORS[0]))
+            disc = is_disc_image(disk.file)
         except OSError as error:
             raise CannotStart(f"{manifest.name}'s CD-ROM image {disk.file} cannot be read: {error.strerror}. "
                               f"Put a readable copy there, or eject it from {disk.target}.") from error
-        if head not in DESCRIPTORS:
+        if not disc:
             raise CannotStart(f"{manifest.name}'s CD-ROM image {disk.file} is not a CD or DVD image: it has no "
                               f"ISO 9660 or UDF descriptor at 32 KiB (a truncated or damaged download, or not an "
                               f"ISO). Download it again and check its sha256, or eject it from {disk.target}.")
@@ -164,7 +160,8 @@ def with_checked_paths(manifest: Manifest) -> Manifest:
              *((f"disk {disk.target}", disk.file) for disk in disks if disk.device is None)]
     try:
         given = guest_paths.check_guest([(what, path) for what, path in named if path is not None],
-                                        manifest.bundle_dir)
+                                        manifest.bundle_dir,
+                                        cdroms=[f"disk {disk.target}" for disk in disks if disk.cdrom])
     except guest_paths.Refused as error:
         raise CannotStart(f"{manifest.name}: {error}") from error
     boot = replace(boot, kernel=given.get("kernel", boot.kernel), ramdisk=given.get("ramdisk", boot.ramdisk))

@@ -36,6 +36,11 @@ MAC = re.compile(r"[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}")
 POOL_NAME = NAME
 POOL_VALID = '"local", "files", or the name of a pool added on this host (`xenbox storage pool list`)'
 HVM_ONLY_BOOT = "hvm guests boot from their disks (boot.order); kernel, ramdisk, cmdline and bootloader are for pv/pvh"
+# [hvm]: how a fully virtualized guest's machine looks (xl.cfg(5)).
+FIRMWARES = ("bios", "uefi")                # SeaBIOS, or OVMF (xl: bios = "ovmf")
+NIC_MODELS = ("pv", "e1000", "rtl8139")     # pv: a PV card only; else that card emulated beside it until PV drivers load
+DISK_BUSES = ("pv", "ide", "ahci")          # the emulated controller of the first disks until PV drivers load
+IDE_TARGETS = ("hda", "hdb", "hdc", "hdd")  # ide and ahci: four places (the CD goes at hdc by custom)
 
 
 @dataclass(frozen=True)
@@ -66,8 +71,24 @@ class Boot:
 
 
 @dataclass(frozen=True)
+class Hvm:
+    """[hvm], for type = "hvm" only. The defaults are what an HVM appliance had before the table existed."""
+    firmware: str = "bios"
+    nic_model: str | None = None    # None: xl's own, an emulated rtl8139 beside the PV card
+    disk_bus: str = "pv"
+    windows: bool = False           # viridian, stdvga, a USB tablet, local time; an e1000 unless nic_model says
+    serial: bool = True             # an emulated serial port as the console (`xl console -t serial`)
+
+    @property
+    def card(self) -> str | None:
+        """The network card model xl is given."""
+        return self.nic_model or ("e1000" if self.windows else None)
+
+
+@dataclass(frozen=True)
 class Disk:
-    file: Path | None      # absolute, where guest_paths allows; None for a pool volume until the appliance starts
+    file: Path | None      # absolute, where guest_paths allows; None for a pool volume until the appliance
+                           # starts, and for an empty CD-ROM drive (cdrom = true without file)
     format: str            # raw | qcow2
     target: str            # xvda, ...
     mode: str              # rw | ro
@@ -119,6 +140,7 @@ class Manifest:
     autostart: Autostart
     bundle_dir: Path
     display: Display = Display()
+    hvm: Hvm | None = None          # type = "hvm": its [hvm] table, defaults when absent; None for pv/pvh
 
 
 def load_bundle(path: Path | str, extract_into: Path | str | None = None,
@@ -179,14 +201,29 @@ def parse_manifest(text: str, bundle_dir: Path, host: HostLimits | None = None) 
     kind = doc.string("type", 'add type = "pv", "pvh" or "hvm"', choices=TYPES)
     memory, vcpus = _memory(doc, host), _vcpus(doc, host)
     boot = _boot(doc, kind, bundle_dir)
-    disks, network = _disks(doc, bundle_dir, kind), _network(doc, name or "")
+    hvm = _hvm(doc, kind)
+    disks, network = _disks(doc, bundle_dir, kind, hvm), _network(doc, name or "")
     policy, autostart = _policy(doc), _autostart(doc)
     display = _display(doc, kind)
     doc.finish()
     if problems:
         raise FileProblems(source, problems)
     return Manifest(name, description, kind, memory, vcpus, boot, disks, network, policy, autostart, bundle_dir,
-                    display)
+                    display, hvm)
+
+
+def _hvm(doc: TableReader, kind: str | None) -> Hvm | None:
+    if kind != "hvm":
+        doc.refuse("hvm", 'is for type = "hvm" guests only: pv and pvh guests have no emulated machine to set up')
+        return None
+    table = doc.table("hvm")
+    if table is None:
+        return Hvm()
+    hvm = Hvm(table.string("firmware", choices=FIRMWARES) or "bios", table.string("nic_model", choices=NIC_MODELS),
+              table.string("disk_bus", choices=DISK_BUSES) or "pv", bool(table.boolean("windows")),
+              table.boolean("serial") is not False)
+    table.finish()
+    return hvm
 
 
 def _memory(doc: TableReader, host: HostLimits | None) -> Memory | None:
@@ -256,21 +293,22 @@ def _boot_order(table: TableReader) -> tuple[str, ...]:
     return tuple(order)
 
 
-def _file(table: TableReader, key: str, bundle_dir: Path, required: bool = False) -> Path | None:
+def _file(table: TableReader, key: str, bundle_dir: Path, required: bool = False, cdrom: bool = False) -> Path | None:
     value = table.string(key, f'add {key} = "<file in the bundle>"' if required else None)
-    path, trouble = locate(value, bundle_dir) if value is not None else (None, None)
+    path, trouble = locate(value, bundle_dir, cdrom) if value is not None else (None, None)
     if trouble:
         table.problem(key, value, trouble)
     return path
 
 
-def locate(value: str, bundle_dir: Path) -> tuple[Path | None, str | None]:
+def locate(value: str, bundle_dir: Path, cdrom: bool = False) -> tuple[Path | None, str | None]:
     """A file the manifest names, as an absolute path, or why not: a name relative to the bundle,
-    or a full path the guest path gate lets a guest have (a pool's image, a data store volume)."""
+    or a full path the guest path gate lets a guest have (a pool's image, a data store volume, an
+    ISO of the ISO library as a CD-ROM)."""
     if not value:
         return None, "must name a file"
     if value.startswith("/"):
-        trouble = guest_paths.refusal(value, bundle_dir)
+        trouble = guest_paths.refusal(value, bundle_dir, cdrom=cdrom)
         return (None, trouble) if trouble else (Path(value), None)
     try:
         root, full = bundle_dir.resolve(), (bundle_dir / value).resolve()
@@ -284,7 +322,7 @@ def locate(value: str, bundle_dir: Path) -> tuple[Path | None, str | None]:
     return (None, trouble) if trouble else (full, None)
 
 
-def _disks(doc: TableReader, bundle_dir: Path, kind: str | None) -> tuple[Disk, ...]:
+def _disks(doc: TableReader, bundle_dir: Path, kind: str | None, hvm: Hvm | None = None) -> tuple[Disk, ...]:
     disks, tables = [], doc.tables("disks")
     for table in tables:
         cdrom = bool(table.boolean("cdrom"))
@@ -302,18 +340,29 @@ def _disks(doc: TableReader, bundle_dir: Path, kind: str | None) -> tuple[Disk, 
             table.refuse("size_mib", 'goes with pool: a volume made on a pool, e.g. pool = "local"; '
                                      "a disk image in the bundle has its own size")
             pool, size_mib = None, None
-            file = _file(table, "file", bundle_dir, required=True)
+            file = _file(table, "file", bundle_dir, required=not cdrom, cdrom=cdrom)    # a CD drive may be empty
             disk_format = table.string("format", choices=("raw", "qcow2")) or "raw"
         target = table.string("target", pattern=DISK_TARGET, valid="a device name such as xvda, xvdb, hda or sda")
         mode = table.string("mode", choices=("rw", "ro")) or ("ro" if cdrom else "rw")
         table.finish()
+        if cdrom and file is None and pool is None and device is None and kind in ("pv", "pvh"):
+            table.problem("file", None, "missing: an empty CD-ROM drive is for hvm guests; name the image, "
+                                        'file = "<file in the bundle>"')
         if cdrom and mode == "rw":
             table.problem("mode", mode, 'a CD-ROM is read-only: write mode = "ro" or leave mode out')
         disks.append(Disk(file, disk_format, target or "", mode, cdrom, pool, size_mib, device, partition))
-    # A disk without a target gets the first name no other disk has: xvda, xvdb, ...
+    # A disk without a target gets the first name no other disk has: xvda, xvdb, ... (hda-hdd on an ide or
+    # ahci bus, which has four places).
     taken = {disk.target for disk in disks}
-    free = (name for name in map(xvd_name, itertools.count()) if name not in taken)
-    disks = [disk if disk.target else replace(disk, target=next(free)) for disk in disks]
+    names = iter(IDE_TARGETS) if hvm and hvm.disk_bus != "pv" else map(xvd_name, itertools.count())
+    free = (name for name in names if name not in taken)
+    for index, disk in enumerate(disks):
+        if not disk.target:
+            target = next(free, None)
+            if target is None:
+                tables[index].problem("target", None, f"has no place left: an {hvm.disk_bus} bus has four, "
+                                                      "hda-hdd; give fewer disks, or disk_bus = \"pv\" in [hvm]")
+            disks[index] = replace(disk, target=target or "")
     first: dict[str, int] = {}
     for index, disk in enumerate(disks):
         if first.setdefault(disk.target, index) != index:

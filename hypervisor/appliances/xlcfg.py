@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from hypervisor.appliances.manifest import Disk, Manifest
+from hypervisor.appliances.manifest import Disk, Hvm, Manifest
 from hypervisor.appliances.xlsyntax import XlValue, parse_disk_spec, parse_vif_spec, parse_xl_cfg, quote
 from hypervisor.settings.tomlwrite import dumps
 
@@ -38,8 +38,7 @@ def to_xl_cfg(manifest: Manifest) -> str:
         ("memory", m.memory.initial_mib), ("maxmem", m.memory.maximum_mib),
         ("vcpus", m.vcpus.initial), ("maxvcpus", m.vcpus.maximum)]
     if m.type == "hvm":
-        console = HVM_DISPLAY if m.display.enabled else HVM_CONSOLE
-        settings += [("boot", "".join(BOOT_LETTERS[device] for device in m.boot.order)), *console.items()]
+        settings += [("boot", "".join(BOOT_LETTERS[device] for device in m.boot.order)), *hvm_settings(m.hvm or Hvm(), m.display.enabled)]
     elif m.boot.bootloader:
         settings += [("bootloader", m.boot.bootloader)]
     else:
@@ -49,15 +48,40 @@ def to_xl_cfg(manifest: Manifest) -> str:
     if m.disks:
         settings += [("disk", [disk_spec(disk, hvm=m.type == "hvm") for disk in m.disks])]
     if m.network:
-        settings += [("vif", [f"mac={nic.mac},bridge={nic.bridge}" for nic in m.network])]
+        card = vif_card(m.hvm) if m.type == "hvm" else ""
+        settings += [("vif", [f"mac={nic.mac},bridge={nic.bridge}{card}" for nic in m.network])]
     settings += [("on_poweroff", m.policy.on_poweroff), ("on_reboot", m.policy.on_reboot),
                  ("on_crash", m.policy.on_crash)]
     header = f"# Written by XenBox from appliance {m.name}: change its appliance.toml, not this file."
     return "\n".join([header, *(f"{key} = {_xl_value(value)}" for key, value in settings)]) + "\n"
 
 
+def hvm_settings(hvm: Hvm, display: bool = False) -> list[tuple[str, XlValue]]:
+    """[hvm] as xl.cfg(5) says it: the firmware, the disk controller, the Windows profile, the console;
+    and the screen, on dom0's loopback only when its [display] is on."""
+    settings: list[tuple[str, XlValue]] = [("bios", "ovmf")] if hvm.firmware == "uefi" else []
+    if hvm.disk_bus == "ahci":
+        settings += [("hdtype", "ahci")]
+    if hvm.windows:
+        settings += [("viridian", 1), ("stdvga", 1), ("usb", 1), ("usbdevice", ["tablet"]), ("localtime", 1)]
+    if hvm.serial:
+        settings += [("serial", HVM_CONSOLE["serial"])]
+    if display:
+        return settings + [(key, value) for key, value in HVM_DISPLAY.items() if key != "serial"]
+    return settings + [("vnc", HVM_CONSOLE["vnc"])]
+
+
+def vif_card(hvm: Hvm | None) -> str:
+    """An HVM guest's network card: PV only (type=vif), or an emulated model beside the PV one until the
+    guest's PV drivers take over; nothing for xl's own (an rtl8139)."""
+    card = (hvm or Hvm()).card
+    return "" if card is None else ",type=vif" if card == "pv" else f",model={card}"
+
+
 def disk_spec(disk: Disk, hvm: bool = False) -> str:
     """xl-disk-configuration(5) with every parameter named; target= takes the rest, so it is last."""
+    if disk.file is None and disk.cdrom and disk.pool is None and disk.device is None:
+        return f"vdev={disk.target}, access=ro, devtype=cdrom, target="      # an empty drive: xl's empty format
     if disk.file is None:
         raise ValueError(f"disk {disk.target} is on pool {disk.pool or 'host'}: launch names its volume first")
     params = [f"format={disk.format}", f"vdev={disk.target}", f"access={disk.mode}"]
@@ -111,12 +135,15 @@ def manifest_from_xl_cfg(text: str, cfg_path: Path | str) -> ImportedAppliance:
         "vcpus": _present(initial=_integer(pop("vcpus", None)), maximum=_integer(pop("maxvcpus", None))),
         "boot": _hvm_boot(left, warnings) if kind == "hvm" else _pv_boot(left, cfg_path.parent),
         "disks": _disks(pop("disk", []), warnings),
-        "network": _nics(pop("vif", []), warnings),
+        "network": _nics(pop("vif", []), warnings, cards := [] if kind == "hvm" else None),
         "policy": _present(**{key: pop(key, None) for key in ("on_crash", "on_poweroff", "on_reboot")})}
     # An empty [memory] or [boot] stays, so that reading the manifest says what is missing.
     doc = {"name": name, "type": kind, **{key: value for key, value in sections.items()
                                            if value or key in ("memory", "boot")}}
     if kind == "hvm":
+        hvm = _hvm_table(left, cards, warnings)
+        if hvm:
+            doc["hvm"] = hvm
         for key, ours in HVM_CONSOLE.items():      # what XenBox writes anyway is no loss
             if left.get(key) == ours:
                 del left[key]
@@ -179,10 +206,43 @@ def _disks(specs: XlValue, warnings: list[str]) -> list[dict]:
     return disks
 
 
-def _nics(specs: XlValue, warnings: list[str]) -> list[dict]:
+# The Windows profile's settings, as xl.cfg gives them; all of them present make windows = true.
+WINDOWS = {"viridian": (1, "1"), "stdvga": (1, "1"), "usb": (1, "1"), "usbdevice": ("tablet", ["tablet"]),
+           "localtime": (1, "1")}
+
+
+def _hvm_table(left: dict, cards: list[str], warnings: list[str]) -> dict:
+    """[hvm] from xl.cfg's firmware, disk controller, network card models and Windows settings."""
+    hvm = {}
+    if left.get("bios") in ("ovmf", "seabios"):
+        hvm["firmware"] = "uefi" if left.pop("bios") == "ovmf" else "bios"
+    if left.get("hdtype") in ("ahci", "ide"):
+        hvm["disk_bus"] = left.pop("hdtype")
+    if all(left.get(key) in values for key, values in WINDOWS.items()):
+        hvm["windows"] = True
+        for key in WINDOWS:
+            del left[key]
+    models = set(cards)
+    if len(models) == 1:
+        hvm["nic_model"] = models.pop()
+    elif models:
+        warnings.append(f"vif: cards of models {', '.join(sorted(models))}: an appliance's cards share one model; "
+                        "xl's own (rtl8139) is used")
+    return hvm
+
+
+def _nics(specs: XlValue, warnings: list[str], cards: list[str] | None = None) -> list[dict]:
+    """The cards' bridges and MACs; each card's model goes into `cards` (pv, e1000, rtl8139)."""
     nics = []
     for index, spec in _strings(specs, "vif", warnings):
         settings = parse_vif_spec(spec)
+        card = "pv" if settings.get("type") == "vif" else settings.get("model")
+        if cards is not None and card in ("pv", "e1000", "rtl8139"):
+            cards.append(card)
+            settings.pop("model", None)
+            settings.pop("type", None)
+        elif cards is not None and settings.get("type") == "ioemu":
+            settings.pop("type")            # an HVM card's default: emulated beside the PV one
         others = [f"{key}={value}" for key, value in settings.items() if key not in ("bridge", "mac")]
         if others:
             warnings.append(f"vif[{index}]: {', '.join(others)} not carried over")

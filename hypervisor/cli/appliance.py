@@ -78,10 +78,10 @@ def cmd_start(args, xl: Xl) -> int:
     if entry.manifest is None:
         return fail(f"{args.name} cannot start: {entry.problem}")
     try:
-        start(entry.manifest, xl)
+        start(entry.manifest, xl, paused=args.paused)
     except CannotStart as error:
         return fail(str(error))
-    say(f"{args.name} started")
+    say(f"{args.name} started" + (f", paused: `xenbox appliance unpause {args.name}` runs it" if args.paused else ""))
     return 0
 
 
@@ -263,6 +263,84 @@ def cmd_add(args, xl: Xl) -> int:
     return 0
 
 
+SIZE = re.compile(r"([0-9]+)([MGT]?)(?:i?B)?", re.IGNORECASE)
+
+
+def mib(text: str) -> int:
+    """A size as a person writes it: 4G, 512M, 4GiB, or a number of MiB."""
+    found = SIZE.fullmatch(text.strip())
+    if not found:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size: write e.g. 4G, 512M or 4096 (MiB)")
+    return int(found[1]) * {"": 1, "M": 1, "G": 1024, "T": 1024 * 1024}[found[2].upper()]
+
+
+def choices_from(args):
+    from hypervisor.appliances.new_guest import GuestChoices, InstallSource, NewDisk
+    if args.iso:
+        source = InstallSource("iso", iso=args.iso)
+    elif args.kernel:
+        source = InstallSource("kernel", kernel=args.kernel, ramdisk=args.ramdisk, cmdline=args.cmdline or "")
+    elif args.image:
+        source = InstallSource("disk-image", image=args.image)
+    else:
+        source = InstallSource("none")
+    disk = None
+    if args.device:
+        disk = NewDisk(0, device=args.device)
+    elif args.disk_size:
+        disk = NewDisk(args.disk_size, args.pool, args.format)
+    return GuestChoices(args.name, args.type, source, disk, args.memory, args.vcpus, args.bridge, args.nic_model,
+                        args.disk_bus, args.firmware, args.windows, not args.no_serial, args.autostart)
+
+
+def cmd_create(args, xl: Xl) -> int:
+    from hypervisor.appliances.new_guest import WINDOWS_NOTE, NewGuestRefused, create, host_offer, problems
+    choices = choices_from(args)
+    offer = host_offer(xl)
+    found = problems(choices, offer)
+    if args.json and found:
+        print(json.dumps({"name": args.name, "created": False, "problems": found}, indent=2))
+        return EXIT_FAILED
+    if found:
+        return fail(f"{args.name} was not made:\n  " + "\n  ".join(found))
+    progress = (lambda line: print(f"xenbox: {line}", file=sys.stderr, flush=True)) if args.json else say
+    if args.windows:
+        progress(WINDOWS_NOTE)
+    started = False
+    try:
+        folder = create(choices, progress, start=False, xl=xl, offer=offer)
+        if not args.no_start:
+            start(read_entry(folder).manifest, xl)
+            started = True
+    except NewGuestRefused as error:
+        return fail(str(error))
+    except CannotStart as error:
+        return fail(f"{args.name} was made but did not start: {error}")
+    if args.json:
+        print(json.dumps({"name": args.name, "created": True, "folder": str(folder), "started": started,
+                          "manifest": (folder / "appliance.toml").read_text()}, indent=2))
+    else:
+        say(f"{args.name} {'created and started' if started else 'created'} in {folder}"
+            + ("" if started else f"; `xenbox appliance start {args.name}` starts it"))
+    return 0
+
+
+def cmd_cd(args, xl: Xl) -> int:
+    from hypervisor.appliances.cd import CdError, change_cd
+    entry = _entry(args.name)
+    if entry is None:
+        return fail(f"no appliance named {args.name}; `xenbox appliance list` shows them", EXIT_NOT_FOUND)
+    iso = None
+    if getattr(args, "iso", None):
+        from hypervisor.storage.iso_library import IsoLibrary
+        iso = IsoLibrary().find(args.iso).path
+    try:
+        say(change_cd(entry, iso, xl))
+    except CdError as error:
+        return fail(str(error))
+    return 0
+
+
 def cmd_autostart(args, xl: Xl) -> int:
     outcomes = boot_start.autostart(discover(), xl, say)
     write_status(outcomes)
@@ -283,7 +361,8 @@ def add_commands(groups) -> None:
     name = ("name", {"help": "the appliance (guest) name"})
     command("list", cmd_list, "defined and running appliances with state, memory and vCPUs").add_argument(
         "--json", action="store_true", help="print JSON")
-    command("start", cmd_start, "start an appliance from its appliance.toml", name)
+    command("start", cmd_start, "start an appliance from its appliance.toml", name).add_argument(
+        "--paused", action="store_true", help="build it (devices, firmware) but do not run it yet (xl create -p)")
     command("stop", cmd_stop, "ask the guest to shut down cleanly", name).add_argument(
         "--wait", action="store_true", help="wait until it has shut down")
     command("reboot", needs_running(lambda args, xl: perform("reboot", xl, args.name)), "ask the guest to reboot", name)
@@ -320,6 +399,40 @@ def add_commands(groups) -> None:
     add.add_argument("--into", default=str(APPLIANCE_DIRS[0]), help=f"where appliances live (default {APPLIANCE_DIRS[0]})")
     command("autostart", cmd_autostart, "start the autostart appliances in order (run at boot)")
     add_display_command(commands)
+    add_create_command(command)
+    command("cd-eject", cmd_cd, "empty an HVM appliance's CD drive, running or not, and keep it so", name)
+    command("cd-insert", cmd_cd, "put an ISO of the ISO library in an HVM appliance's CD drive, and keep it so",
+            name, ("iso", {"help": "an ISO's name in `xenbox iso list` (or its full path there)"}))
+
+
+def add_create_command(command) -> None:
+    from hypervisor.appliances.new_guest import DISK_BUSES, FIRMWARES, KINDS, NIC_MODELS
+    create = command("create", cmd_create, "make a new appliance from choices (as the console's new-guest steps do), "
+                     "and start it", ("name", {"help": "the new appliance's name"}))
+    create.add_argument("--type", choices=KINDS, default="hvm", help="pv, pvh or hvm (default hvm)")
+    source = create.add_mutually_exclusive_group()
+    source.add_argument("--iso", metavar="NAME", help="boot this ISO of the ISO library (`xenbox iso list`) as a CD")
+    source.add_argument("--kernel", metavar="PATH", help="pv/pvh: boot this kernel (on a pool)")
+    source.add_argument("--image", metavar="PATH", help="boot this existing disk image (on a pool)")
+    create.add_argument("--ramdisk", metavar="PATH", help="with --kernel: its initrd")
+    create.add_argument("--cmdline", help="with --kernel: its command line")
+    create.add_argument("--disk-size", type=mib, metavar="SIZE", help="a new disk of this size (4G, 512M)")
+    create.add_argument("--pool", default="local", help="where the new disk goes (default local, the data store)")
+    create.add_argument("--format", choices=("raw", "qcow2"), default="raw", help="the new disk's format (qcow2: "
+                                                                                   "file pools only)")
+    create.add_argument("--device", metavar="ID", help="instead of a new disk: a host disk by its stable id")
+    create.add_argument("--memory", type=int, default=512, metavar="MIB", help="memory in MiB (default 512)")
+    create.add_argument("--vcpus", type=int, default=1, help="vCPUs (default 1)")
+    create.add_argument("--bridge", default="xenbr0", help="the network bridge (default xenbr0)")
+    create.add_argument("--nic-model", choices=NIC_MODELS, default="pv", help="hvm: the network card (default pv)")
+    create.add_argument("--disk-bus", choices=DISK_BUSES, default="pv", help="hvm: the disk controller (default pv)")
+    create.add_argument("--firmware", choices=FIRMWARES, default="bios", help="hvm: bios (SeaBIOS) or uefi (OVMF)")
+    create.add_argument("--windows", action="store_true", help="hvm: the Windows profile (viridian, stdvga, tablet, "
+                                                               "local time, an e1000)")
+    create.add_argument("--no-serial", action="store_true", help="hvm: no emulated serial port as its console")
+    create.add_argument("--autostart", action="store_true", help="start it with the host")
+    create.add_argument("--no-start", action="store_true", help="make it, but do not start it now")
+    create.add_argument("--json", action="store_true", help="print the result as JSON (progress goes to stderr)")
 
 
 def cmd_display(args, xl: Xl) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 
 from hypervisor.appliances.launch import CannotStart
-from hypervisor.cli import answer, appliance, host, storage
+from hypervisor.cli import answer, appliance, host, iso, storage
 from hypervisor.cli.output import fail
 from hypervisor.runner import CommandError, ParseError
 from hypervisor.settings.problems import FileProblems
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     host.add_commands(groups)
     appliance.add_commands(groups)
     storage.add_commands(groups)
+    iso.add_commands(groups)
     answer.add_commands(groups)
     return parser
 

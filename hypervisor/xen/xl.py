@@ -198,6 +198,12 @@ class Xl:
         with private_target(core_file, "dump-core"):
             self._xl("dump-core", domain, core_file, timeout=600)
 
+    def cd_eject(self, domain: str, vdev: str) -> None:
+        self._xl("cd-eject", domain, vdev)
+
+    def cd_insert(self, domain: str, vdev: str, target: str) -> None:
+        self._xl("cd-insert", domain, vdev, target)
+
     def console_command(self, domain: str) -> list[str]:
         """`xl console DOMAIN`, for a runner that hands it the terminal (runner.attach, runner.become):
         the guest's console until Ctrl-]."""

@@ -141,3 +141,17 @@ def test_a_start_names_files_where_their_links_lead_then(tmp_path):
     (bundle / "data.img").symlink_to("disk-1.img")      # what the guest is given is where the link leads now
     cfg = start(manifest, Xl(run=ScriptedXl(DOM0_ONLY)), config_dir=tmp_path / "xl")
     assert f"target={bundle}/disk-1.img'" in cfg.read_text()
+
+
+def test_an_iso_of_the_iso_library_is_given_only_as_a_cd(host, tmp_path):
+    from hypervisor.appliances.guest_paths import ISO_ONLY_AS_CD
+    library = host.pools()[0] / "isos"
+    library.mkdir()
+    (library / "debian.iso").write_text("an installer\n")
+    iso = library / "debian.iso"
+    assert check_guest([("disk hdc", iso)], host=host, cdroms=["disk hdc"]) == {"disk hdc": iso}
+    with pytest.raises(Refused) as refused:
+        check_guest([("disk hdc", iso), ("disk hda", iso)], host=host, cdroms=["disk hdc"])
+    assert refused.value.reasons == {"disk hda": f"({iso}) {ISO_ONLY_AS_CD}"}
+    (tmp_path / "sneaky.img").symlink_to(iso)        # a link to it is the ISO all the same
+    assert refusal(tmp_path / "sneaky.img", host=host) == f"{ISO_ONLY_AS_CD} (it leads to {iso})"

@@ -86,3 +86,9 @@ def test_a_guest_that_is_not_there_starts_without_waiting(manifest, tmp_path):
     xl, sleeps = ScriptedXl(DOM0_ONLY), []
     started(manifest, tmp_path, xl, sleeps)
     assert xl.actions == [["create", str(tmp_path / "xl" / "sample-web.cfg")]] and sleeps == []
+
+
+def test_a_paused_start_builds_the_guest_without_running_it(manifest, tmp_path):
+    xl = ScriptedXl(DOM0_ONLY)
+    start(manifest, Xl(run=xl), config_dir=tmp_path / "xl", paused=True)
+    assert xl.actions == [["create", "-p", str(tmp_path / "xl" / "sample-web.cfg")]]

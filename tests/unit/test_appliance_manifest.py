@@ -419,3 +419,67 @@ def test_long_values_are_shortened_in_messages(bundle):
 def test_xvd_names():
     assert [xvd_name(i) for i in (0, 1, 25, 26, 27, 51, 52, 701, 702)] == [
         "xvda", "xvdb", "xvdz", "xvdaa", "xvdab", "xvdaz", "xvdba", "xvdzz", "xvdaaa"]
+
+
+def test_an_hvm_table_is_read_with_its_defaults(bundle):
+    from hypervisor.appliances.manifest import Hvm
+    assert parse_manifest(HVM, bundle).hvm == Hvm("bios", None, "pv", False, True)
+    m = parse_manifest(HVM + '[hvm]\nfirmware = "uefi"\nnic_model = "rtl8139"\ndisk_bus = "ahci"\nwindows = true\n'
+                       'serial = false\n', bundle)
+    assert m.hvm == Hvm("uefi", "rtl8139", "ahci", True, False)
+    assert parse_manifest(HVM + '[hvm]\nwindows = true\n', bundle).hvm.card == "e1000"     # Windows' own driver
+    assert parse_manifest(HVM + '[hvm]\nwindows = true\nnic_model = "pv"\n', bundle).hvm.card == "pv"
+    assert parse_manifest(MINIMAL_PV, bundle).hvm is None
+
+
+def test_an_hvm_table_is_checked_strictly(bundle):
+    assert problems(HVM + '[hvm]\nfirmware = "efi"\nnic_model = "virtio"\ndisk_bus = "scsi"\nwindows = "yes"\n'
+                    'vnc = true\n', bundle) == {
+        "hvm.firmware": " = 'efi': must be one of \"bios\", \"uefi\"",
+        "hvm.nic_model": " = 'virtio': must be one of \"pv\", \"e1000\", \"rtl8139\"",
+        "hvm.disk_bus": " = 'scsi': must be one of \"pv\", \"ide\", \"ahci\"",
+        "hvm.windows": " = 'yes': must be true or false (found text)",
+        "hvm.vnc": " = True: unknown key; valid keys here: firmware, nic_model, disk_bus, windows, serial"}
+
+
+def test_an_hvm_table_is_refused_on_pv_and_pvh(bundle):
+    for kind in ("pv", "pvh"):
+        text = MINIMAL_PV.replace('"pv"', f'"{kind}"') + '[hvm]\nfirmware = "uefi"\n'
+        assert problems(text, bundle) == {"hvm": " = {'firmware': 'uefi'}: is for type = \"hvm\" guests only: "
+                                                 "pv and pvh guests have no emulated machine to set up"}
+
+
+def test_disks_on_an_ide_or_ahci_bus_are_named_hda_to_hdd(bundle):
+    disk = '[[disks]]\nfile = "data.img"\n'
+    text = HVM + '[hvm]\ndisk_bus = "ahci"\n' + disk + '[[disks]]\nfile = "install.iso"\ncdrom = true\ntarget = "hdc"\n' + disk
+    assert [d.target for d in parse_manifest(text, bundle).disks] == ["hda", "hdc", "hdb"]
+    assert problems(HVM + '[hvm]\ndisk_bus = "ide"\n' + disk * 5, bundle) == {"disks[4].target": (
+        ": has no place left: an ide bus has four, hda-hdd; give fewer disks, or disk_bus = \"pv\" in [hvm]")}
+    assert [d.target for d in parse_manifest(HVM + disk * 2, bundle).disks] == ["xvda", "xvdb"]
+
+
+def test_an_hvm_cd_drive_may_be_empty_but_a_pv_one_may_not(bundle):
+    m = parse_manifest(HVM + '[[disks]]\ncdrom = true\ntarget = "hdc"\n', bundle)
+    assert m.disks == (Disk(None, "raw", "hdc", "ro", True),)
+    assert problems(MINIMAL_PV + '[[disks]]\ncdrom = true\n', bundle) == {"disks[0].file": (
+        ': missing: an empty CD-ROM drive is for hvm guests; name the image, file = "<file in the bundle>"')}
+    assert problems(HVM + '[[disks]]\ntarget = "hda"\n', bundle) == {"disks[0].file": (
+        ': missing: add file = "<file in the bundle>"')}
+
+
+def test_an_iso_of_the_iso_library_is_a_read_only_cd_only(bundle, tmp_path_factory, monkeypatch):
+    from hypervisor.appliances import guest_paths
+    pool = tmp_path_factory.mktemp("pool")
+    (pool / "isos").mkdir()
+    (pool / "isos" / "debian.iso").write_text("an installer\n")
+    (pool / "web.xvda.raw").write_text("a disk\n")
+    monkeypatch.setattr(guest_paths, "HOST", guest_paths.Host(pools=lambda: [pool]))
+    iso = pool / "isos" / "debian.iso"
+    m = parse_manifest(HVM + f'[[disks]]\nfile = "{iso}"\ncdrom = true\ntarget = "hdc"\n', bundle)
+    assert m.disks == (Disk(iso, "raw", "hdc", "ro", True),)
+    refused = problems(HVM + f'[[disks]]\nfile = "{iso}"\n', bundle)
+    assert refused == {"disks[0].file": f" = '{iso}': " + guest_paths.ISO_ONLY_AS_CD}
+    assert problems(HVM + f'[[disks]]\nfile = "{pool}/isos/gone.iso"\ncdrom = true\n', bundle) == {
+        "disks[0].file": f" = '{pool}/isos/gone.iso': is not an ISO file in the ISO library"}
+    # a pool's own images are disks as before, and may be CDs too
+    assert parse_manifest(HVM + f'[[disks]]\nfile = "{pool}/web.xvda.raw"\n', bundle).disks[0].mode == "rw"

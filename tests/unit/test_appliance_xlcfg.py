@@ -313,12 +313,11 @@ def test_import_a_xen_tools_config():
 def test_import_an_hvm_installer():
     result = imported("installer.hvm")
     assert result.warnings == (
-        "vif[0]: type=ioemu, model=e1000 not carried over",
         "vnc = 1 is not carried over: appliances are headless, with the serial port as console",
         "vnclisten = '0.0.0.0' is not carried over: appliances are headless, with the serial port as console",
         "usbdevice = 'tablet' is not carried over: appliances have no such setting yet")
     doc = result.doc
-    assert (doc["type"], doc["boot"]) == ("hvm", {"order": ["cd", "disk"]})
+    assert (doc["type"], doc["boot"], doc["hvm"]) == ("hvm", {"order": ["cd", "disk"]}, {"nic_model": "e1000"})
     assert doc["disks"] == [{"file": "/srv/xen/win.qcow2", "format": "qcow2", "target": "hda", "mode": "rw"},
                             {"file": "/srv/iso/install, disc 1.iso", "format": "raw", "target": "hdc", "mode": "ro",
                              "cdrom": True}]
@@ -384,3 +383,44 @@ def test_round_trip_from_a_bundle():
     assert to_xl_cfg(again) == cfg
     assert (again.memory, again.vcpus, again.boot, again.disks, again.network, again.policy) == (
         manifest.memory, manifest.vcpus, manifest.boot, manifest.disks, manifest.network, manifest.policy)
+
+
+HVM_HEAD = 'name = "w"\ntype = "hvm"\n[memory]\ninitial_mib = 512\n[[network]]\nmac = "00:16:3e:00:00:02"\n'
+
+
+def test_an_hvm_table_becomes_xls_firmware_bus_card_and_windows_settings(tmp_path):
+    windows = parse_manifest(HVM_HEAD + '[hvm]\nfirmware = "uefi"\ndisk_bus = "ahci"\nwindows = true\n', tmp_path)
+    assert to_xl_cfg(windows).split("\n")[7:] == [
+        'boot = "cd"', 'bios = "ovmf"', 'hdtype = "ahci"', "viridian = 1", "stdvga = 1", "usb = 1",
+        "usbdevice = [", "    'tablet',", "]", "localtime = 1", 'serial = "pty"', "vnc = 0",
+        "vif = [", "    'mac=00:16:3e:00:00:02,bridge=xenbr0,model=e1000',", "]",
+        'on_poweroff = "destroy"', 'on_reboot = "restart"', 'on_crash = "destroy"', ""]
+    for model, card in (("pv", ",type=vif"), ("rtl8139", ",model=rtl8139"), ("e1000", ",model=e1000")):
+        cfg = to_xl_cfg(parse_manifest(HVM_HEAD + f'[hvm]\nnic_model = "{model}"\n', tmp_path))
+        assert f"'mac=00:16:3e:00:00:02,bridge=xenbr0{card}'" in cfg, model
+    plain = to_xl_cfg(parse_manifest(HVM_HEAD + '[hvm]\nserial = false\ndisk_bus = "ide"\n', tmp_path))
+    assert "serial" not in plain and "bios" not in plain and "hdtype" not in plain and "vnc = 0" in plain
+    assert parse_xl_cfg(to_xl_cfg(windows), "w.cfg")["usbdevice"] == ["tablet"]     # xl reads it back
+
+
+def test_an_empty_cd_drive_is_xls_empty_target(tmp_path):
+    manifest = parse_manifest(HVM_HEAD + '[[disks]]\ncdrom = true\ntarget = "hdc"\n', tmp_path)
+    spec = "vdev=hdc, access=ro, devtype=cdrom, target="
+    assert f"'{spec}'" in to_xl_cfg(manifest)
+    parsed = parse_disk_spec(spec)
+    assert (parsed.vdev, parsed.cdrom, parsed.target or "") == ("hdc", True, "")
+
+
+def test_import_carries_hvm_firmware_bus_cards_and_the_windows_profile(tmp_path):
+    cfg = ('name = "w"\nbuilder = "hvm"\nmemory = 2048\nbios = "ovmf"\nhdtype = "ahci"\nviridian = 1\nstdvga = 1\n'
+           'usb = 1\nusbdevice = ["tablet"]\nlocaltime = 1\nvif = ["bridge=xenbr0,type=vif", "bridge=xenbr1,type=vif"]\n')
+    result = manifest_from_xl_cfg(cfg, "/etc/xen/w.cfg")
+    assert result.warnings == ()
+    assert result.doc["hvm"] == {"firmware": "uefi", "disk_bus": "ahci", "windows": True, "nic_model": "pv"}
+    mixed = manifest_from_xl_cfg('name = "m"\nbuilder = "hvm"\nviridian = 1\nvif = ["model=e1000", "model=rtl8139"]\n', "/x.cfg")
+    assert mixed.warnings == (
+        "vif: cards of models e1000, rtl8139: an appliance's cards share one model; xl's own (rtl8139) is used",
+        "viridian = 1 is not carried over: appliances have no such setting yet")
+    assert "hvm" not in mixed.doc
+    round_trip = to_xl_cfg(parse_manifest(result.toml_text, tmp_path))
+    assert manifest_from_xl_cfg(round_trip, "/etc/xen/w.cfg").doc["hvm"] == result.doc["hvm"]

@@ -1,0 +1,54 @@
+"""An HVM appliance's CD: ejected, or changed for another ISO of the ISO library, on the running guest
+(`xl cd-eject` / `xl cd-insert`) and in its appliance.toml, so that it stays so after a restart. An
+installed guest then boots from its disk.
+
+The new manifest is read through the same strict checks (and the guest path gate) before anything
+changes; Xen changes the running guest's drive next, and only then is the manifest written (atomically).
+"""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from hypervisor.appliances.catalog import Entry
+from hypervisor.appliances.manifest import MANIFEST_NAME, parse_manifest, read_manifest
+from hypervisor.settings.atomic import write_atomically
+from hypervisor.settings.tomlwrite import dumps
+from hypervisor.xen.xl import Xl
+
+
+class CdError(Exception):
+    """Nothing changed; the message says why and what to do."""
+
+
+def change_cd(entry: Entry, iso: Path | None, xl: Xl) -> str:
+    """Put `iso` in the appliance's CD drive, or empty it (None); returns what was done, as a sentence."""
+    manifest = entry.manifest
+    if manifest is None:
+        raise CdError(f"{entry.name} cannot be changed: {entry.problem}")
+    drives = [index for index, disk in enumerate(manifest.disks) if disk.cdrom]
+    if manifest.type != "hvm" or not drives:
+        raise CdError(f"{entry.name} has no CD drive: only an HVM appliance with a disk cdrom = true has one "
+                      "(`xenbox appliance create --iso` makes one)")
+    index = drives[0]
+    drive = manifest.disks[index]
+    document = tomllib.loads(read_manifest(entry.folder).decode("utf-8-sig"))
+    table = document["disks"][index]
+    if iso is None:
+        table.pop("file", None)
+    else:
+        table["file"] = str(iso)
+    table.setdefault("target", drive.target)        # the drive keeps the name it had, files or not
+    text = dumps(document)
+    parse_manifest(text, entry.folder)              # FileProblems: an ISO the gate refuses, before any change
+    running = xl.domain(manifest.name) is not None
+    if running:
+        if iso is None:
+            xl.cd_eject(manifest.name, drive.target)
+        else:
+            xl.cd_insert(manifest.name, drive.target, str(iso))
+    write_atomically(entry.folder / MANIFEST_NAME, text)
+    now = "the guest's drive now, and" if running else "at its next start, and"
+    if iso is None:
+        return f"{entry.name}: CD ejected from {drive.target} ({now} kept in its appliance.toml)"
+    return f"{entry.name}: {iso.name} inserted in {drive.target} ({now} kept in its appliance.toml)"
