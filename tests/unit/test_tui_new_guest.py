@@ -6,6 +6,8 @@ GuestChoices it got and says two progress lines (or fails with a sentence), as t
 checked is what the operator's keys make of that offer: the GuestChoices handed to create.
 """
 import asyncio
+
+import pytest
 from pathlib import Path
 
 from textual.widgets import Input, OptionList, Static
@@ -14,7 +16,9 @@ from hypervisor.appliances.new_guest import (WINDOWS_NOTE, GuestChoices, HostOff
                                              PoolOffer)
 from hypervisor.storage import StorageError
 from tui.screens.appliances import AppliancesScreen
+from tui.invalid import Invalid
 from tui.screens.new_guest import NewGuestScreen
+from tui.screens.new_guest_steps import Context, mib, read_device
 from tui_pilot import ScreenApp, settle
 
 HOST = HostOffer(hvm_available=True, hvm_reason="", memory_mib=3000, cpus=2, bridges=("xenbr0", "lab"),
@@ -203,11 +207,11 @@ def test_esc_goes_back_a_step_keeping_every_choice_and_a_failure_keeps_them_too(
         await pick(pilot, "HVM")
         await pick(pilot, "nothing")
         await pick(pilot, "a whole host disk")
-        await typed(pilot, "/dev/disk/by-id/ata-QEMU_HARDDISK_QM00002")
+        await typed(pilot, "/dev/disk/by-id/ata-QEMU_HARDDISK_QM00002-part2")
         assert screen.step.key == "memory_mib"
         await pilot.press("escape")
         assert screen.step.key == "device"
-        assert screen.query_one(Input).value == "ata-QEMU_HARDDISK_QM00002"
+        assert screen.query_one(Input).value == "ata-QEMU_HARDDISK_QM00002-part2"
         await pilot.press("escape", "escape")
         assert screen.step.key == "source"
         assert offered(screen)[screen.query_one(OptionList).highlighted].startswith("nothing")
@@ -223,6 +227,7 @@ def test_esc_goes_back_a_step_keeping_every_choice_and_a_failure_keeps_them_too(
             await pilot.press("enter")
             await settle(pilot)
         assert screen.on_summary
+        assert "Disk        host disk ata-QEMU_HARDDISK_QM00002, partition 2" in text(screen, "#summary")
         await pilot.press("c")
         await settle(pilot)
         assert text(screen, "#problem") == "db was not created: the data store is not mounted: set it up first (t)"
@@ -236,7 +241,8 @@ def test_esc_goes_back_a_step_keeping_every_choice_and_a_failure_keeps_them_too(
 
     made, results = drive(test, make=Creating(fail="the data store is not mounted: set it up first (t)"))
     first = GuestChoices(name="db", kind="hvm", source=InstallSource("none"),
-                         disk=NewDisk(0, device="ata-QEMU_HARDDISK_QM00002"), memory_mib=2048, vcpus=1)
+                         disk=NewDisk(0, device="ata-QEMU_HARDDISK_QM00002", partition=2), memory_mib=2048,
+                         vcpus=1)
     assert made.given == [first, first]
     assert results == []
 
@@ -283,3 +289,17 @@ def test_key_N_on_the_appliances_screen_opens_the_steps_with_the_names_taken():
         return opened
     taken = asyncio.run(go())
     assert len(taken) == 1 and "sample-web" in taken[0]
+
+
+def test_sizes_and_host_disk_ids_as_typed():
+    assert [mib(text, "a size") for text in ("512", "512M", "512MiB", "20G", "20GiB", " 2 g ")] == \
+        [512, 512, 512, 20480, 20480, 2048]
+    for wrong in ("1.5G", "-1", "lots", "", "20T"):
+        with pytest.raises(Invalid, match="in MiB, or with G for GiB"):
+            mib(wrong, "a size")
+    at = Context(HOST)
+    assert read_device("ata-QEMU_HARDDISK_QM00002", {}, at) == ("ata-QEMU_HARDDISK_QM00002", None)
+    assert read_device("/dev/disk/by-id/wwn-0x5000c500-part12", {}, at) == ("wwn-0x5000c500", 12)
+    for wrong in ("/dev/sda", "sda 1", ""):
+        with pytest.raises(Invalid, match="stable id"):
+            read_device(wrong, {}, at)

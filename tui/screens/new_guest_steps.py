@@ -7,6 +7,7 @@ no Xen here: what this host offers comes in as a HostOffer.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -17,6 +18,7 @@ from tui.invalid import Invalid
 
 Draft = dict[str, Any]
 HOST_DISK, NO_DISK = "host-disk", "none"
+HOST_DISK_ID = re.compile(r"(?P<device>[^/\s]+?)(-part(?P<partition>\d+))?")
 
 
 @dataclass(frozen=True)
@@ -91,11 +93,13 @@ def read_image(text: str, draft: Draft, at: Context) -> str:
     return _path(text, "disk image")
 
 
-def read_device(text: str, draft: Draft, at: Context) -> str:
-    device = text.removeprefix("/dev/disk/by-id/")
-    if not device or "/" in device or " " in device:
-        raise Invalid("type the host disk's stable id as the Storage screen (t) shows it, e.g. ata-QEMU_HARDDISK_QM1")
-    return device
+def read_device(text: str, draft: Draft, at: Context) -> tuple[str, int | None]:
+    """'ID' or '/dev/disk/by-id/ID', or one of its partitions: 'ID-part2' -> (ID, partition)."""
+    found = HOST_DISK_ID.fullmatch(text.removeprefix("/dev/disk/by-id/"))
+    if not found:
+        raise Invalid("type the host disk's stable id as the Storage screen (t) shows it, e.g. "
+                      "ata-QEMU_HARDDISK_QM00002, and -part2 for one of its partitions")
+    return found["device"], int(found["partition"]) if found["partition"] else None
 
 
 def mib(text: str, what: str) -> int:
@@ -224,20 +228,25 @@ STEPS: list[Step] = [
          default=lambda draft, at: "console=hvc0"),
     Step("image", "Image", "The disk image's full path in dom0 (raw, qcow2, vmdk, vdi, vhd):",
          applies=_source("disk-image"), read=read_image),
-    Step("disk", "Disk", "A disk for the guest:", options=disks),
+    Step("disk", "Disk", "A disk for the guest:", options=disks,
+         default=lambda draft, at: NO_DISK if draft.get("source") == "disk-image" else None),
     Step("size_mib", "Size", "The new disk's size (MiB, or with G: 20G):", applies=_on_pool, read=read_size,
          note=size_note, default=lambda draft, at: 8192 if draft.get("kind") == "hvm" else 1024),
     Step("format", "Format", "The disk's format:", options=formats,
          applies=lambda draft, at: _on_pool(draft, at) and len(formats(draft, at)) > 1),
     Step("device", "Host disk", "The host disk's stable id (as the Storage screen, t, shows it):",
-         applies=lambda draft, at: draft.get("disk") == HOST_DISK, read=read_device),
+         applies=lambda draft, at: draft.get("disk") == HOST_DISK, read=read_device,
+         show=lambda value: "" if value is None else value[0] + (f"-part{value[1]}" if value[1] else ""),
+         note=lambda draft, at: "The whole disk goes to the guest: -part2 after the id gives one partition."),
     Step("memory_mib", "Memory", "Memory in MiB (or with G):", read=read_memory,
          note=lambda draft, at: f"This host can give one guest up to {at.offer.memory_mib} MiB.",
          default=lambda draft, at: min(2048 if draft.get("kind") == "hvm" else 512, at.offer.memory_mib)),
     Step("vcpus", "vCPUs", "Number of vCPUs:", read=read_vcpus, default=lambda draft, at: 1,
          note=lambda draft, at: f"This host has {at.offer.cpus} CPUs."),
     Step("bridge", "Bridge", "The network bridge it is plugged into:",
-         options=lambda draft, at: [Option(bridge, bridge) for bridge in at.offer.bridges]),
+         options=lambda draft, at: [Option(bridge, bridge) for bridge in at.offer.bridges],
+         note=lambda draft, at: "" if at.offer.bridges else
+         "This host has no bridge for guests: add one on the Network screen (n), then start again."),
     Step("nic_model", "NIC", "The network card it sees:", applies=_hvm,
          options=_choice(("pv", "pv       Xen's own (the guest needs PV drivers)"),
                          ("e1000", "e1000    an emulated Intel card, any OS has a driver"),
@@ -269,7 +278,8 @@ def choices(draft: Draft, at: Context) -> GuestChoices:
                             image=given.get("image"))
     disk = None
     if given["disk"] == HOST_DISK:
-        disk = NewDisk(0, device=given["device"])
+        device, partition = given["device"]
+        disk = NewDisk(0, device=device, partition=partition)
     elif given["disk"] != NO_DISK:
         disk = NewDisk(given["size_mib"], pool=given["disk"], format=given.get("format", "raw"))
     hvm = {key: given[key] for key in ("nic_model", "disk_bus", "firmware", "windows", "serial_console")
@@ -287,13 +297,19 @@ def summary(choices: GuestChoices) -> list[tuple[str, str]]:
                          ("Cmdline", source.cmdline)],
               "disk-image": [("Boots from", f"disk image {source.image}")],
               "none": [("Boots from", "nothing (network or empty disk)")]}[source.kind]
-    disk = choices.disk
     lines = [("Name", choices.name), ("Kind", choices.kind.upper()), *booted,
-             ("Disk", "none" if disk is None else f"host disk {disk.device}" if disk.device
-              else f"new {disk.size_mib} MiB {disk.format} disk on pool {disk.pool}"),
+             ("Disk", _disk(choices.disk)),
              ("Memory", f"{choices.memory_mib} MiB"), ("vCPUs", str(choices.vcpus)),
              ("Network", f"bridge {choices.bridge}" + (f", NIC {choices.nic_model}" if choices.kind == "hvm" else ""))]
     if choices.kind == "hvm":
         lines += [("Disk bus", choices.disk_bus), ("Firmware", choices.firmware),
                   ("Windows", _yes_no(choices.windows)), ("Serial port", _yes_no(choices.serial_console))]
     return lines + [("Autostart", _yes_no(choices.autostart))]
+
+
+def _disk(disk: NewDisk | None) -> str:
+    if disk is None:
+        return "none"
+    if disk.device:
+        return f"host disk {disk.device}" + (f", partition {disk.partition}" if disk.partition else "")
+    return f"new {disk.size_mib} MiB {disk.format} disk on pool {disk.pool}"
