@@ -6,6 +6,7 @@ GuestChoices it got and says two progress lines (or fails with a sentence), as t
 checked is what the operator's keys make of that offer: the GuestChoices handed to create.
 """
 import asyncio
+import threading
 
 import pytest
 from pathlib import Path
@@ -303,3 +304,45 @@ def test_sizes_and_host_disk_ids_as_typed():
     for wrong in ("/dev/sda", "sda 1", ""):
         with pytest.raises(Invalid, match="stable id"):
             read_device(wrong, {}, at)
+
+
+def test_nothing_interrupts_create_while_it_runs_and_its_lines_show_as_they_come():
+    release = threading.Event()
+
+    class Slow(Creating):
+        def __call__(self, choices, say):
+            say("copying debian-12.iso into the library")
+            release.wait(20)
+            return super().__call__(choices, say)
+
+    async def test(pilot, app, screen):
+        await typed(pilot, "tiny")
+        await pick(pilot, "PV ")
+        await pick(pilot, "a kernel")
+        await typed(pilot, "/boot/vmlinuz")
+        await typed(pilot, "/boot/initrd.img")
+        await typed(pilot, "console=hvc0")
+        await pick(pilot, "no disk")
+        await typed(pilot, "128")
+        await typed(pilot, "1")
+        await pick(pilot, "xenbr0")
+        await pick(pilot, "no")
+        await pilot.press("c")
+        for _ in range(50):
+            if text(screen, "#progress"):
+                break
+            await pilot.pause(0.05)
+        assert text(screen, "#progress") == "copying debian-12.iso into the library"
+        assert text(screen, "#note") == "Creating tiny ..."
+        await pilot.press("escape", "c")                        # neither goes back nor starts a second one
+        assert screen.on_summary and screen.creating
+        release.set()
+        await settle(pilot)
+        assert not screen.creating and screen.created == "tiny"
+        assert text(screen, "#progress").splitlines()[-1] == "starting tiny"
+
+    made, _ = drive(test, make=Slow())
+    assert made.given == [GuestChoices(
+        name="tiny", kind="pv", source=InstallSource("kernel", kernel="/boot/vmlinuz", ramdisk="/boot/initrd.img",
+                                                     cmdline="console=hvc0"),
+        disk=None, memory_mib=128, vcpus=1, bridge="xenbr0")]
