@@ -111,11 +111,11 @@ def test_a_bios_hvm_guest_installed_from_an_iso(tmp_path):
         await typed(pilot, "2048")
         await typed(pilot, "2")
         await pick(pilot, "lab")
-        await pick(pilot, "e1000")
-        await pick(pilot, "ide")
         await pick(pilot, "bios")
         assert text(screen, "#note") == WINDOWS_NOTE
         await pick(pilot, "no")
+        await pick(pilot, "e1000")
+        await pick(pilot, "ide")
         await pick(pilot, "yes")                                # a serial port
         await pick(pilot, "yes")                                # autostart
         assert text(screen, "#steps") == "New guest, step 17: Create"
@@ -243,7 +243,7 @@ def test_esc_goes_back_a_step_keeping_every_choice_and_a_failure_keeps_them_too(
     made, results = drive(test, make=Creating(fail="the data store is not mounted: set it up first (t)"))
     first = GuestChoices(name="db", kind="hvm", source=InstallSource("none"),
                          disk=NewDisk(0, device="ata-QEMU_HARDDISK_QM00002", partition=2), memory_mib=2048,
-                         vcpus=1)
+                         vcpus=1, nic_model="e1000", disk_bus="ide")     # emulated: what any installer finds
     assert made.given == [first, first]
     assert results == []
 

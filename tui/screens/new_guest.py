@@ -100,7 +100,7 @@ class NewGuestScreen(ClockedScreen):
 
     def _offered(self, offer: HostOffer | None, problem: str | None) -> None:
         if offer is None:
-            self._set("#question", f"Could not read what this host offers: {problem}. Esc goes back.")
+            self._set("#question", f"Could not read what this host offers: {problem.rstrip('.')}. Esc goes back.")
             return
         self.context = Context(offer, self._taken)
         self._show(0)
