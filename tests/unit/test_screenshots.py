@@ -180,3 +180,24 @@ def test_the_first_boot_steps(host):
                  "These settings are applied when you press a", "data disks: /dev/disk/by-id/wwn-0x5000c50015ea71ad",
                  "console password: none - anyone at the console can use it", "a Apply"):
         assert has_line(review, said), (said, review)
+
+
+def test_the_new_guest_steps():
+    from test_tui_new_guest import HOST, Creating
+    from tui.screens.new_guest import NewGuestScreen
+    from tui_pilot import ScreenApp
+    from textual.widgets import Input
+
+    async def draw():
+        app = ScreenApp(NewGuestScreen(offer=lambda: HOST, make=Creating()))
+        app.title = "XenBox"
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            app.screen.query_one(Input).value = "debian-web"
+            await pilot.pause()
+            return picture(app, "new-guest")
+    lines = asyncio.run(draw())
+    assert "XenBox — New guest" in lines[0]
+    for said in ("New guest, step 1: Name", "The new guest's name (letters, digits, _ . -):", "debian-web",
+                 "Type, then Enter to go on; Esc goes back a step.", "esc Back"):
+        assert has_line(lines, said), (said, lines)

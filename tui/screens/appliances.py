@@ -33,6 +33,7 @@ from tui.screens import appliance_jobs as jobs
 from tui.screens.appliance_jobs import Places
 from tui.screens.appliance_rows import ApplianceRow, build_rows, summary
 from tui.screens.guest_log import GuestLogScreen
+from tui.screens.new_guest import NewGuestScreen
 from tui.widgets.appliance_table import ApplianceTable
 from tui.widgets.confirm import Confirm
 from tui.widgets.header import ClockedScreen, ScreenHeader
@@ -71,6 +72,7 @@ class AppliancesScreen(ClockedScreen):
         Binding("e", "console", "Console"),
         Binding("g", "log", "Log"),
         Binding("a", "add", "Add"),
+        Binding("N", "new_guest", "New"),
         Binding("escape", "app.pop_screen", "Back"),
         # The app's own keys still work here; the footer has no room to show them.
         Binding("s", "app.shell", show=False),
@@ -83,8 +85,9 @@ class AppliancesScreen(ClockedScreen):
 
     def __init__(self, xl: Xl, catalog: Callable[[], list[Entry]] | None = None,
                  autostart_status: Callable[[], list[Outcome]] = read_status,
-                 places: Places = Places()) -> None:
+                 places: Places = Places(), new_guest: Callable[..., NewGuestScreen] = NewGuestScreen) -> None:
         super().__init__()
+        self.new_guest = new_guest                 # the new-guest steps; tests give them their host
         self.xl = xl
         self.catalog = catalog or CatalogCache().entries
         self.autostart_status = autostart_status
@@ -296,6 +299,13 @@ class AppliancesScreen(ClockedScreen):
 
     def action_add(self) -> None:
         self._ask(jobs.add_question(), lambda source: self._run(jobs.add(source, self.places.appliances)))
+
+    def action_new_guest(self) -> None:
+        def made(name: str | None) -> None:
+            if name:
+                self._follow = name
+                self.refresh_rows()
+        self.app.push_screen(self.new_guest(taken=frozenset(self._rows)), made)
 
     def action_save(self) -> None:
         if row := self._running_row("save"):
