@@ -210,6 +210,11 @@ def websockify_argv(cert: Certificate, port: int = DISPLAY_PORT, tokens: Path = 
             "--log-file", str(run_dir / "websockify.log"), str(port)]
 
 
+# Python importing websockify and loading the certificate: a second on hardware, but 15 s were seen to pass
+# without it listening in a test host under emulation on a loaded machine.
+START_WAIT = 90.0
+
+
 class Websockify:
     """The one websockify of this host: its pid in RUN_DIR, checked against /proc before it is trusted."""
 
@@ -224,7 +229,7 @@ class Websockify:
             return None
         return pid if SERVER_MODULE.encode() in command else None
 
-    def start(self, argv: list[str], port: int = DISPLAY_PORT, wait_s: float = 15.0) -> int:
+    def start(self, argv: list[str], port: int = DISPLAY_PORT, wait_s: float = START_WAIT) -> int:
         """Start it unless it runs; its pid once it listens on `port`."""
         pid = self.pid()
         if pid is None:
