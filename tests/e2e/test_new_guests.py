@@ -118,7 +118,13 @@ def test_a_uefi_guest_is_built_with_ovmf(shell):
     said = run(shell, "$C uefi-cd --iso $I --firmware uefi --disk-bus ahci --nic-model rtl8139 --pool files "
                       "--disk-size 256M --memory 192 --no-start", GUEST_START)
     assert "uefi-cd created in" in said
-    assert "started, paused" in run(shell, "xenbox appliance start --paused uefi-cd", GUEST_START)
+    said = shell.run("xenbox appliance start --paused uefi-cd", GUEST_START)
+    if shell.status != 0 and "rc=-9" in said:
+        # ERROR_TIMEDOUT: libxl 4.17 gives the device model fixed limits (60 s to start, 10 s per QMP command),
+        # which this host under TCG missed once on a loaded 2-core machine. One more try; the first is printed.
+        print(f"uefi-cd: libxl timed out, trying once more: {said}")
+        said = shell.run("xenbox appliance start --paused uefi-cd", GUEST_START)
+    assert shell.status == 0 and "started, paused" in said, said
     found = guest(shell, "uefi-cd")
     assert found["running"] and "p" in found["state"] and found["device_model"], found
     assert (found["bios"], found["hdtype"]) == ("ovmf", "ahci"), found
