@@ -346,3 +346,30 @@ def show(manifest: Manifest, running: bool, started_cfg: Path | None, hosts: Ite
     (server or Websockify()).start(websockify_argv(cert, port), port)
     token = (tokens or TokenStore()).mint(name, minutes)
     return Shown(name, token, cert.fingerprint, tuple(address(host, token, port) for host in hosts), port)
+
+
+def turn(folder: Path, name: str, on: bool, manifests: Callable[[], Iterable[Manifest | None]]) -> None:
+    """The display on or off in the appliance's manifest (from its next start); off also forgets its tokens,
+    and stops websockify when no appliance has a display on any more (`manifests`: every appliance's)."""
+    set_display(folder, on)
+    if not on:
+        TokenStore().revoke(name)
+        if not any_display_on(manifests()):
+            Websockify().stop()
+
+
+def lines(shown: Shown) -> list[str]:
+    """What `show` tells a person: where to point a browser, the token and until when, what to check."""
+    until = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(shown.token.expires))
+    urls = shown.urls or (f"(this host has no address yet) port {shown.port}",)
+    return [*(f"{shown.guest}'s screen: {url}" for url in urls),
+            f"token {shown.token.value}, valid until {until}; `show` again makes a new one",
+            f"the certificate is this host's own: check that your browser shows SHA-256 {shown.fingerprint}"]
+
+
+def show_here(manifest: Manifest, running: bool, minutes: int = TOKEN_MINUTES) -> Shown:
+    """`show` on this host: the xl.cfg its last start wrote, this host's addresses and name."""
+    from hypervisor.appliances.launch import CONFIG_DIR
+    from hypervisor.network.addresses import host_addresses
+    return show(manifest, running, CONFIG_DIR / f"{manifest.name}.cfg",
+                [address for _, address in host_addresses()], socket.gethostname(), minutes)

@@ -437,11 +437,7 @@ def add_create_command(command) -> None:
 
 def cmd_display(args, xl: Xl) -> int:
     """Turn a guest's graphical console on or off (at its next start), or show how to reach it."""
-    import socket
-    import time as clock
     from hypervisor.appliances import display
-    from hypervisor.appliances.launch import CONFIG_DIR
-    from hypervisor.network.addresses import host_addresses
     entry = _entry(args.name)
     if entry is None:
         return fail(f"no appliance named {args.name}; `xenbox appliance list` shows them", EXIT_NOT_FOUND)
@@ -449,32 +445,22 @@ def cmd_display(args, xl: Xl) -> int:
         return fail(f"{args.name}'s appliance.toml has problems: {entry.problem}")
     try:
         if args.action == "show":
-            domain = xl.domain(args.name)
-            shown = display.show(entry.manifest, domain is not None, CONFIG_DIR / f"{args.name}.cfg",
-                                 [address for _, address in host_addresses()], socket.gethostname(), args.minutes)
+            shown = display.show_here(entry.manifest, xl.domain(args.name) is not None, args.minutes)
         else:
-            on = args.action == "on"
-            display.set_display(entry.folder, on)
-            if not on:
-                display.TokenStore().revoke(args.name)
-                if not display.any_display_on(e.manifest for e in discover()):
-                    display.Websockify().stop()
+            display.turn(entry.folder, args.name, args.action == "on", lambda: (e.manifest for e in discover()))
     except display.DisplayError as error:
         return fail(str(error))
     if args.action != "show":
         running = " (it is running: stop and start it)" if xl.domain(args.name) else ""
         say(f"{args.name}'s display is {args.action}; it applies at its next start{running}")
         return 0
-    until = clock.strftime("%Y-%m-%d %H:%M:%S UTC", clock.gmtime(shown.token.expires))
     if args.json:
         print(json.dumps({"guest": shown.guest, "token": shown.token.value, "expires": shown.token.expires,
                           "port": shown.port, "fingerprint_sha256": shown.fingerprint, "urls": list(shown.urls)},
                          indent=2))
         return 0
-    for url in shown.urls or [f"(this host has no address yet) port {shown.port}"]:
-        say(f"{args.name}'s screen: {url}")
-    say(f"token {shown.token.value}, valid until {until}; `show` again makes a new one")
-    say(f"the certificate is this host's own: check that your browser shows SHA-256 {shown.fingerprint}")
+    for line in display.lines(shown):
+        say(line)
     return 0
 
 

@@ -74,6 +74,20 @@ def sysrq_key(text: str) -> str:
     return text
 
 
+def screen_choice(text: str) -> str:
+    if text.strip().lower() not in ("show", "off"):
+        raise Invalid("type show (its address and a token) or off")
+    return text.strip().lower()
+
+
+def iso_name(text: str) -> str:
+    """An ISO library name, its full path there, or nothing (eject); the library says whether it has it."""
+    text = text.strip()
+    if text and ("\0" in text or any(ord(ch) < 32 for ch in text)):
+        raise Invalid("type the ISO's name as `xenbox iso list` shows it, or leave it empty to eject")
+    return text
+
+
 def file_path(text: str, folder: Path) -> Path:
     """An absolute path; a bare file name goes in the default folder."""
     if not text:

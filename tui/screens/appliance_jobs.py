@@ -45,6 +45,7 @@ class Job:
     done: str | None = None         # the notification when it worked, if `call` returns none
     follow: str | None = None       # the appliance to select afterwards (a rename, a restore)
     reports: bool = False           # `call` takes a say(line) for progress, shown on the status line
+    lingers: float | None = None    # seconds its notification stays (what it says is to be copied)
 
 
 @dataclass(frozen=True)
@@ -251,3 +252,65 @@ def dump_core(xl: Xl, row: ApplianceRow, path: Path) -> Job:
         path.parent.mkdir(parents=True, exist_ok=True)
         return job.call()
     return Job(job.doing, job.failed, call)
+
+
+# -- an hvm guest's screen and CD drive (hypervisor/appliances/display.py and cd.py, as the CLI's) ----------
+SCREEN_SHOWN_FOR = 300      # seconds the address and token stay on the screen: long enough to copy them
+
+
+def screen_question(row: ApplianceRow) -> Question:
+    return Question(f"{row.name}'s screen is on. Type show for its address and a new token (60 minutes), or off "
+                    "to turn it off from its next start:", typed.screen_choice, "show")
+
+
+def screen_on_question(row: ApplianceRow) -> str:
+    return (f"Turn on {row.name}'s screen? From its next start it can be watched in a browser, over TLS, with a "
+            "token that S then shows.")
+
+
+def turn_screen(row: ApplianceRow, on: bool, xl: Xl) -> Job:
+    from hypervisor.appliances import display
+    from hypervisor.appliances.catalog import discover
+
+    def call() -> str:
+        try:
+            display.turn(row.manifest.bundle_dir, row.name, on, lambda: (e.manifest for e in discover()))
+        except display.DisplayError as error:
+            raise NotDone(str(error)) from error
+        restart = " (it is running: stop and start it)" if xl.domain(row.name) else ""
+        return f"{row.name}'s screen is {'on' if on else 'off'} from its next start{restart}."
+    return Job(f"Turning {row.name}'s screen {'on' if on else 'off'}", f"Could not change {row.name}'s screen", call)
+
+
+def show_screen(row: ApplianceRow, xl: Xl) -> Job:
+    from hypervisor.appliances import display
+
+    def call() -> str:
+        try:
+            shown = display.show_here(row.manifest, xl.domain(row.name) is not None)
+        except display.DisplayError as error:
+            raise NotDone(str(error)) from error
+        return "\n".join(display.lines(shown))
+    return Job(f"Opening {row.name}'s screen (websockify starts the first time)", f"Could not show {row.name}'s screen",
+               call, lingers=SCREEN_SHOWN_FOR)
+
+
+def cd_question(row: ApplianceRow) -> Question:
+    return Question(f"ISO for {row.name}'s CD drive, by its name in the ISO library (`xenbox iso list`); leave it "
+                    "empty to eject the CD:", typed.iso_name, placeholder="debian-12.iso")
+
+
+def change_cd(xl: Xl, row: ApplianceRow, iso: str) -> Job:
+    from hypervisor.appliances.catalog import read_entry
+    from hypervisor.appliances.cd import CdError, change_cd as put_in
+    from hypervisor.storage import StorageError
+    from hypervisor.storage.iso_library import IsoLibrary
+
+    def call() -> str:
+        entry = read_entry(row.manifest.bundle_dir)
+        try:
+            return put_in(entry, IsoLibrary().find(iso).path if iso else None, xl)
+        except (CdError, StorageError) as error:
+            raise NotDone(str(error)) from error
+    doing = f"Inserting {iso} in {row.name}'s CD drive" if iso else f"Ejecting {row.name}'s CD"
+    return Job(doing, f"Could not change {row.name}'s CD", call)

@@ -73,6 +73,8 @@ class AppliancesScreen(ClockedScreen):
         Binding("g", "log", "Log"),
         Binding("a", "add", "Add"),
         Binding("N", "new_guest", "New"),
+        Binding("S", "screen", "Screen"),
+        Binding("C", "cd", "CD"),
         Binding("escape", "app.pop_screen", "Back"),
         # The app's own keys still work here; the footer has no room to show them.
         Binding("s", "app.shell", show=False),
@@ -249,7 +251,7 @@ class AppliancesScreen(ClockedScreen):
                 outcome = (f"{job.failed}: {error.strerror or error} ({error.filename})", "error")
         finally:
             self.app.call_from_thread(self._job_ended, number)
-        self.app.call_from_thread(self._job_finished, *outcome, job.follow)
+        self.app.call_from_thread(self._job_finished, *outcome, job.follow, job.lingers)
 
     def _job_progress(self, number: int, job: jobs.Job, line: str) -> None:
         if number in self._doing and self.is_attached:
@@ -261,9 +263,11 @@ class AppliancesScreen(ClockedScreen):
         if self.is_attached:
             self._set_status(self._status)
 
-    def _job_finished(self, message: str, severity: str, follow: str | None) -> None:
+    def _job_finished(self, message: str, severity: str, follow: str | None, lingers: float | None = None) -> None:
         if severity == "error":
             self.notify(message, severity="error", markup=False, timeout=10)
+        elif lingers:
+            self.notify(message, markup=False, timeout=lingers)
         else:
             self.notify(message, markup=False)
             self._follow = follow
@@ -306,6 +310,29 @@ class AppliancesScreen(ClockedScreen):
                 self._follow = name
                 self.refresh_rows()
         self.app.push_screen(self.new_guest(taken=frozenset(self._rows)), made)
+
+    def action_screen(self) -> None:
+        """An hvm guest's screen: turned on (asked first), then shown (its address and a token) or off."""
+        if not (row := self._hvm_row("screen to show")):
+            return
+        if not row.manifest.display.enabled:
+            self._confirm(jobs.screen_on_question(row), jobs.turn_screen(row, True, self.xl))
+        else:
+            self._ask(jobs.screen_question(row), lambda choice: self._run(
+                jobs.show_screen(row, self.xl) if choice == "show" else jobs.turn_screen(row, False, self.xl)))
+
+    def action_cd(self) -> None:
+        if row := self._hvm_row("CD drive"):
+            self._ask(jobs.cd_question(row), lambda iso: self._run(jobs.change_cd(self.xl, row, iso)))
+
+    def _hvm_row(self, what: str) -> ApplianceRow | None:
+        row = self._chosen_row()
+        if row is None:
+            return None
+        if row.manifest is None or row.manifest.type != "hvm":
+            self.notify(f"{row.name} has no {what}: only hvm appliances have one.", severity="warning", markup=False)
+            return None
+        return row
 
     def action_save(self) -> None:
         if row := self._running_row("save"):
