@@ -1,14 +1,16 @@
 """An hvm guest's screen, read from outside the host as an operator's browser reads it: TLS to websockify,
 a WebSocket with the token `xenbox appliance display NAME show` printed, RFB to the guest's VNC server.
 
-The guest boots Debian's grub-rescue-cdrom.iso (nobody here built it); what is read must match the same
-ISO booted by plain QEMU on this machine in this run (a perceptual hash: a blank screen never matches,
-tests/unit/test_display_screen_hash.py). Before the display is turned on nothing listens for it; a wrong
-token and an expired one are turned away. One host boot serves every test here, in order.
+The guest is made as an operator makes one: the ISO joins the ISO library from a stick, then the console's
+new-guest steps (Appliances, N) are answered key by key over the serial line. It boots Debian's
+grub-rescue-cdrom.iso (nobody here built it); what is read must match the same ISO booted by plain QEMU on
+this machine in this run (a perceptual hash: a blank screen never matches, tests/unit/test_display_screen_hash.py).
+Before the display is turned on nothing listens for it; a wrong token and an expired one are turned away.
+One host boot serves every test here, in order.
 """
+import hashlib
 import json
 import re
-import shutil
 import subprocess
 import time
 from types import SimpleNamespace
@@ -18,38 +20,28 @@ import pytest
 from conftest import ISO, LOGS
 from free_port import free_port
 from grub_rescue import reference_screen, rescue_iso, settled_screen
-from machine import Shell, booted, leave_first_boot_for_later, wait_for_console
+from machine import OVERVIEW, Shell, booted, leave_first_boot_for_later, wait_for_console
 from screen_client import Refused, read_screen, refused
 from screen_hash import alike, pgm
 
 NAME = "grub-screen"
-MANIFEST = f"""\
-name = "{NAME}"
-description = "Debian's GRUB rescue CD, whose screen the test reads"
-type = "hvm"
-[memory]
-initial_mib = 128
-[boot]
-order = ["cd"]
-[[disks]]
-file = "grub-rescue-cdrom.iso"
-cdrom = true
-target = "hdc"
-"""
+RESCUE = "grub-rescue-cdrom.iso"
 DISPLAY_PORT = 6080
 SCREEN_WAIT = 420       # xl create and an hvm guest's boot under TCG inside TCG, on a busy 2-core machine
+GUEST_START = 600       # create() and xl create, under TCG on a busy machine
+STEP_WAIT = 120         # a step's screen drawn after a key: seconds when idle, a minute seen when busy
+ENTER, UP, DOWN, CTRL_U = "\r", "\x1b[A", "\x1b[B", "\x15"
 
 
-def bundle_disk(folder, rescue):
-    """An ext4 disk (no partitions) holding the bundle folder, made from a folder (mkfs.ext4 -d: no root)."""
-    bundle = folder / "content" / NAME
-    bundle.mkdir(parents=True)
-    (bundle / "appliance.toml").write_text(MANIFEST)
-    shutil.copy(rescue, bundle / "grub-rescue-cdrom.iso")
-    image = folder / "bundle.img"
+def stick(folder, rescue):
+    """An ext4 disk (no partitions) holding the ISO, made from a folder (mkfs.ext4 -d: no root)."""
+    content = folder / "content"
+    content.mkdir()
+    (content / RESCUE).write_bytes(rescue.read_bytes())
+    image = folder / "stick.img"
     with open(image, "wb") as disk:
-        disk.truncate(16 * 2**20)
-    subprocess.run(["mkfs.ext4", "-q", "-F", "-L", "BUNDLE", "-d", str(folder / "content"), str(image)], check=True)
+        disk.truncate(32 * 2**20)
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-L", "ISOS", "-d", str(content), str(image)], check=True)
     return image
 
 
@@ -60,11 +52,15 @@ def host(iso, tmp_path_factory):
     reference = reference_screen(rescue)         # before the host boots: the machine is quieter
     (LOGS / "guest-screen.reference.pgm").write_bytes(pgm(reference))
     port = free_port()
-    with booted(iso, "guest-screen", disks=[bundle_disk(folder, rescue)],
+    data = folder / "data.img"                   # blank: the data store is made on it
+    with open(data, "wb") as disk:
+        disk.truncate(2048 * 2**20)
+    with booted(iso, "guest-screen", disks=[data, stick(folder, rescue)],
                 host_forwards=[f"tcp:127.0.0.1:{port}-:{DISPLAY_PORT}"]) as console:
         wait_for_console(console)
         leave_first_boot_for_later(console)
-        yield SimpleNamespace(console=console, port=port, reference=reference, shown=None, short=None)
+        yield SimpleNamespace(console=console, port=port, reference=reference, rescue=rescue, shown=None,
+                              short=None)
 
 
 def listening(shell) -> set[tuple[str, int]]:
@@ -87,13 +83,62 @@ def test_a_default_boot_listens_for_no_screen(host):
     assert DISPLAY_PORT not in ports and not any(5900 <= port < 6000 for port in ports), ports
 
 
-def test_display_on_and_start_then_show_gives_an_address_and_tokens(host):
+def test_the_iso_joins_the_library_from_a_stick(host):
+    digest = hashlib.sha256(host.rescue.read_bytes()).hexdigest()
     with Shell(host.console) as shell:
-        shell.run(f"mkdir -p /mnt/bundle /var/lib/xenbox/appliances && mount -o ro /dev/vda /mnt/bundle && "
-                  f"cp -r /mnt/bundle/{NAME} /var/lib/xenbox/appliances/ && umount /mnt/bundle")
-        assert shell.status == 0
+        said = shell.run("xenbox storage init /dev/vda 2>&1", 600)
+        assert shell.status == 0, said
+        said = shell.run(f"mkdir -p /mnt/stick && mount -o ro /dev/vdb /mnt/stick && "
+                         f"xenbox iso add /mnt/stick/{RESCUE} --sha256 {digest} 2>&1; umount /mnt/stick", 300)
+        assert f"added {RESCUE} to the ISO library" in said, said
+
+
+def step(console, title: str, *keys: str) -> None:
+    """Once step `title` is on the screen, its keys: a key typed before it is drawn would answer the step before."""
+    console.wait_for_screen(rf"New guest, step \d+: {title}\b", STEP_WAIT)
+    for key in keys:
+        if key.startswith("\x1b"):
+            console.press_sequence(key)
+        else:
+            console.press(key)
+
+
+def test_the_consoles_new_guest_steps_make_the_guest_over_serial(host):
+    """Every choice by keys as an operator at the serial console types them: arrows, Enter, Ctrl-U, letters."""
+    console = host.console
+    console.press("a")
+    console.wait_for_screen(r"o Restore", 90)           # the Appliances screen's footer
+    console.press("N")
+    step(console, "Name")
+    console.type_line(NAME)
+    step(console, "Kind", DOWN, DOWN, ENTER)            # PV, PVH, HVM
+    step(console, "Source", ENTER)                      # an ISO from the library: first when there is one
+    step(console, "ISO", ENTER)                         # the only one
+    step(console, "Disk", UP, ENTER)                    # the last: no disk (the CD is all it boots)
+    step(console, "Memory", CTRL_U)
+    console.type_line("128")
+    for title in ("vCPUs", "Bridge", "Firmware", "Windows", "NIC", "Bus", "Serial", "Autostart"):
+        step(console, title, ENTER)                     # the defaults: 1, xenbr0, bios, no, e1000, ide, yes, no
+    step(console, "Create")
+    for chosen in ("Kind +HVM", f"Boots from +ISO {re.escape(RESCUE)}", "Disk +none", "Memory +128 MiB",
+                   "Firmware +bios"):
+        console.wait_for_screen(chosen, 30)
+    console.press("c")
+    console.wait_for_screen(rf"(?s){NAME} is created.*and\s+started", GUEST_START)
+    console.press("\x1b")                               # back to the Appliances screen, where it is listed
+    console.wait_for_screen(rf"{NAME} +running", 120)
+    console.press("\x1b")                               # back to the overview, where `s` opens a shell
+    console.wait_for_screen(OVERVIEW, 60)
+    with Shell(console) as shell:
+        made = shell.run(f"cat /var/lib/xenbox/appliances/{NAME}/appliance.toml")
+        assert shell.status == 0 and 'type = "hvm"' in made and f"isos/{RESCUE}" in made, made
+
+
+def test_display_on_and_restart_then_show_gives_an_address_and_tokens(host):
+    with Shell(host.console) as shell:
         said = shell.run(f"xenbox appliance display {NAME} on 2>&1")
         assert shell.status == 0 and "display is on; it applies at its next start" in said, said
+        shell.run(f"xl destroy {NAME}", 120)
         said = shell.run(f"xenbox appliance start {NAME} 2>&1", 300)
         assert shell.status == 0, said
         vnc = {(address, port) for address, port in listening(shell) if 5900 <= port < 6000}

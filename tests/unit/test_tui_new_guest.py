@@ -346,3 +346,37 @@ def test_nothing_interrupts_create_while_it_runs_and_its_lines_show_as_they_come
         name="tiny", kind="pv", source=InstallSource("kernel", kernel="/boot/vmlinuz", ramdisk="/boot/initrd.img",
                                                      cmdline="console=hvc0"),
         disk=None, memory_mib=128, vcpus=1, bridge="xenbr0")]
+
+
+def test_the_keys_the_guest_screen_e2e_test_types_over_serial_make_its_guest():
+    """tests/e2e/test_guest_screen.py answers the steps blind, key by key (no highlight can be read over
+    serial): this is the host it meets (a fresh data store's two pools, one ISO, xenbr0) and its very keys.
+    A step added or reordered shows here first, not as a 10-minute timeout there."""
+    fresh = HostOffer(hvm_available=True, hvm_reason="", memory_mib=1500, cpus=2, bridges=("xenbr0",),
+                      pools=(PoolOffer("files", 1500, ("raw", "qcow2")), PoolOffer("local", 1500, ("raw",))),
+                      isos=("grub-rescue-cdrom.iso",), cd_drives=())
+    titles = []
+
+    async def test(pilot, app, screen):
+        async def keys(*pressed):
+            for key in pressed:
+                await pilot.press(key)
+                await settle(pilot)
+            titles.append(text(screen, "#steps").split(": ")[1])
+        await keys(*"grub-screen", "enter")
+        await keys("down", "down", "enter")             # HVM
+        await keys("enter")                             # an ISO from the library
+        await keys("enter")                             # the only one
+        await keys("up", "enter")                       # up from the first wraps to the last: no disk
+        await keys("ctrl+u", "1", "2", "8", "enter")    # Ctrl-U (0x15 on the wire) clears the default
+        for _ in range(8):
+            await keys("enter")
+        await keys("c")
+
+    made, _ = drive(test, offer=fresh)
+    assert titles == ["Kind", "Source", "ISO", "Disk", "Memory", "vCPUs", "Bridge", "Firmware", "Windows", "NIC",
+                      "Bus", "Serial", "Autostart", "Create", "Create"]
+    assert made.given == [GuestChoices(
+        name="grub-screen", kind="hvm", source=InstallSource("iso", iso="grub-rescue-cdrom.iso"), disk=None,
+        memory_mib=128, vcpus=1, bridge="xenbr0", nic_model="e1000", disk_bus="ide", firmware="bios",
+        windows=False, serial_console=True, autostart=False)]
