@@ -21,6 +21,18 @@ class CdError(Exception):
     """Nothing changed; the message says why and what to do."""
 
 
+def change_cd_by_name(entry: Entry, iso_name: str, xl: Xl, library=None) -> str:
+    """change_cd with the ISO named as the ISO library lists it (`xenbox iso list`); "" empties the drive.
+    `library`: an IsoLibrary (hypervisor.storage.iso_library), this host's unless a test gives its own."""
+    from hypervisor.storage import StorageError
+    from hypervisor.storage.iso_library import IsoLibrary
+    try:
+        iso = (library or IsoLibrary()).find(iso_name).path if iso_name else None
+    except StorageError as error:
+        raise CdError(str(error)) from error
+    return change_cd(entry, iso, xl)
+
+
 def change_cd(entry: Entry, iso: Path | None, xl: Xl) -> str:
     """Put `iso` in the appliance's CD drive, or empty it (None); returns what was done, as a sentence."""
     manifest = entry.manifest

@@ -348,14 +348,18 @@ def show(manifest: Manifest, running: bool, started_cfg: Path | None, hosts: Ite
     return Shown(name, token, cert.fingerprint, tuple(address(host, token, port) for host in hosts), port)
 
 
-def turn(folder: Path, name: str, on: bool, manifests: Callable[[], Iterable[Manifest | None]]) -> None:
+def turn(folder: Path, name: str, on: bool, running: bool,
+         manifests: Callable[[], Iterable[Manifest | None]]) -> str:
     """The display on or off in the appliance's manifest (from its next start); off also forgets its tokens,
-    and stops websockify when no appliance has a display on any more (`manifests`: every appliance's)."""
+    and stops websockify when no appliance has a display on any more (`manifests`: every appliance's).
+    Returns what was done, as a sentence (`running`: the guest runs now, so the change waits for a restart)."""
     set_display(folder, on)
     if not on:
         TokenStore().revoke(name)
         if not any_display_on(manifests()):
             Websockify().stop()
+    restart = " (it is running: stop and start it)" if running else ""
+    return f"{name}'s display is {'on' if on else 'off'}; it applies at its next start{restart}"
 
 
 def lines(shown: Shown) -> list[str]:

@@ -67,14 +67,17 @@ def cmd_list(args, xl: Xl) -> int:
     return 0
 
 
-def _entry(name: str) -> Entry | None:
-    return find(name)
+def _found(name: str) -> Entry | None:
+    """The appliance named `name`, or None once it is said that there is none (the caller exits 4)."""
+    entry = find(name)
+    if entry is None:
+        fail(f"no appliance named {name}; `xenbox appliance list` shows them")
+    return entry
 
 
 def cmd_start(args, xl: Xl) -> int:
-    entry = _entry(args.name)
-    if entry is None:
-        return fail(f"no appliance named {args.name}; `xenbox appliance list` shows them", EXIT_NOT_FOUND)
+    if (entry := _found(args.name)) is None:
+        return EXIT_NOT_FOUND
     if entry.manifest is None:
         return fail(f"{args.name} cannot start: {entry.problem}")
     try:
@@ -137,7 +140,7 @@ def cmd_restore(args, xl: Xl) -> int:
 
 @needs_running
 def cmd_mem_set(args, xl: Xl) -> int:
-    entry = _entry(args.name)
+    entry = find(args.name)       # a running guest that is no appliance has no maximum
     maximum = entry.manifest.memory.maximum_mib if entry and entry.manifest else None
     if maximum is not None and args.mib > maximum:
         return fail(f"{args.name} can balloon up to {maximum} MiB (memory.maximum_mib); "
@@ -326,16 +329,11 @@ def cmd_create(args, xl: Xl) -> int:
 
 
 def cmd_cd(args, xl: Xl) -> int:
-    from hypervisor.appliances.cd import CdError, change_cd
-    entry = _entry(args.name)
-    if entry is None:
-        return fail(f"no appliance named {args.name}; `xenbox appliance list` shows them", EXIT_NOT_FOUND)
-    iso = None
-    if getattr(args, "iso", None):
-        from hypervisor.storage.iso_library import IsoLibrary
-        iso = IsoLibrary().find(args.iso).path
+    from hypervisor.appliances.cd import CdError, change_cd_by_name
+    if (entry := _found(args.name)) is None:
+        return EXIT_NOT_FOUND
     try:
-        say(change_cd(entry, iso, xl))
+        say(change_cd_by_name(entry, getattr(args, "iso", None) or "", xl))
     except CdError as error:
         return fail(str(error))
     return 0
@@ -438,22 +436,19 @@ def add_create_command(command) -> None:
 def cmd_display(args, xl: Xl) -> int:
     """Turn a guest's graphical console on or off (at its next start), or show how to reach it."""
     from hypervisor.appliances import display
-    entry = _entry(args.name)
-    if entry is None:
-        return fail(f"no appliance named {args.name}; `xenbox appliance list` shows them", EXIT_NOT_FOUND)
+    if (entry := _found(args.name)) is None:
+        return EXIT_NOT_FOUND
     if entry.manifest is None:
         return fail(f"{args.name}'s appliance.toml has problems: {entry.problem}")
     try:
         if args.action == "show":
             shown = display.show_here(entry.manifest, xl.domain(args.name) is not None, args.minutes)
         else:
-            display.turn(entry.folder, args.name, args.action == "on", lambda: (e.manifest for e in discover()))
+            say(display.turn(entry.folder, args.name, args.action == "on", xl.domain(args.name) is not None,
+                             lambda: (e.manifest for e in discover())))
+            return 0
     except display.DisplayError as error:
         return fail(str(error))
-    if args.action != "show":
-        running = " (it is running: stop and start it)" if xl.domain(args.name) else ""
-        say(f"{args.name}'s display is {args.action}; it applies at its next start{running}")
-        return 0
     if args.json:
         print(json.dumps({"guest": shown.guest, "token": shown.token.value, "expires": shown.token.expires,
                           "port": shown.port, "fingerprint_sha256": shown.fingerprint, "urls": list(shown.urls)},

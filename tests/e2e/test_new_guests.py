@@ -135,6 +135,10 @@ def test_a_uefi_guest_is_built_with_ovmf(shell):
 
 
 def test_the_cd_is_ejected_and_inserted_in_the_running_guest_and_stays_out(shell):
+    # The guest's vCPU is paused while its CD changes; its device model (QEMU in dom0), which does the change,
+    # runs on. Once, in a clean CI run, GRUB triple-faulted in the seconds of a cd-eject (CPUID, 32-bit
+    # protected mode) under this host's emulated AMD-V, which does not run a nested guest reliably under load.
+    run(shell, "xl pause bios-cd")
     said = run(shell, "xenbox appliance cd-eject bios-cd")
     assert "CD ejected from hdc (the guest's drive now" in said
     assert cd_of(guest(shell, "bios-cd"))["file"] is None

@@ -7,10 +7,11 @@ import pytest
 
 from hypervisor.appliances import guest_paths
 from hypervisor.appliances.catalog import read_entry
-from hypervisor.appliances.cd import CdError, change_cd
+from hypervisor.appliances.cd import CdError, change_cd, change_cd_by_name
 from hypervisor.appliances.xlcfg import to_xl_cfg
 from hypervisor.cli.appliance import mib
 from hypervisor.settings.problems import FileProblems
+from hypervisor.storage.iso_library import IsoLibrary
 from hypervisor.xen.xl import Xl
 from test_appliance_cli import RecordingXl
 
@@ -95,3 +96,22 @@ def test_sizes_as_people_write_them():
     assert [mib(text) for text in ("4G", "512M", "4GiB", "100", "1t")] == [4096, 512, 4096, 100, 1024 * 1024]
     with pytest.raises(argparse.ArgumentTypeError, match="'4 gigs' is not a size"):
         mib("4 gigs")
+
+
+class NoNamedPools:
+    def list(self):
+        return []
+
+
+def test_an_iso_is_named_as_the_iso_library_lists_it_and_an_unknown_name_changes_nothing(folder, library):
+    isos = IsoLibrary(pools=NoNamedPools(), files_folder=library.parent, files_problem=lambda: None)
+    for iso in library.iterdir():       # the library lists only what reads as a CD (CD001 at 32 KiB)
+        iso.write_bytes(bytes(0x8001) + b"CD001" + bytes(2043))
+    before = (folder / "appliance.toml").read_text()
+    with pytest.raises(CdError, match="the ISO library has no debian.iso \\(it has: netinst.iso, rescue.iso\\)"):
+        change_cd_by_name(read_entry(folder), "debian.iso", Xl(run=RecordingXl()), isos)
+    assert (folder / "appliance.toml").read_text() == before
+    change_cd_by_name(read_entry(folder), "netinst.iso", Xl(run=RecordingXl()), isos)
+    assert tomllib.loads((folder / "appliance.toml").read_text())["disks"][1]["file"] == str(library / "netinst.iso")
+    change_cd_by_name(read_entry(folder), "", Xl(run=RecordingXl()), isos)
+    assert "file" not in tomllib.loads((folder / "appliance.toml").read_text())["disks"][1]

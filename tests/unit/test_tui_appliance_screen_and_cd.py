@@ -46,7 +46,7 @@ def test_s_turns_an_hvm_guests_screen_on_after_asking(hvm):
         await pilot.press("y")
         await settle(pilot)
         assert manifest(hvm)["display"] == {"enabled": True}
-        assert pilot.app.notified[-1] == ("installer's screen is on from its next start.", "information")
+        assert pilot.app.notified[-1] == ("installer's display is on; it applies at its next start.", "information")
         assert xl.calls == []
     drive(test)
 

@@ -274,11 +274,10 @@ def turn_screen(row: ApplianceRow, on: bool, xl: Xl) -> Job:
 
     def call() -> str:
         try:
-            display.turn(row.manifest.bundle_dir, row.name, on, lambda: (e.manifest for e in discover()))
+            return display.turn(row.manifest.bundle_dir, row.name, on, xl.domain(row.name) is not None,
+                                lambda: (e.manifest for e in discover())) + "."
         except display.DisplayError as error:
             raise NotDone(str(error)) from error
-        restart = " (it is running: stop and start it)" if xl.domain(row.name) else ""
-        return f"{row.name}'s screen is {'on' if on else 'off'} from its next start{restart}."
     return Job(f"Turning {row.name}'s screen {'on' if on else 'off'}", f"Could not change {row.name}'s screen", call)
 
 
@@ -302,15 +301,12 @@ def cd_question(row: ApplianceRow) -> Question:
 
 def change_cd(xl: Xl, row: ApplianceRow, iso: str) -> Job:
     from hypervisor.appliances.catalog import read_entry
-    from hypervisor.appliances.cd import CdError, change_cd as put_in
-    from hypervisor.storage import StorageError
-    from hypervisor.storage.iso_library import IsoLibrary
+    from hypervisor.appliances.cd import CdError, change_cd_by_name
 
     def call() -> str:
-        entry = read_entry(row.manifest.bundle_dir)
         try:
-            return put_in(entry, IsoLibrary().find(iso).path if iso else None, xl)
-        except (CdError, StorageError) as error:
+            return change_cd_by_name(read_entry(row.manifest.bundle_dir), iso, xl)
+        except CdError as error:
             raise NotDone(str(error)) from error
     doing = f"Inserting {iso} in {row.name}'s CD drive" if iso else f"Ejecting {row.name}'s CD"
     return Job(doing, f"Could not change {row.name}'s CD", call)
