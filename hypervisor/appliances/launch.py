@@ -64,18 +64,56 @@ def _start(manifest: Manifest, xl: Xl, config_dir: Path, pools: OpenPool | None,
         raise CannotStart(f"{manifest.name}'s disk {missing[0]} is missing: attach it or fix disks in appliance.toml")
     check_cd_images(manifest)
     config_dir.mkdir(parents=True, exist_ok=True)
+    empty_drives = [disk.target for disk in manifest.disks if is_empty_drive(disk)]
+    if empty_drives:
+        manifest = with_placeholder_cds(manifest, config_dir)
     cfg = config_dir / f"{manifest.name}.cfg"
     cfg.write_text(to_xl_cfg(manifest))
     why_stopped.begin_console_log(manifest.name)
     try:
-        xl.create(str(cfg), paused=paused)
+        xl.create(str(cfg), paused=paused or bool(empty_drives))
     except CommandError as error:
         # libxl's own error, and for an HVM guest what its device model (QEMU) said before it went:
         # a missing firmware, an ISO it could not open. Not `xl create`'s whole output.
         raise CannotStart(why_stopped.start_failure(manifest.name, error.output,
                                                     why_stopped.qemu_dm_tail(manifest.name, began),
                                                     error.sentence)) from error
+    if empty_drives:
+        _empty_before_it_runs(manifest.name, empty_drives, xl, paused)
     return cfg
+
+
+# An HVM guest started with an empty CD drive cannot have a CD inserted later under libxl 4.17: its PV
+# backend for the drive fails at start ("Could not stat file ''") and cd-insert then fails on QMP. A drive
+# started with a file and ejected takes CDs (seen here). So an empty drive starts holding this small blank
+# file, and is emptied while the guest is still paused, before its firmware runs. OpenXT does the same
+# with a null.iso.
+PLACEHOLDER_CD = "empty-cd.iso"
+
+
+def is_empty_drive(disk) -> bool:
+    return disk.cdrom and disk.file is None and disk.pool is None and disk.device is None
+
+
+def with_placeholder_cds(manifest: Manifest, config_dir: Path) -> Manifest:
+    placeholder = config_dir / PLACEHOLDER_CD
+    if not placeholder.exists():
+        placeholder.write_bytes(bytes(2048))        # one CD sector of zeros: no disc a firmware would boot
+        placeholder.chmod(0o444)
+    return replace(manifest, disks=tuple(replace(disk, file=placeholder) if is_empty_drive(disk) else disk
+                                         for disk in manifest.disks))
+
+
+def _empty_before_it_runs(name: str, drives: list[str], xl: Xl, paused: bool) -> None:
+    try:
+        for drive in drives:
+            xl.cd_eject(name, drive)
+    except CommandError as error:
+        xl.destroy(name)        # built, never run: nothing of the guest's is lost
+        raise CannotStart(f"{name} was not started: its empty CD drive could not be emptied "
+                          f"({error.sentence}). Insert an ISO in its appliance.toml, or try again.") from error
+    if not paused:
+        xl.unpause(name)
 
 
 def check_cd_images(manifest: Manifest) -> None:

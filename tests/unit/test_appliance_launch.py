@@ -10,6 +10,7 @@ import pytest
 
 from hypervisor.appliances.launch import LET_GO_WAIT_S, CannotStart, start
 from hypervisor.appliances.manifest import parse_manifest
+from hypervisor.runner import CommandError
 from hypervisor.xen.xl import Xl
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "xen"
@@ -92,3 +93,41 @@ def test_a_paused_start_builds_the_guest_without_running_it(manifest, tmp_path):
     xl = ScriptedXl(DOM0_ONLY)
     start(manifest, Xl(run=xl), config_dir=tmp_path / "xl", paused=True)
     assert xl.actions == [["create", "-p", str(tmp_path / "xl" / "sample-web.cfg")]]
+
+
+HVM_WITH_EMPTY_CD = """name = "installer"
+type = "hvm"
+[memory]
+initial_mib = 128
+[[disks]]
+cdrom = true
+target = "hdc"
+"""
+
+
+@pytest.mark.parametrize("paused", [False, True])
+def test_an_empty_cd_drive_starts_with_a_blank_placeholder_emptied_before_the_guest_runs(tmp_path, paused):
+    """libxl 4.17 cannot insert a CD into a drive an HVM guest was started with empty (seen in e2e)."""
+    manifest = parse_manifest(HVM_WITH_EMPTY_CD, tmp_path)
+    xl = ScriptedXl(DOM0_ONLY)
+    cfg = start(manifest, Xl(run=xl), config_dir=tmp_path / "xl", sleep=lambda _: None, paused=paused)
+    placeholder = tmp_path / "xl" / "empty-cd.iso"
+    assert f"target={placeholder}" in cfg.read_text() and placeholder.read_bytes() == bytes(2048)
+    assert xl.actions == [["create", "-p", str(cfg)], ["cd-eject", "installer", "hdc"]] + \
+        ([] if paused else [["unpause", "installer"]])
+
+
+class EjectFails(ScriptedXl):
+    def __call__(self, argv, *, input=None, timeout=60):
+        if list(argv[1:2]) == ["cd-eject"]:
+            self.actions.append(list(argv[1:]))
+            raise CommandError(list(argv), 1, "libxl: error: QMP command failed")
+        return super().__call__(argv, input=input, timeout=timeout)
+
+
+def test_a_placeholder_xen_cannot_take_out_leaves_no_guest_running(tmp_path):
+    xl = EjectFails(DOM0_ONLY)
+    with pytest.raises(CannotStart, match="installer was not started: its empty CD drive could not be emptied"):
+        start(parse_manifest(HVM_WITH_EMPTY_CD, tmp_path), Xl(run=xl), config_dir=tmp_path / "xl",
+              sleep=lambda _: None)
+    assert [action[0] for action in xl.actions] == ["create", "cd-eject", "destroy"]
