@@ -1,6 +1,7 @@
 """New HVM guests made with `xenbox appliance create` from an ISO of the ISO library, on one booted host:
 a BIOS (SeaBIOS) guest booting a real rescue ISO that nobody here built (Debian's grub-rescue-pc) and a UEFI
-(OVMF) guest built beside it, then the CD ejected from the running guest and kept ejected across a restart.
+(OVMF) guest built beside it, then the CD ejected from the running guest and kept ejected across a restart, in
+which the guest boots from its disk.
 
 The host gets a blank disk for its data store and a stick holding the ISO and a small script (new_guests/
 hvm.py) that reads Xen, the device model's process and QEMU's monitor (QMP) in dom0.
@@ -79,6 +80,13 @@ def cd_of(found: dict) -> dict:
     return next((block for block in removable if "cd" in (block["device"] or "")), removable[0])
 
 
+def disk_of(found: dict) -> dict:
+    """The guest's one hard disk among what QEMU's query-block lists."""
+    disks = [block for block in found["blocks"] if not block["removable"] and block["file"]]
+    assert len(disks) == 1, found["blocks"]
+    return disks[0]
+
+
 def test_an_iso_on_a_stick_joins_the_iso_library(shell):
     run(shell, "xenbox storage init /dev/vda", 600)
     run(shell, f"mkdir -p {STICK} && mount -o ro /dev/vdb {STICK}")
@@ -150,8 +158,19 @@ def test_the_cd_is_ejected_and_inserted_in_the_running_guest_and_stays_out(shell
     run(shell, "xenbox appliance cd-eject bios-cd")
     refused = shell.run("xenbox iso delete $I")
     assert shell.status == 1 and f"{ISO} is the CD of appliance uefi-cd: eject it first" in refused
-    run(shell, "xl destroy bios-cd && xenbox appliance start bios-cd", GUEST_START)
+    # What an installer leaves behind: its new disk made bootable. The rescue ISO is a hybrid image that also
+    # boots as a disk (Debian ships it as grub-rescue-usb.img too), written here from dom0 while the guest is down.
+    disk = disk_of(guest(shell, "bios-cd"))["file"]
+    run(shell, "xl destroy bios-cd")
+    run(shell, f"dd if={STICK}/$I of={disk} bs=1M conv=fsync status=none")
+    run(shell, "xenbox appliance start bios-cd", GUEST_START)
     assert cd_of(guest(shell, "bios-cd"))["file"] is None             # the manifest kept it ejected
+    deadline = time.monotonic() + 300         # SeaBIOS finds no disc, boots the disk, and GRUB reads its modules
+    while ((booted_disk := disk_of(guest(shell, "bios-cd")))["read"] or 0) < GRUB_READ and time.monotonic() < deadline:
+        time.sleep(5)
+    assert (booted_disk["read"] or 0) >= GRUB_READ, f"the guest never booted from its disk: {booted_disk}"
+    screen = last_json(run(shell, f"{HVM} screen bios-cd 300 {TEXT_MODE[0]}x{TEXT_MODE[1]}", 400))
+    assert screen["colours"] > 1 and (screen["width"], screen["height"]) == TEXT_MODE, screen
 
 
 def test_a_cd_goes_into_a_drive_the_guest_was_started_with_empty(shell):
