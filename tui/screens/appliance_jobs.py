@@ -20,7 +20,6 @@ from hypervisor.xen.daemons import CONSOLE_LOGS
 from hypervisor.xen.domains import state_has
 from hypervisor.xen.shutdown import ask_to_shut_down
 from hypervisor.xen.xl import Xl
-from tui.invalid import Invalid
 from tui.screens import appliance_input as typed
 from tui.screens.appliance_rows import ApplianceRow
 
@@ -54,13 +53,6 @@ class Question:
     read: Callable[[str], Any] = field(repr=False)    # typed text -> value, or raises Invalid
     value: str = ""                 # the default, selected so typing replaces it
     placeholder: str = ""
-
-
-@dataclass(frozen=True)
-class FollowUp:
-    """A job that ends by asking: the answer makes the next job (which bundle of several on a stick)."""
-    question: Question
-    then: Callable[[Any], Job] = field(repr=False)
 
 
 def action(verb: str, xl: Xl, name: str, follow: str | None = None, **values: Any) -> Job:
@@ -173,15 +165,16 @@ def look_in(folder: Path) -> Job:
 def add(source: Path | typed.OnDevice, into: Path, has_data_store: Callable[[], bool] | None = None) -> Job:
     """Installed as `xenbox appliance add` does (hypervisor/appliances/adding.py): checked first, images
     copied with progress. From a device, it is mounted read-only first and unmounted after; with several
-    bundles on it, which one is asked."""
+    bundles on it, or files to import, what it holds is listed to pick from (Choose)."""
     from hypervisor.appliances.adding import NothingAdded, Several, add_bundle, add_from_device
+    from hypervisor.appliances.on_media import Found
     on_device = isinstance(source, typed.OnDevice)
     if on_device:
         shown = f"{source.bundle} from {source.device}" if source.bundle else f"from {source.device}"
     else:
         shown = source.name
 
-    def call(say: Callable[[str], None]) -> str | FollowUp:
+    def call(say: Callable[[str], None]) -> str | Choose:
         try:
             if on_device:
                 added = add_from_device(source.device, source.bundle, into, say, has_data_store=has_data_store,
@@ -190,13 +183,9 @@ def add(source: Path | typed.OnDevice, into: Path, has_data_store: Callable[[], 
                 added = add_bundle(source, into, say, has_data_store=has_data_store)
         except NothingAdded as error:
             raise NotDone(_sentence(str(error))) from error
-        if isinstance(added, Several) and added.found:
-            return Choose(added.device, added.found, added.device)
-        if isinstance(added, Several):
-            found = added.bundles
-            return FollowUp(Question(f"{added.device} holds {len(found)} bundles: which one? ({', '.join(found)})",
-                                     lambda text: _one_of(text, found), found[0]),
-                            lambda picked: add(typed.OnDevice(added.device, picked), into, has_data_store))
+        if isinstance(added, Several):      # several bundles, or files to import too: picked from a list
+            found = added.found or tuple(Found("bundle", bundle) for bundle in added.bundles)
+            return Choose(added.device, found, added.device)
         unmounted = f" from {source.device} ({source.device} is unmounted again)" if on_device else ""
         return f"Added appliance {added.name}{unmounted}: select it and press u to start it."
     return Job(f"Adding {shown}", f"Could not add {source if not on_device else shown}", call, reports=True)
@@ -245,12 +234,6 @@ def import_file(source: typed.ToImport, into: Path, answers=None,
 
 def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
-
-
-def _one_of(text: str, found: list[str]) -> str:
-    if text.strip() not in found:
-        raise Invalid(f"type one of {', '.join(found)}, or Escape")
-    return text.strip()
 
 
 def save(xl: Xl, row: ApplianceRow, path: Path, saved: dict[str, Path]) -> Job:

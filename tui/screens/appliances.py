@@ -242,9 +242,6 @@ class AppliancesScreen(ClockedScreen):
             try:
                 said = job.call(lambda line: self.app.call_from_thread(self._job_progress, number, job, line)) \
                     if job.reports else job.call()
-                if isinstance(said, jobs.FollowUp):       # it needs an answer before it can go on
-                    self.app.call_from_thread(self._ask, said.question, lambda answer: self._run(said.then(answer)))
-                    return
                 if isinstance(said, jobs.Choose):         # one of what is on a device or in a folder
                     self.app.call_from_thread(self._pick, said)
                     return
