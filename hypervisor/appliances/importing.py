@@ -12,6 +12,7 @@ Anything else refuses the import, every such path with its reason and the fix, a
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 import re
 import shutil
@@ -26,7 +27,7 @@ from hypervisor.appliances import disk_images, guest_paths
 from hypervisor.appliances.disk_images import NewGuest
 from hypervisor.appliances.install import copy_file, install_bundle
 from hypervisor.appliances.manifest import MANIFEST_NAME, NAME, load_bundle, xvd_name
-from hypervisor.appliances.xlcfg import ImportedAppliance
+from hypervisor.appliances.xlcfg import ImportedAppliance, manifest_from_xl_cfg
 from hypervisor.settings.names import NAME_VALID
 from hypervisor.settings.problems import FileProblems
 from hypervisor.settings.tomlwrite import dumps
@@ -47,6 +48,43 @@ class ImportRefused(Exception):
 def host_disks() -> list[Disk]:
     from hypervisor.storage.disks import Disks
     return Disks(given=dict).list()
+
+
+def kind_of(path: Path | str) -> str:
+    """What a file to import is, by its name: "package" (.ova, .ovf), "image" (a disk image's suffix), or
+    "xl.cfg" (anything else): the CLI's `import FILE` and the console's add go by the same rule."""
+    suffix = Path(path).suffix.lower()
+    return "package" if suffix in PACKAGE_SUFFIXES else "image" if suffix in IMAGE_SUFFIXES else "xl.cfg"
+
+
+def read_xl_cfg(cfg: Path) -> ImportedAppliance:
+    """The xl.cfg at `cfg` read as an appliance; ImportRefused names the line to fix (or FileProblems)."""
+    try:
+        data = cfg.read_bytes()
+    except OSError as error:
+        raise ImportRefused(f"cannot read {cfg}: {error.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[:error.start].count(b"\n") + 1
+        raise ImportRefused(f"{cfg}, line {line}: {data[error.start:error.end]!r} is not UTF-8 text: save the file "
+                            f"as UTF-8 (e.g. `iconv -f latin1 -t utf-8`), then import it again") from None
+    imported = manifest_from_xl_cfg(text, cfg)
+    name = imported.doc.get("name")
+    if not isinstance(name, str) or not NAME.fullmatch(name):      # said here with its line; the folder's name
+        line = _line_of(text, "name")
+        where = f"line {line}" if line else "its file name (it has no name =)"
+        raise ImportRefused(f"{cfg}, {where}: {name!r} cannot name an appliance: a name is 1-64 letters, digits, "
+                            f"'_', '.' or '-', starting with a letter or digit; set name = \"my-guest\" in {cfg}, "
+                            "then import it again")
+    return imported
+
+
+def _line_of(text: str, key: str) -> int | None:
+    """The line of the last `key = ...` (xl's last setting wins), for a message pointing at it."""
+    found = [number for number, line in enumerate(text.splitlines(), start=1)
+             if re.match(rf"\s*{key}\s*\+?=", line)]
+    return found[-1] if found else None
 
 
 def import_bundle(imported: ImportedAppliance, into: Path, say: Say = lambda line: None,
@@ -350,3 +388,28 @@ def import_guest(guest: NewGuest, into: Path, target: PoolTarget, say: Say = lam
                         "can say otherwise, so it may not boot")
     return ImportedGuest(guest.name, folder, kind, guest.memory_mib, guest.vcpus, guest.firmware, tuple(disks),
                          tuple(warnings))
+
+
+@dataclass(frozen=True)
+class Answers:
+    """What the operator may say about an image or a package (the CLI's options, the console's questions);
+    None keeps what the file says (a bare image: its file's name, 512 MiB, 1 vCPU)."""
+    name: str | None = None
+    pool: str = "local"
+    memory_mib: int | None = None
+    vcpus: int | None = None
+    kind: str = "hvm"
+
+
+def import_file(source: Path, into: Path, answers: Answers = Answers(), say: Say = lambda line: None,
+                images: disk_images.DiskImages | None = None) -> ImportedGuest:
+    """A disk image or an OVF/OVA package at `source` imported with `answers`: `xenbox appliance import`
+    and the console's add both come here."""
+    from hypervisor.appliances.ovf import read_package
+    for value, what in ((answers.memory_mib, "--memory"), (answers.vcpus, "--vcpus")):
+        if value is not None and value < 1:
+            raise ImportRefused(f"{what} {value}: give a whole number above 0")
+    guest = read_package(source, say) if kind_of(source) == "package" else guest_from_image(source)
+    guest = dataclasses.replace(guest, name=answers.name or guest.name, memory_mib=answers.memory_mib or
+                                guest.memory_mib, vcpus=answers.vcpus or guest.vcpus)
+    return import_guest(guest, into, pool_target(answers.pool), say, kind=answers.kind, images=images)

@@ -1,16 +1,52 @@
-"""Bundles on a stick or disk someone brought: what is there, and the one they named.
+"""Bundles on a stick or disk someone brought: what is there, and the one they named; and the files
+there that `xenbox appliance import` takes (found_on lists both, by kind).
 
 Only the top of the device and the folders right under it are looked at: a stick may hold much else,
 and a bundle folder is not looked inside (its own files are no bundles).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from hypervisor.appliances.manifest import MANIFEST_NAME
 from hypervisor.storage.media import MediaError
 
 ARCHIVES = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2")
+# What each kind is called where it is listed, in the order listed.
+KINDS = {"bundle": "Bundles", "package": "OVA and OVF packages", "image": "Disk images", "xl.cfg": "xl.cfg files"}
+
+
+@dataclass(frozen=True)
+class Found:
+    """A bundle or a file to import, at `path` relative to the device or folder it is on."""
+    kind: str       # a key of KINDS
+    path: str
+
+
+def found_on(root: Path) -> list[Found]:
+    """Bundles, and files to import (by name: .ova/.ovf, a disk image's suffix, .cfg), at the top of `root`
+    or one folder down, listed by kind."""
+    found = [Found("bundle", name) for name in bundles_on(root)]
+    if found == [Found("bundle", "./")]:
+        return found
+    for entry in _listing(root, root):
+        if entry.is_dir() and not entry.is_symlink() and not (entry / MANIFEST_NAME).is_file():
+            found += [Found(kind, _shown(inner, root)) for inner in _listing(entry, root)
+                      if (kind := import_kind(inner))]
+        elif kind := import_kind(entry):
+            found.append(Found(kind, _shown(entry, root)))
+    order = list(KINDS)
+    return sorted(found, key=lambda item: (order.index(item.kind), item.path))
+
+
+def import_kind(path: Path) -> str | None:
+    """What `xenbox appliance import` would make of the file at `path`; None for anything else."""
+    from hypervisor.appliances.importing import kind_of
+    if not path.is_file():
+        return None
+    kind = kind_of(path)        # the CLI's rule; of what it would read as an xl.cfg, only a .cfg is listed
+    return kind if kind != "xl.cfg" or path.suffix.lower() == ".cfg" else None
 
 
 def bundles_on(root: Path) -> list[str]:

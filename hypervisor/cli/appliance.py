@@ -21,10 +21,8 @@ from hypervisor.appliances.autostart_status import write_status
 from hypervisor.appliances.catalog import APPLIANCE_DIRS, Entry, discover, find, read_entry
 from hypervisor.appliances.launch import CannotStart, start
 from hypervisor.appliances.why_stopped import why_not_running
-from hypervisor.appliances.xlcfg import manifest_from_xl_cfg
 from hypervisor.cli.appliance_import import add_import_command
 from hypervisor.cli.output import EXIT_FAILED, EXIT_NOT_FOUND, EXIT_USAGE, fail, say
-from hypervisor.settings.names import NAME
 from hypervisor.settings.problems import FileProblems
 from hypervisor.xen.daemons import CONSOLE_LOGS
 from hypervisor.xen.xl import Xl
@@ -202,29 +200,12 @@ def cmd_check(args, xl: Xl) -> int:
 
 
 def cmd_import(args, xl: Xl) -> int:
-    from hypervisor.appliances.importing import ImportRefused, import_bundle
+    from hypervisor.appliances.importing import ImportRefused, import_bundle, read_xl_cfg
     cfg = Path(args.cfg)
     try:
-        data = cfg.read_bytes()
-    except OSError as error:
-        return fail(f"cannot read {cfg}: {error.strerror}")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data[:error.start].count(b"\n") + 1
-        return fail(f"{cfg}, line {line}: {data[error.start:error.end]!r} is not UTF-8 text: save the file as "
-                    f"UTF-8 (e.g. `iconv -f latin1 -t utf-8`), then import it again")
-    try:
-        imported = manifest_from_xl_cfg(text, cfg)
-    except FileProblems as error:
+        imported = read_xl_cfg(cfg)
+    except (ImportRefused, FileProblems) as error:
         return fail(str(error))
-    name = imported.doc.get("name")
-    if not isinstance(name, str) or not NAME.fullmatch(name):      # said here with its line; the folder's name
-        line = _line_of(text, "name")
-        where = f"line {line}" if line else "its file name (it has no name =)"
-        return fail(f"{cfg}, {where}: {name!r} cannot name an appliance: a name is 1-64 letters, digits, "
-                    f"'_', '.' or '-', starting with a letter or digit; set name = \"my-guest\" in {cfg}, "
-                    "then import it again")
     try:
         folder = import_bundle(imported, Path(args.into), say)
     except ImportRefused as error:
@@ -235,13 +216,6 @@ def cmd_import(args, xl: Xl) -> int:
         say(f"warning: {warning}")
     say(f"imported {cfg} as appliance {folder.name} in {folder}; `xenbox appliance check {folder}` checks it")
     return 0
-
-
-def _line_of(text: str, key: str) -> int | None:
-    """The line of the last `key = ...` (xl's last setting wins), for a message pointing at it."""
-    found = [number for number, line in enumerate(text.splitlines(), start=1)
-             if re.match(rf"\s*{key}\s*\+?=", line)]
-    return found[-1] if found else None
 
 
 def cmd_add(args, xl: Xl) -> int:

@@ -34,10 +34,8 @@ def add_import_command(commands, xl_cfg_import) -> None:
 
 
 def cmd_import(args: argparse.Namespace, xl: Xl, xl_cfg_import) -> int:
-    from hypervisor.appliances import disk_images
-    from hypervisor.appliances.importing import IMAGE_SUFFIXES, PACKAGE_SUFFIXES
-    suffix = Path(args.cfg).suffix.lower()
-    if suffix not in IMAGE_SUFFIXES + PACKAGE_SUFFIXES:
+    from hypervisor.appliances.importing import kind_of
+    if kind_of(args.cfg) == "xl.cfg":
         return xl_cfg_import(args, xl)
     source = Path(args.cfg)
     if not source.is_file():
@@ -47,19 +45,13 @@ def cmd_import(args: argparse.Namespace, xl: Xl, xl_cfg_import) -> int:
             return fail(f"{what} {value}: give a whole number above 0", EXIT_USAGE)
     from hypervisor.appliances import importing
     from hypervisor.appliances.disk_images import ImageRefused
-    from hypervisor.appliances.ovf import PackageRefused, read_package
+    from hypervisor.appliances.ovf import PackageRefused
     from hypervisor.settings.problems import FileProblems
     from hypervisor.storage import StorageError
     tell = (lambda line: fail(line, 0)) if args.json else say       # --json: progress on standard error
+    answers = importing.Answers(args.name, args.pool, args.memory, args.vcpus, args.type)
     try:
-        if suffix in PACKAGE_SUFFIXES:
-            guest = read_package(source, tell)
-        else:
-            guest = importing.guest_from_image(source)
-        guest = dataclasses.replace(guest, name=args.name or guest.name,
-                                    memory_mib=args.memory or guest.memory_mib, vcpus=args.vcpus or guest.vcpus)
-        target = importing.pool_target(args.pool)
-        done = importing.import_guest(guest, Path(args.into), target, tell, kind=args.type)
+        done = importing.import_file(source, Path(args.into), answers, tell)
     except (importing.ImportRefused, ImageRefused, PackageRefused, StorageError, FileProblems) as error:
         return fail(f"{source} was not imported: {error}")
     except OSError as error:

@@ -199,3 +199,37 @@ def test_a_guest_that_missed_the_request_is_asked_again_halfway():
 def test_a_guest_that_never_stops_is_reported_with_what_to_do():
     with pytest.raises(jobs.NotDone, match=r"still running after 60 s.*X destroys it"):
         shut_down(Guest(obeys_after=0))
+
+
+def test_what_add_is_given_reads_as_a_bundle_a_file_to_import_or_a_folder_to_look_in(tmp_path, monkeypatch):
+    (tmp_path / "guest.ova").write_bytes(b"tar")
+    (tmp_path / "old.cfg").write_text('name = "old"\n')
+    (tmp_path / "web.tar").write_bytes(b"tar")
+    (tmp_path / "folder").mkdir()
+    assert typed.bundle_source(f"{tmp_path}/guest.ova") == typed.ToImport(f"{tmp_path}/guest.ova", "package")
+    assert typed.bundle_source(f"{tmp_path}/old.cfg") == typed.ToImport(f"{tmp_path}/old.cfg", "xl.cfg")
+    assert typed.bundle_source(f"{tmp_path}/web.tar") == tmp_path / "web.tar"
+    assert typed.bundle_source(f"{tmp_path}/folder") == typed.LookIn(tmp_path / "folder")
+    monkeypatch.setattr("hypervisor.storage.media.is_block_device", lambda path: path.name == "sdb1")
+    assert typed.bundle_source("sdb1 exports/Web Server.VMDK") == typed.ToImport("exports/Web Server.VMDK", "image",
+                                                                                 "sdb1")
+    assert typed.bundle_source("sdb1 web.tar") == typed.OnDevice("sdb1", "web.tar")
+    assert typed.ToImport("exports/Web Server.VMDK", "image", "sdb1").default_name == "Web-Server"
+    assert typed.ToImport("web.ova", "package").default_name == ""
+
+
+def test_the_import_questions_read_a_name_a_pool_and_memory_with_vcpus():
+    assert typed.appliance_name("", frozenset(), "") == ""            # keeps the OVF's name
+    assert typed.appliance_name("web2", frozenset({"web"}), "") == "web2"
+    for bad, says in (("", "a name is"), ("../x", "a name is"), ("web", "there is an appliance web already")):
+        with pytest.raises(Invalid, match=says):
+            typed.appliance_name(bad, frozenset({"web"}), "disk")
+    assert typed.pool_name("local") == "local"
+    with pytest.raises(Invalid, match="type local"):
+        typed.pool_name("a b")
+    assert typed.memory_and_vcpus("") == (None, None)
+    assert typed.memory_and_vcpus("1024") == (1024, None)
+    assert typed.memory_and_vcpus("1024 MiB 2") == (1024, 2)
+    for bad in ("0", "1024 0", "lots", "1 2 3"):
+        with pytest.raises(Invalid):
+            typed.memory_and_vcpus(bad)

@@ -10,7 +10,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from hypervisor.appliances.disk_images import guest_name
+from hypervisor.appliances.importing import kind_of
 from hypervisor.appliances.manifest import NAME
+from hypervisor.appliances.on_media import import_kind
 from hypervisor.storage.media import DEVICE_NAME, MediaError, device_path
 from tui.invalid import Invalid
 from tui.screens.appliance_rows import ApplianceRow
@@ -96,16 +99,42 @@ def file_path(text: str, folder: Path) -> Path:
     return path if path.is_absolute() else folder / path
 
 
-def bundle_path(text: str) -> Path:
-    """A bundle to add: a folder holding appliance.toml, or a .tar of one (absolute: there is no
-    folder it would be relative to)."""
+@dataclass(frozen=True)
+class LookIn:
+    """A folder that is no bundle: what is in it (bundles, files to import) is listed to pick from."""
+    folder: Path
+
+
+@dataclass(frozen=True)
+class ToImport:
+    """A file `xenbox appliance import` takes: at `path`, or at `path` on `device` (mounted to read it)."""
+    path: str
+    kind: str                       # "package", "image" or "xl.cfg" (on_media.KINDS)
+    device: str | None = None
+
+    @property
+    def shown(self) -> str:
+        return f"{self.path} on {self.device}" if self.device else self.path
+
+    @property
+    def default_name(self) -> str:
+        """An image's name from its file's (as the CLI's); a package's is in its OVF: "" until it is read."""
+        stem = Path(self.path).name
+        return guest_name(stem.removesuffix(Path(stem).suffix)) if self.kind == "image" else ""
+
+
+def bundle_path(text: str) -> Path | LookIn | ToImport:
+    """A bundle to add: a folder holding appliance.toml, or a .tar of one; a file to import; or a folder
+    to look in for either (absolute: there is no folder it would be relative to)."""
     path = Path(text.strip()).expanduser()
     if not path.is_absolute():
         raise Invalid("give the bundle's full path, starting with /, or the stick or partition it is on (sdb1)")
     if path.is_dir() and not (path / "appliance.toml").is_file():
-        raise Invalid(f"{path} holds no appliance.toml: give the bundle's own folder")
+        return LookIn(path)
     if not path.is_dir() and not path.is_file():
-        raise Invalid(f"{path} does not exist: give a bundle folder or a .tar of one")
+        raise Invalid(f"{path} does not exist: give a bundle folder or a .tar of one, a file to import, or a folder")
+    if kind := import_kind(path):
+        return ToImport(str(path), kind)
     return path
 
 
@@ -116,16 +145,53 @@ class OnDevice:
     bundle: str | None = None       # its path on the device; None: the one there is, or ask which
 
 
-def bundle_source(text: str) -> Path | OnDevice:
-    """A bundle's full path, or a device (and the bundle's path on it)."""
+def bundle_source(text: str) -> Path | OnDevice | LookIn | ToImport:
+    """A bundle's full path, a file to import or a folder holding either; or a device (and the bundle's
+    or the file's path on it)."""
     device, _, bundle = text.strip().partition(" ")
     if DEVICE_NAME.fullmatch(device.removeprefix("/dev/")) and not Path(text.strip()).exists():
         try:
             device_path(device)
         except MediaError as error:
             raise Invalid(str(error)) from None
-        return OnDevice(device.removeprefix("/dev/"), bundle.strip() or None)
+        named = bundle.strip()
+        kind = kind_of(named) if named else None
+        if kind and (kind != "xl.cfg" or named.lower().endswith(".cfg")):
+            return ToImport(named, kind, device.removeprefix("/dev/"))
+        return OnDevice(device.removeprefix("/dev/"), named or None)
     return bundle_path(text)
+
+
+def appliance_name(text: str, taken: frozenset[str], default: str) -> str:
+    """The name to import under: typed, or "" to keep the one its package says (when it says one)."""
+    if not text and not default:
+        return ""
+    if not NAME.fullmatch(text):
+        raise Invalid("a name is 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit")
+    if text in taken:
+        raise Invalid(f"there is an appliance {text} already: give another name")
+    return text
+
+
+def pool_name(text: str) -> str:
+    """local, files, or a pool added by name (the import says when it cannot take the disks)."""
+    if not NAME.fullmatch(text):
+        raise Invalid("type local (a volume on the data store), files (an image file there), or a pool's name")
+    return text
+
+
+def memory_and_vcpus(text: str) -> tuple[int | None, int | None]:
+    """`MIB [VCPUS]`, or nothing to keep what the file says."""
+    words = text.lower().replace("mib", " ").split()
+    if not words:
+        return None, None
+    if len(words) > 2:
+        raise Invalid("type the memory in MiB and, if you like, the vCPUs: e.g. 1024 2; or leave it empty")
+    memory = _whole_number(words[0], "the memory in MiB, e.g. 1024 (and the vCPUs after it, e.g. 1024 2)")
+    vcpus = _whole_number(words[1], "the vCPUs after the memory, e.g. 1024 2") if len(words) > 1 else None
+    if memory < 1 or (vcpus is not None and vcpus < 1):
+        raise Invalid("memory and vCPUs are whole numbers above 0")
+    return memory, vcpus
 
 
 def existing_file(text: str, folder: Path) -> Path:

@@ -20,7 +20,6 @@ from hypervisor.xen.daemons import CONSOLE_LOGS
 from hypervisor.xen.domains import state_has
 from hypervisor.xen.shutdown import ask_to_shut_down
 from hypervisor.xen.xl import Xl
-from tui.invalid import Invalid
 from tui.screens import appliance_input as typed
 from tui.screens.appliance_rows import ApplianceRow
 
@@ -54,13 +53,6 @@ class Question:
     read: Callable[[str], Any] = field(repr=False)    # typed text -> value, or raises Invalid
     value: str = ""                 # the default, selected so typing replaces it
     placeholder: str = ""
-
-
-@dataclass(frozen=True)
-class FollowUp:
-    """A job that ends by asking: the answer makes the next job (which bundle of several on a stick)."""
-    question: Question
-    then: Callable[[Any], Job] = field(repr=False)
 
 
 def action(verb: str, xl: Xl, name: str, follow: str | None = None, **values: Any) -> Job:
@@ -127,49 +119,121 @@ def save_question(row: ApplianceRow, saved_dir: Path) -> Question:
                     lambda text: typed.file_path(text, saved_dir), str(typed.save_file(row.name, saved_dir)))
 
 
+@dataclass(frozen=True)
+class Choose:
+    """A job that ends with a list to pick from: the bundles and files to import on a device or in a folder."""
+    where: str                      # "sdb1", or the folder
+    found: tuple = ()               # on_media.Found, listed by kind
+    device: str | None = None
+
+    @property
+    def question(self) -> str:
+        return f"{self.where} holds these. Which one is to be added or imported?"
+
+    def groups(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        from hypervisor.appliances.on_media import KINDS
+        return [(heading, [(item.path, item.path) for item in self.found if item.kind == kind])
+                for kind, heading in KINDS.items() if any(item.kind == kind for item in self.found)]
+
+    def picked(self, path: str) -> Path | typed.OnDevice | typed.ToImport:
+        """What the screen does with the one picked: a bundle to add, or a file to import."""
+        item = next(item for item in self.found if item.path == path)
+        if item.kind == "bundle":
+            return typed.OnDevice(self.device, path) if self.device else Path(self.where) / path
+        return typed.ToImport(path if self.device else str(Path(self.where) / path), item.kind, self.device)
+
+
 def add_question() -> Question:
-    return Question("Add an appliance from its bundle: its full path (a folder or a .tar of one), or the USB "
-                    "stick or partition it is on, mounted read-only while it is read (sdb1, or sdb1 web.tar):",
-                    typed.bundle_source, placeholder="sdb1  or  /var/lib/xenbox/web.tar")
+    return Question("Add an appliance: its bundle (a folder or a .tar of one), a file to import (.ova, .ovf, a "
+                    "qcow2/vmdk/vhd/vhdx/raw/img disk image, an xl.cfg), or a folder holding them, by its full "
+                    "path; or the USB stick or partition they are on, mounted read-only while it is read (sdb1):",
+                    typed.bundle_source, placeholder="sdb1  or  /var/lib/xenbox/web.tar  or  /mnt/guest.ova")
+
+
+def look_in(folder: Path) -> Job:
+    """The bundles and files to import in `folder`, to pick from (adding.found_in_folder)."""
+    from hypervisor.appliances.adding import NothingAdded, found_in_folder
+
+    def call() -> Choose:
+        try:
+            return Choose(str(folder), tuple(found_in_folder(folder)))
+        except NothingAdded as error:
+            raise NotDone(_sentence(str(error))) from error
+    return Job(f"Looking in {folder}", f"Could not look in {folder}", call)
 
 
 def add(source: Path | typed.OnDevice, into: Path, has_data_store: Callable[[], bool] | None = None) -> Job:
     """Installed as `xenbox appliance add` does (hypervisor/appliances/adding.py): checked first, images
     copied with progress. From a device, it is mounted read-only first and unmounted after; with several
-    bundles on it, which one is asked."""
+    bundles on it, or files to import, what it holds is listed to pick from (Choose)."""
     from hypervisor.appliances.adding import NothingAdded, Several, add_bundle, add_from_device
+    from hypervisor.appliances.on_media import Found
     on_device = isinstance(source, typed.OnDevice)
     if on_device:
         shown = f"{source.bundle} from {source.device}" if source.bundle else f"from {source.device}"
     else:
         shown = source.name
 
-    def call(say: Callable[[str], None]) -> str | FollowUp:
+    def call(say: Callable[[str], None]) -> str | Choose:
         try:
             if on_device:
-                added = add_from_device(source.device, source.bundle, into, say, has_data_store=has_data_store)
+                added = add_from_device(source.device, source.bundle, into, say, has_data_store=has_data_store,
+                                        imports=True)
             else:
                 added = add_bundle(source, into, say, has_data_store=has_data_store)
         except NothingAdded as error:
             raise NotDone(_sentence(str(error))) from error
-        if isinstance(added, Several):
-            found = added.bundles
-            return FollowUp(Question(f"{added.device} holds {len(found)} bundles: which one? ({', '.join(found)})",
-                                     lambda text: _one_of(text, found), found[0]),
-                            lambda picked: add(typed.OnDevice(added.device, picked), into, has_data_store))
+        if isinstance(added, Several):      # several bundles, or files to import too: picked from a list
+            found = added.found or tuple(Found("bundle", bundle) for bundle in added.bundles)
+            return Choose(added.device, found, added.device)
         unmounted = f" from {source.device} ({source.device} is unmounted again)" if on_device else ""
         return f"Added appliance {added.name}{unmounted}: select it and press u to start it."
     return Job(f"Adding {shown}", f"Could not add {source if not on_device else shown}", call, reports=True)
 
 
+def import_name_question(source: typed.ToImport, taken: frozenset[str]) -> Question:
+    default = source.default_name
+    keeps = "" if default else " (leave it empty for the name its OVF gives)"
+    return Question(f"Import {source.shown} as the appliance named{keeps}:",
+                    lambda text: typed.appliance_name(text, taken, default), default,
+                    placeholder="" if default else "the name in the OVF")
+
+
+def pool_question(source: typed.ToImport) -> Question:
+    return Question(f"Put {source.path}'s disks on which pool? local (a volume on the data store), files (an image "
+                    "file there), or a pool added by name (`xenbox storage pools`):", typed.pool_name, "local")
+
+
+def size_question(source: typed.ToImport) -> Question:
+    says = "its OVF says" if source.kind == "package" else "512 MiB, 1 vCPU"
+    return Question(f"Memory in MiB and vCPUs, e.g. 1024 2 (leave it empty for what {says}):",
+                    typed.memory_and_vcpus, placeholder="1024 2")
+
+
+def import_file(source: typed.ToImport, into: Path, answers=None,
+                has_data_store: Callable[[], bool] | None = None) -> Job:
+    """Imported as `xenbox appliance import` does (adding.import_found, through importing.py): checked first,
+    then converted by qemu-img with its progress on the status line; a refusal leaves nothing behind."""
+    from hypervisor.appliances.adding import NothingAdded, import_found
+    from hypervisor.appliances.importing import Answers
+    answers = answers or Answers()
+
+    def call(say: Callable[[str], None]) -> str:
+        try:
+            done = import_found(source.path, into, answers, say, source.device, has_data_store)
+        except NothingAdded as error:
+            raise NotDone(_sentence(str(error))) from error
+        disks = f", disks {done.disks}" if done.disks else ""
+        unmounted = f" ({source.device} is unmounted again)" if source.device else ""
+        warned = "".join(f" Warning: {_sentence(warning)}" for warning in done.warnings)
+        return f"Imported {source.shown} as appliance {done.name}{disks}{unmounted}: select it and press u to " \
+               f"start it.{warned}"
+    follow = answers.name or source.default_name or None
+    return Job(f"Importing {source.shown}", f"Could not import {source.shown}", call, reports=True, follow=follow)
+
+
 def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
-
-
-def _one_of(text: str, found: list[str]) -> str:
-    if text.strip() not in found:
-        raise Invalid(f"type one of {', '.join(found)}, or Escape")
-    return text.strip()
 
 
 def save(xl: Xl, row: ApplianceRow, path: Path, saved: dict[str, Path]) -> Job:

@@ -21,6 +21,7 @@ from textual.worker import Worker, WorkerState
 
 from hypervisor.appliances.autostart_status import Outcome, read_status
 from hypervisor.appliances.catalog import APPLIANCE_DIRS, Entry
+from hypervisor.appliances.importing import Answers
 from hypervisor.appliances.launch import CannotStart
 from hypervisor.appliances.why_stopped import why_not_running
 from hypervisor.runner import CommandError, ParseError
@@ -29,6 +30,7 @@ from hypervisor.xen.xl import Xl
 from tui.catalog_cache import CatalogCache
 from tui.guest_console import attach_console
 from tui.handover import hand_over
+from tui.screens import appliance_input as typed
 from tui.screens import appliance_jobs as jobs
 from tui.screens.appliance_jobs import Places
 from tui.screens.appliance_rows import ApplianceRow, build_rows, summary
@@ -38,6 +40,7 @@ from tui.widgets.appliance_table import ApplianceTable
 from tui.widgets.confirm import Confirm
 from tui.widgets.header import ClockedScreen, ScreenHeader
 from tui.widgets.key_footer import KeyFooter
+from tui.widgets.pick import Pick
 from tui.widgets.prompt import Prompt
 
 REFRESH_SECONDS = 2.0
@@ -239,8 +242,8 @@ class AppliancesScreen(ClockedScreen):
             try:
                 said = job.call(lambda line: self.app.call_from_thread(self._job_progress, number, job, line)) \
                     if job.reports else job.call()
-                if isinstance(said, jobs.FollowUp):       # it needs an answer before it can go on
-                    self.app.call_from_thread(self._ask, said.question, lambda answer: self._run(said.then(answer)))
+                if isinstance(said, jobs.Choose):         # one of what is on a device or in a folder
+                    self.app.call_from_thread(self._pick, said)
                     return
                 outcome = (said if isinstance(said, str) else job.done, "information")
             except (CannotStart, jobs.NotDone) as error:
@@ -302,7 +305,36 @@ class AppliancesScreen(ClockedScreen):
             self._run(jobs.pause_or_unpause(self.xl, row))
 
     def action_add(self) -> None:
-        self._ask(jobs.add_question(), lambda source: self._run(jobs.add(source, self.places.appliances)))
+        self._ask(jobs.add_question(), self._add)
+
+    def _add(self, source: Path | typed.OnDevice | typed.LookIn | typed.ToImport) -> None:
+        """A bundle is added; a folder's contents listed to pick from; a file to import asked about first."""
+        if isinstance(source, typed.LookIn):
+            self._run(jobs.look_in(source.folder))
+        elif isinstance(source, typed.ToImport):
+            self._import(source)
+        else:
+            self._run(jobs.add(source, self.places.appliances))
+
+    def _pick(self, choose: jobs.Choose) -> None:
+        def picked(path: str | None) -> None:
+            if path is not None:
+                self._add(choose.picked(path))
+        self.app.push_screen(Pick(choose.question, choose.groups()), picked)
+
+    def _import(self, source: typed.ToImport) -> None:
+        """What `xenbox appliance import` takes as options, asked in turn: the name, the pool, memory and
+        vCPUs (an xl.cfg says all of its own, as for the CLI); then imported in a worker."""
+        into = self.places.appliances
+        if source.kind == "xl.cfg":
+            self._run(jobs.import_file(source, into))
+            return
+
+        def sized(name: str, pool: str, size: tuple[int | None, int | None]) -> None:
+            self._run(jobs.import_file(source, into, Answers(name or None, pool, *size)))
+        self._ask(jobs.import_name_question(source, frozenset(self._rows)), lambda name: self._ask(
+            jobs.pool_question(source), lambda pool: self._ask(
+                jobs.size_question(source), lambda size: sized(name, pool, size))))
 
     def action_new_guest(self) -> None:
         def made(name: str | None) -> None:
