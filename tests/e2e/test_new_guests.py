@@ -81,8 +81,9 @@ def cd_of(found: dict) -> dict:
 
 
 def disk_of(found: dict) -> dict:
-    """The guest's one hard disk among what QEMU's query-block lists."""
-    disks = [block for block in found["blocks"] if not block["removable"] and block["file"]]
+    """The guest's one hard disk, its volume on the data store, among what QEMU's query-block lists (which also
+    has the CD drive's PV backend, a xen-block device holding the ISO)."""
+    disks = [block for block in found["blocks"] if not block["removable"] and (block["file"] or "").startswith("/dev/")]
     assert len(disks) == 1, found["blocks"]
     return disks[0]
 
