@@ -482,7 +482,7 @@ def test_stopped_appliance_refuses_running_only_keys_without_calling_xen():
 
 KEYS = {"u": "Start", "d": "Stop", "b": "Reboot", "X": "Destroy", "p": "Pause", "v": "Save", "o": "Restore",
         "m": "Memory", "c": "vCPUs", "i": "Pin", "n": "Rename", "y": "SysRq", "k": "Core", "e": "Console",
-        "g": "Log", "a": "Add", "N": "New", "S": "Screen", "C": "CD", "escape": "Back"}
+        "g": "Log", "a": "Add/import", "N": "New", "S": "Screen", "C": "CD", "escape": "Back"}
 
 
 def test_footer_shows_every_key_on_three_lines_at_80_columns():

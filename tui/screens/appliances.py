@@ -74,7 +74,7 @@ class AppliancesScreen(ClockedScreen):
         Binding("k", "dump_core", "Core"),
         Binding("e", "console", "Console"),
         Binding("g", "log", "Log"),
-        Binding("a", "add", "Add"),
+        Binding("a", "add", "Add/import"),
         Binding("N", "new_guest", "New"),
         Binding("S", "screen", "Screen"),
         Binding("C", "cd", "CD"),
