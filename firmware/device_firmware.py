@@ -136,8 +136,30 @@ def newc_cpio(members: list[tuple[str, bytes | None]]) -> bytes:
     return bytes(out)
 
 
+def distinct_intel_updates(data: bytes) -> list[bytes]:
+    """Intel's update files, split into their updates, each update once. Debian's intel-ucode/ holds one file per
+    CPU signature, and an update serving several signatures (its extended signature table) is in each of their
+    files: 19 of 166 updates, 6.2 MiB, in 3.20251111. Xen matches extended signatures too (intel.c), so once is
+    enough. An update is a 48-byte header, its total size at offset 32 (0 meaning 2048 bytes)."""
+    updates: list[bytes] = []
+    seen: set[bytes] = set()
+    at = 0
+    while at < len(data):
+        if len(data) - at < 48 or struct.unpack_from("<I", data, at)[0] != 1:
+            die(f"Intel microcode: no update header at byte {at}", "is the intel-microcode package damaged?")
+        total = struct.unpack_from("<I", data, at + 32)[0] or 2048
+        update = data[at:at + total]
+        if len(update) != total:
+            die(f"Intel microcode: the update at byte {at} is cut short", "is the intel-microcode package damaged?")
+        if update not in seen:
+            seen.add(update)
+            updates.append(update)
+        at += total
+    return updates
+
+
 def microcode_cpio(firmware: Path) -> tuple[bytes, dict[str, int]]:
-    """Xen's early microcode cpio from the Intel and AMD packages' files (each vendor's files concatenated)."""
+    """Xen's early microcode cpio from the Intel and AMD packages' files (Intel's updates once each, AMD's files whole)."""
     members: list[tuple[str, bytes | None]] = [("kernel", None), ("kernel/x86", None), ("kernel/x86/microcode", None)]
     sizes = {}
     for blob, folder in MICROCODE.items():
@@ -146,6 +168,8 @@ def microcode_cpio(firmware: Path) -> tuple[bytes, dict[str, int]]:
             die(f"no CPU microcode in {firmware / folder}",
                 "board.toml's packages must include intel-microcode and amd64-microcode (component non-free-firmware)")
         data = b"".join(p.read_bytes() for p in files)
+        if blob == "GenuineIntel.bin":
+            data = b"".join(distinct_intel_updates(data))
         members.append((f"kernel/x86/microcode/{blob}", data))
         sizes[blob] = len(data)
     return newc_cpio(members), sizes

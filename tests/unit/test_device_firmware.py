@@ -7,11 +7,12 @@ from pathlib import Path
 import pytest
 
 from firmware.board import BOARDS, load_board
-from firmware.device_firmware import (install_firmware, manifest, microcode_cpio, modinfo_firmware, newc_cpio,
+from firmware.device_firmware import (distinct_intel_updates, install_firmware, manifest, microcode_cpio, modinfo_firmware, newc_cpio,
                                       present_files, select, wanted_by_modules)
 from firmware.run import BuildError
 
 KERNEL = Path(__file__).parent.parent / "fixtures" / "kernel"
+MICROCODE = Path(__file__).parent.parent / "fixtures" / "microcode"
 
 
 @pytest.mark.parametrize("module", ["rp2", "e100"])
@@ -68,18 +69,28 @@ def newc_members(archive: bytes) -> dict[str, bytes]:
         at = (at + size + 3) & ~3
 
 
-def test_the_microcode_cpio_has_each_vendors_files_concatenated_where_xen_looks(tmp_path):
+def test_the_microcode_cpio_holds_each_intel_update_once_and_amds_files_where_xen_looks(tmp_path):
+    intel, amd = (MICROCODE / "06-1d-01").read_bytes(), (MICROCODE / "microcode_amd_fam16h.bin").read_bytes()
     (tmp_path / "intel-ucode").mkdir()
     (tmp_path / "amd-ucode").mkdir()
-    (tmp_path / "intel-ucode" / "06-55-07").write_bytes(b"\x01" * 5)
-    (tmp_path / "intel-ucode" / "06-8f-08").write_bytes(b"\x02" * 3)
-    (tmp_path / "amd-ucode" / "microcode_amd_fam17h.bin").write_bytes(b"AMD")
+    (tmp_path / "intel-ucode" / "06-1d-01").write_bytes(intel)
+    (tmp_path / "intel-ucode" / "06-1d-02").write_bytes(intel)   # one update in two signatures' files
+    (tmp_path / "amd-ucode" / "microcode_amd_fam16h.bin").write_bytes(amd)
     archive, sizes = microcode_cpio(tmp_path)
     members = newc_members(archive)
-    assert members["kernel/x86/microcode/GenuineIntel.bin"] == b"\x01" * 5 + b"\x02" * 3
-    assert members["kernel/x86/microcode/AuthenticAMD.bin"] == b"AMD"
-    assert sizes == {"GenuineIntel.bin": 8, "AuthenticAMD.bin": 3}
+    assert members["kernel/x86/microcode/GenuineIntel.bin"] == intel
+    assert members["kernel/x86/microcode/AuthenticAMD.bin"] == amd
+    assert sizes == {"GenuineIntel.bin": len(intel), "AuthenticAMD.bin": len(amd)}
     assert len(archive) % 4 == 0
+
+
+def test_a_damaged_intel_file_stops_the_build():
+    intel = (MICROCODE / "06-1d-01").read_bytes()
+    assert distinct_intel_updates(intel + intel) == [intel]
+    with pytest.raises(BuildError, match="cut short"):
+        distinct_intel_updates(intel[:-1])
+    with pytest.raises(BuildError, match="no update header at byte 4096"):
+        distinct_intel_updates(intel + b"junk")
 
 
 def test_the_cpio_is_one_cpio_reads(tmp_path):
@@ -118,10 +129,11 @@ def test_the_step_keeps_named_files_writes_the_manifest_and_moves_microcode_out(
     modules.mkdir(parents=True)
     (modules / "e100.ko").write_bytes((KERNEL / "e100.ko").read_bytes())
     fw = ctx.rootfs / "usr/lib/firmware"
-    for name in ("e100/d101m_ucode.bin", "e100/d102e_ucode.bin", "brcm/unused.bin", "intel-ucode/06-55-07",
-                 "amd-ucode/microcode_amd.bin"):
+    for name in ("e100/d101m_ucode.bin", "e100/d102e_ucode.bin", "brcm/unused.bin", "amd-ucode/microcode_amd.bin"):
         (fw / name).parent.mkdir(parents=True, exist_ok=True)
         (fw / name).write_bytes(b"x" * 10)
+    (fw / "intel-ucode").mkdir()
+    (fw / "intel-ucode" / "06-1d-01").write_bytes((MICROCODE / "06-1d-01").read_bytes())
     (ctx.iso_tree / "boot").mkdir(parents=True)
     install_firmware(ctx)
     assert set(present_files(fw)) == {"e100/d101m_ucode.bin", "e100/d102e_ucode.bin"}
