@@ -103,7 +103,7 @@ def select(available: dict[str, str | None], wanted: list[str]) -> Selection:
 
 def manifest(selection: Selection, wanted: dict[str, list[str]]) -> str:
     lines = ["# Firmware files kept in /usr/lib/firmware: those some kept kernel module names (modinfo -F firmware).",
-             "# took  <file>  <modules>   /   missing  <name>  <modules>  (no Debian firmware package has it)"]
+             "# took  <file>  <modules>   /   missing  <name>  <modules>  (in none of the packages board.toml installs)"]
     for name, files in selection.took.items():
         lines += [f"took {path} {','.join(sorted(set(wanted[name])))}" for path in files]
     lines += [f"missing {name} {','.join(sorted(set(wanted[name])))}" for name in selection.missing]
