@@ -15,11 +15,13 @@ class Board:
     suite: str
     label: str
     packages: tuple[str, ...]
+    components: tuple[str, ...]
     modules_exclude: tuple[str, ...]
     prune: tuple[str, ...]
     xen_cmdline: str
     xen_headless_cmdline: str
     xen_efi_extra: str
+    xen_ucode: str
     dom0_cmdline: str
     dom0_headless_cmdline: str
     dom0_safe_extra: str
@@ -54,11 +56,13 @@ def load_board(name: str) -> Board:
         suite=image["suite"],
         label=image["label"],
         packages=tuple(image["packages"]),
+        components=tuple(image.get("components", ["main"])),
         modules_exclude=tuple(image["modules_exclude"]),
         prune=tuple(image["prune"]),
         xen_cmdline=xen["cmdline"],
         xen_headless_cmdline=xen["headless_cmdline"],
         xen_efi_extra=xen["efi_extra"],
+        xen_ucode=xen.get("ucode", ""),
         dom0_cmdline=dom0["cmdline"],
         dom0_headless_cmdline=dom0["headless_cmdline"],
         dom0_safe_extra=dom0["safe_extra"],

@@ -12,6 +12,7 @@ from pathlib import Path
 from firmware.appliance import build_sample_appliances
 from firmware.board import REPO, load_board
 from firmware.context import Context
+from firmware.device_firmware import install_firmware
 from firmware.display import install_display
 from firmware.host import check_host
 from firmware.initramfs import build_initramfs
@@ -30,6 +31,7 @@ STEPS = [
     ("Applying the board's root filesystem overlay", apply_overlays),
     ("Taking out Xen and the dom0 kernel", extract_boot_files),
     ("Trimming kernel modules and unused files", trim_rootfs),
+    ("Keeping the firmware kept modules name; microcode for Xen", install_firmware),
     ("Building the initramfs", build_initramfs),
     ("Building the sample appliance (PV guest)", build_sample_appliances),
     ("Compressing the root filesystem (squashfs, zstd)", make_squashfs),

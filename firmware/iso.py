@@ -33,8 +33,8 @@ def grub_config(ctx: Context) -> str:
     b = ctx.board
     fills = {
         "VERSION": ctx.version,
-        "XEN_CMDLINE": b.xen_cmdline,
-        "XEN_HEADLESS_CMDLINE": b.xen_headless_cmdline,
+        "XEN_CMDLINE": f"{b.xen_cmdline} {b.xen_ucode}".strip(),
+        "XEN_HEADLESS_CMDLINE": f"{b.xen_headless_cmdline} {b.xen_ucode}".strip(),
         "XEN_EFI_EXTRA": b.xen_efi_extra,
         "DOM0_CMDLINE": b.dom0_cmdline,
         "DOM0_HEADLESS_CMDLINE": b.dom0_headless_cmdline,

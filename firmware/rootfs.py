@@ -20,7 +20,8 @@ DPKG_EXCLUDES = [
 
 def rootfs_tarball(ctx: Context) -> str:
     """The cached tarball's name changes whenever the package list or suite does."""
-    key = "\n".join([ctx.board.suite, *sorted(ctx.board.packages), *DPKG_EXCLUDES])
+    key = "\n".join([ctx.board.suite, *sorted(ctx.board.packages), *DPKG_EXCLUDES,
+                     *(ctx.board.components if ctx.board.components != ("main",) else ())])
     return f"rootfs-{ctx.board.suite}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.tar"
 
 
@@ -33,6 +34,7 @@ def build_rootfs(ctx: Context) -> None:
             [
                 "mmdebstrap",
                 "--variant=essential",
+                f"--components={','.join(ctx.board.components)}",
                 f"--include={','.join(ctx.board.packages)}",
                 *(f"--dpkgopt={rule}" for rule in DPKG_EXCLUDES),
                 # The image carries its own initramfs; Debian's would cost 30 s and 60 MB.

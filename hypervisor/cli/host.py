@@ -16,8 +16,12 @@ def host_info(args: argparse.Namespace, xl: Xl) -> int:
     summary = host_summary(xl)
     if args.json:
         addresses = [{"interface": name, "address": address} for name, address in summary.addresses]
+        code = summary.microcode
         print(json.dumps({**asdict(summary), "addresses": addresses,
-                          "hvm": {**asdict(summary.hvm), "line": summary.hvm.line}}, indent=2))
+                          "hvm": {**asdict(summary.hvm), "line": summary.hvm.line},
+                          "microcode": {**asdict(code), "line": code.line} if code else None,
+                          "missing_firmware": [{**asdict(m), "line": m.line} for m in summary.missing_firmware]},
+                         indent=2))
         return 0
     print(f"hostname     {summary.hostname}")
     print(f"addresses    {describe_addresses(list(summary.addresses))}")
@@ -25,6 +29,10 @@ def host_info(args: argparse.Namespace, xl: Xl) -> int:
     print(f"CPU          {summary.cpu_model} ({summary.cores} cores)")
     print(f"memory       {summary.memory_free_mib} MiB free of {summary.memory_total_mib} MiB")
     print(summary.hvm.line)
+    if summary.microcode:
+        print(summary.microcode.line)
+    for problem in summary.missing_firmware:
+        print(f"firmware     {problem.line}")
     return 0
 
 

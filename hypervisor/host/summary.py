@@ -5,10 +5,13 @@ import socket
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from hypervisor.host.missing_firmware import (MissingFirmware, interfaces_by_device, missing_firmware,
+                                               on_interfaces, read_kernel_log)
 from hypervisor.network.addresses import host_addresses
 from hypervisor.runner import CommandError
 from hypervisor.xen.capabilities import HvmSupport, hvm_support
 from hypervisor.xen.domains import XenInfo
+from hypervisor.xen.microcode import Microcode, microcode
 from hypervisor.xen.xl import Xl
 
 SYS_CAPABILITIES = Path("/sys/hypervisor/properties/capabilities")
@@ -25,6 +28,8 @@ class HostSummary:
     memory_free_mib: int
     hvm: HvmSupport
     addresses: tuple[tuple[str, str], ...] = ()      # (interface, address): the host's own
+    microcode: Microcode | None = None
+    missing_firmware: tuple[MissingFirmware, ...] = ()   # drivers that asked for firmware the image lacks
 
 
 def cpu_model(cpuinfo: str) -> str:
@@ -41,13 +46,20 @@ def _read(path: Path) -> str:
         return ""
 
 
-def detect_hvm(xl: Xl, info: XenInfo) -> HvmSupport:
+def xen_log(xl: Xl) -> str:
     try:
-        log = xl.dmesg()
+        return xl.dmesg()
     except CommandError:
-        log = ""
-    return hvm_support(xen_log=log, virt_caps=info.virt_caps,
+        return ""
+
+
+def detect_hvm(xl: Xl, info: XenInfo, log: str | None = None) -> HvmSupport:
+    return hvm_support(xen_log=xen_log(xl) if log is None else log, virt_caps=info.virt_caps,
                        sys_capabilities=_read(SYS_CAPABILITIES), cpuinfo=_read(CPUINFO))
+
+
+def firmware_problems() -> tuple[MissingFirmware, ...]:
+    return tuple(on_interfaces(missing_firmware(read_kernel_log()), interfaces_by_device()))
 
 
 def host_summary(xl: Xl, previous: HostSummary | None = None) -> HostSummary:
@@ -58,6 +70,7 @@ def host_summary(xl: Xl, previous: HostSummary | None = None) -> HostSummary:
         return replace(previous, hostname=socket.gethostname(), memory_total_mib=total, memory_free_mib=free,
                        addresses=tuple(host_addresses()))
     info: XenInfo = xl.info()
+    log = xen_log(xl)
     return HostSummary(
         hostname=socket.gethostname(),
         xen_version=info.version,
@@ -65,6 +78,8 @@ def host_summary(xl: Xl, previous: HostSummary | None = None) -> HostSummary:
         cores=info.nr_cpus,
         memory_total_mib=info.total_memory_mib,
         memory_free_mib=info.free_memory_mib,
-        hvm=detect_hvm(xl, info),
+        hvm=detect_hvm(xl, info, log),
         addresses=tuple(host_addresses()),
+        microcode=microcode(log, _read(CPUINFO)),
+        missing_firmware=firmware_problems(),
     )
