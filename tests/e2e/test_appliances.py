@@ -60,7 +60,7 @@ def test_sample_appliance_starts_by_itself_and_serves_http(console):
     assert "XenBox sample appliance" in page
 
 
-def test_the_sample_guests_pv_drivers_connect_its_disk_and_nic(console):
+def test_the_sample_guests_pv_driver_connects_its_nic(console):
     """sample-web is a PV guest, serving by now, with a NIC and no disk (its root is its ramdisk): its kernel's
     netfront took the NIC, so its frontend is connected (XenbusState 4) in xenstore, and the list says so."""
     with Shell(console) as shell:
