@@ -66,9 +66,9 @@ def cmd_list(args, xl: Xl) -> int:
     print(f"{'NAME':20} {'STATE':9} {'ID':>4} {'MEM':>8} {'VCPUS':>5}  AUTOSTART  PV DISKS NICS")
     for r in rows:
         memory = f"{r['memory_mib']} MiB" if r["memory_mib"] is not None else "-"
-        pv = short(r["pv_drivers"])
-        print(f"{r['name']:20} {r['state'] if not r['problem'] else 'broken':9} {r['domid'] if r['domid'] is not None else '-':>4}"
-              f" {memory:>8} {r['vcpus'] if r['vcpus'] is not None else '-':>5}  {'yes' if r['autostart'] else 'no':9}  {pv}")
+        domid, vcpus = (r[key] if r[key] is not None else "-" for key in ("domid", "vcpus"))
+        print(f"{r['name']:20} {r['state'] if not r['problem'] else 'broken':9} {domid:>4} {memory:>8} {vcpus:>5}"
+              f"  {'yes' if r['autostart'] else 'no':9}  {short(r['pv_drivers'])}")
         for said in (r["problem"], r["why_stopped"]):
             if said:
                 print("    " + said.replace("\n", "\n    "))

@@ -101,7 +101,8 @@ def pv_drivers(tree: dict[str, str]) -> dict[int, PvDrivers]:
         kind, domid, devid = match.group(1), int(match.group(2)), match.group(3)
         if tree.get(f"{path}/device-type") == "cdrom":
             continue
-        front = tree.get(f"{path}/frontend") or f"/local/domain/{domid}/device/{'vif' if kind == 'vif' else 'vbd'}/{devid}"
+        usual = f"/local/domain/{domid}/device/{'vif' if kind in NIC_BACKENDS else 'vbd'}/{devid}"
+        front = tree.get(f"{path}/frontend") or usual
         connected = tree.get(f"{front}/state") == CONNECTED
         disks, nics = found.setdefault(domid, ([], []))
         (nics if kind in NIC_BACKENDS else disks).append(connected)
