@@ -1,9 +1,9 @@
 """PV drivers per guest from xenstore (hypervisor/xen/frontends.py), read from a real capture.
 
 xenstore-ls-pv-guest.txt is what `xenstore-ls -f /local/domain` printed in a booted XenBox with the
-sample appliance (a PV guest, one NIC, no disk) running and serving (tests/fixtures/xen/README.md).
-The emulated and half-connected cases are that capture with the frontends' `state` lines changed to
-what a guest without PV drivers leaves there; xenstore itself cannot run on this build host.
+sample appliance (a PV guest, one NIC, no disk) running and serving; xenstore-ls-hvm-guest.txt the same
+with an HVM guest running GRUB from a CD (a disk, the CD, a NIC, no PV drivers): tests/fixtures/xen/README.md.
+Other frontend states are the PV capture with its `state` line changed; xenstore cannot run on this host.
 """
 from pathlib import Path
 
@@ -13,6 +13,7 @@ from hypervisor.runner import CommandError, ParseError
 from hypervisor.xen.frontends import Count, Frontends, PvDrivers, parse_tree, pv_drivers, read_pv_drivers
 
 CAPTURE = Path(__file__).resolve().parent.parent / "fixtures" / "xen" / "xenstore-ls-pv-guest.txt"
+HVM_CAPTURE = CAPTURE.with_name("xenstore-ls-hvm-guest.txt")
 GUEST = 1       # sample-web's domid in the capture
 
 
@@ -38,6 +39,12 @@ def test_the_pv_sample_guests_nic_is_connected_and_it_has_no_disk():
     assert found[GUEST].as_json() == {"disks": {"connected": 0, "devices": 0},
                                       "nics": {"connected": 1, "devices": 1},
                                       "summary": "PV drivers: NICs 1/1 connected"}
+
+
+def test_an_hvm_guest_without_pv_drivers_has_emulated_devices_and_its_cd_is_not_counted():
+    found = pv_drivers(parse_tree(HVM_CAPTURE.read_text()))
+    assert found == {2: PvDrivers(disks=Count(0, 1), nics=Count(0, 1))}
+    assert found[2].summary == "no PV drivers (emulated devices)" and found[2].short == "emulated"
 
 
 @pytest.mark.parametrize("state", ["1", "2", "3", "6"])
