@@ -3,8 +3,9 @@
     PYTHONPATH=/usr/lib/xenbox/python python3 refresh_cpu.py REFRESHES N [N ...]
 
 A refresh is what tui/screens/appliances.py's _read_rows does: `xl list`, the CPU
-meter, the catalog through the console's CatalogCache, the autostart status, the
-rows. For each N, copies of the sample appliance's manifest (autostart off, its kernel
+meter, the PV frontends of the running guests (one `xenstore-ls`, every 10 s at most),
+the catalog through the console's CatalogCache, the autostart status, the rows.
+For each N, copies of the sample appliance's manifest (autostart off, its kernel
 and ramdisk empty files in each copy's bundle: a path out of the bundle would be refused)
 are put in the operator's folder until the catalog holds N appliances; then one first refresh
 (a new cache and meter: every manifest read, `xl info` asked) and REFRESHES
@@ -27,6 +28,7 @@ from pathlib import Path
 from hypervisor.appliances.autostart_status import read_status
 from hypervisor.appliances.catalog import APPLIANCE_DIRS, discover
 from hypervisor.xen.domains import CpuMeter
+from hypervisor.xen.frontends import Frontends
 from hypervisor.xen.xl import Xl
 from tui.catalog_cache import CatalogCache
 from tui.screens.appliance_rows import build_rows
@@ -36,6 +38,7 @@ SAMPLE = Path("/usr/share/xenbox/appliances/sample-web")
 OPERATOR = APPLIANCE_DIRS[0]
 PREFIX = "bench-copy-"
 PAUSE = 0.2                     # between refreshes, so the meter has an interval
+SCREEN_SECONDS = 2.0            # tui/screens/appliances.py REFRESH_SECONDS
 
 
 def copy_manifest(text, name):
@@ -73,14 +76,19 @@ class Screen:
     def __init__(self, xl):
         self.xl = xl
         self.catalog = CatalogCache().entries
+        self.refreshes = 0
+        # the screen's clock, not this loop's: xenstore-ls as often as two-second refreshes ask it
+        self.frontends = Frontends(clock=lambda: self.refreshes * SCREEN_SECONDS).of
         self.meter = None
 
     def refresh(self):
+        self.refreshes += 1
         domains = self.xl.domains()
         if self.meter is None:
             self.meter = CpuMeter(self.xl.info().nr_cpus)
         cpu_share = self.meter.sample(domains, time.monotonic())
-        return build_rows(self.catalog(), domains, cpu_share, read_status())
+        drivers = self.frontends(domain.domid for domain in domains)
+        return build_rows(self.catalog(), domains, cpu_share, read_status(), drivers=drivers)
 
 
 def timed(call):

@@ -4,6 +4,7 @@ from the console's shell once the appliance serves.
 
 One machine serves every test here, in order: each step leaves the guest as the next expects.
 """
+import json
 import re
 
 import pytest
@@ -57,6 +58,21 @@ def test_sample_appliance_starts_by_itself_and_serves_http(console):
     console.wait_for_output(rb"xenbox: appliance sample-web started", APPLIANCE_START)
     page = guest_page(console)
     assert "XenBox sample appliance" in page
+
+
+def test_the_sample_guests_pv_driver_connects_its_nic(console):
+    """sample-web is a PV guest, serving by now, with a NIC and no disk (its root is its ramdisk): its kernel's
+    netfront took the NIC, so its frontend is connected (XenbusState 4) in xenstore, and the list says so."""
+    with Shell(console) as shell:
+        said = shell.run("xenbox appliance list --json | python3 -c 'import json, sys; "
+                         "print(json.dumps(json.load(sys.stdin)))'", 120)
+        assert shell.status == 0, said
+        rows = json.loads([line for line in said.splitlines() if line.startswith("[")][-1])
+        listed = shell.run("xenbox appliance list")
+    web = next(row for row in rows if row["name"] == "sample-web")
+    assert web["pv_drivers"] == {"disks": {"connected": 0, "devices": 0}, "nics": {"connected": 1, "devices": 1},
+                                 "summary": "PV drivers: NICs 1/1 connected"}, web
+    assert re.search(r"sample-web +running .* yes +0/0 1/1", listed), listed
 
 
 def test_a_stick_holding_ext4_and_fat_mounts_without_naming_its_filesystem(console):

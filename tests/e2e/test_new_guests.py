@@ -116,6 +116,11 @@ def test_a_bios_guest_boots_the_iso(shell):
     while ((cd := cd_of(guest(shell, "bios-cd")))["read"] or 0) < GRUB_READ and time.monotonic() < deadline:
         time.sleep(5)
     assert (cd["read"] or 0) >= GRUB_READ, f"GRUB never read its modules from the CD: {cd}"
+    # GRUB has no PV drivers: the guest's disk stays QEMU's emulated one, its frontend never connected
+    said = run(shell, "xenbox appliance list --json | python3 -m json.tool --compact", 120)
+    listed = json.loads([line for line in said.splitlines() if line.startswith("[")][-1])
+    drivers = next(row for row in listed if row["name"] == "bios-cd")["pv_drivers"]
+    assert drivers["summary"] == "no PV drivers (emulated devices)" and drivers["disks"]["devices"] == 1, drivers
 
 
 def test_a_uefi_guest_is_built_with_ovmf(shell):

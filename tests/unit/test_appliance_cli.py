@@ -247,3 +247,21 @@ def test_list_says_why_a_stopped_appliance_is_not_running(monkeypatch, capsys):
     rows = json.loads(capsys.readouterr().out)
     assert "its kernel panicked" in next(r for r in rows if r["name"] == "sample-web")["why_stopped"]
     assert next(r for r in rows if r["name"] == "web")["why_stopped"] is None
+
+
+def test_list_says_which_running_guests_pv_drivers_connected_their_devices(monkeypatch, capsys):
+    """web (domid 3 in XL_LIST) as the sample guest was in a real boot: test_frontends.py's capture, domid 1."""
+    from test_frontends import captured
+    from hypervisor.cli import appliance as cli
+    from hypervisor.xen.frontends import Frontends
+    xenstore = captured().replace("/local/domain/1/", "/local/domain/3/").replace("/backend/vif/1/", "/backend/vif/3/")
+    monkeypatch.setattr(cli, "Frontends", lambda: Frontends(run=lambda argv, **options: xenstore))
+    monkeypatch.setattr(cli, "discover", lambda: [])
+    assert run("list", "--json")[0] == 0
+    (web,) = json.loads(capsys.readouterr().out)
+    assert web["pv_drivers"] == {"disks": {"connected": 0, "devices": 0}, "nics": {"connected": 1, "devices": 1},
+                                 "summary": "PV drivers: NICs 1/1 connected"}
+    assert run("list")[0] == 0
+    header, line = capsys.readouterr().out.splitlines()
+    assert header.endswith("AUTOSTART  PV DISKS NICS") and line.endswith(" no         0/0 1/1")
+    assert len(header) <= 80 and len(line) <= 80

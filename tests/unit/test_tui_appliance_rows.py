@@ -36,6 +36,18 @@ def test_a_running_appliance_shows_xens_figures_and_its_cpu_share():
     assert row.reason is None
 
 
+def test_pv_drivers_go_to_the_running_guest_with_that_domid_only():
+    from hypervisor.xen.frontends import Count, PvDrivers
+    drivers = {4: PvDrivers(Count(0, 0), Count(1, 1)), 9: PvDrivers(Count(0, 1), Count(0, 1))}
+    other = Domain("other", 9, 64, 1, "running", 1.0)
+    web_row, broken_row, other_row = build_rows([web(), BROKEN], [DOM0, Domain("sample-web", 4, 200, 2, "running", 1.0),
+                                                                  other], {}, drivers=drivers)
+    assert web_row.pv_drivers == drivers[4] and other_row.pv_drivers == drivers[9]
+    assert broken_row.pv_drivers is None
+    (stopped,) = build_rows([web()], [DOM0], {}, drivers=drivers)
+    assert stopped.pv_drivers is None
+
+
 def test_first_sample_has_no_cpu_figure_yet():
     (row,) = build_rows([], [Domain("g", 3, 64, 1, "running", 1.0)], {3: None})
     assert cells(row)[5] == "..."

@@ -123,11 +123,12 @@ def catalog() -> list[Entry]:
 
 
 class ApplianceApp(App):
-    def __init__(self, xl: FakeXl, places: Places, outcomes: list[Outcome] | None = None) -> None:
+    def __init__(self, xl: FakeXl, places: Places, outcomes: list[Outcome] | None = None,
+                 frontends=lambda domids: {}) -> None:
         super().__init__()
         self.xl = xl
         self.screen_under_test = AppliancesScreen(xl, catalog=catalog, autostart_status=lambda: outcomes or [],
-                                                  places=places)
+                                                  places=places, frontends=frontends)
 
         self.notified: list[tuple[str, str]] = []
 
@@ -139,13 +140,13 @@ class ApplianceApp(App):
         self.push_screen(self.screen_under_test)
 
 
-def drive(test, xl: FakeXl | None = None, places: Places | None = None, size=(80, 24)):
+def drive(test, xl: FakeXl | None = None, places: Places | None = None, size=(80, 24), frontends=lambda domids: {}):
     """Run `test(pilot, screen, xl)` against the appliances screen once its first refresh is shown."""
     xl = xl or FakeXl(domains())
     places = places or Places(Path("/nonexistent/saved"), Path("/nonexistent/cores"), Path("/nonexistent/logs"))
 
     async def run():
-        app = ApplianceApp(xl, places)
+        app = ApplianceApp(xl, places, frontends=frontends)
         async with app.run_test(size=size) as pilot:
             screen = app.screen_under_test
             await settle(pilot)
@@ -191,6 +192,32 @@ def test_broken_reason_appears_under_the_table_for_the_selected_row():
         await select(pilot, screen, "sample-web")
         assert not reason.display
     drive(test)
+
+
+def test_the_selected_running_guests_pv_drivers_show_under_the_table():
+    """Its frontends as xenstore said them in a real boot (test_frontends.py's capture, sample-web domid 1)."""
+    from test_frontends import captured
+    from hypervisor.xen.frontends import Frontends
+    asked = []
+
+    def xenstore(argv, *, input=None, timeout=60):
+        asked.append(list(argv))
+        return captured()
+    xl = FakeXl([Domain("Domain-0", 0, 1024, 2, "running", 50.0), Domain("sample-web", 1, 96, 1, "running", 2.0),
+                 Domain("legacy-db", 5, 512, 2, "running", 9.0)])
+
+    async def test(pilot, screen, xl):
+        drivers = screen.query_one("#drivers", Static)
+        await select(pilot, screen, "sample-web")
+        assert drivers.display and str(drivers.render()) == "sample-web: PV drivers: NICs 1/1 connected"
+        await select(pilot, screen, "legacy-db")        # running, but no device of it in the capture
+        assert not drivers.display
+        await select(pilot, screen, "sample-broken")
+        assert not drivers.display
+        screen.refresh_rows()
+        await settle(pilot)
+        assert asked == [["xenstore-ls", "-f", "/local/domain"]]      # not again within ten seconds
+    drive(test, xl, frontends=Frontends(run=xenstore).of)
 
 
 def test_cursor_stays_on_the_same_appliance_when_rows_change():

@@ -277,7 +277,8 @@ def test_key_N_on_the_appliances_screen_opens_the_steps_with_the_names_taken():
             return NewGuestScreen(offer=lambda: HOST, make=Creating(), taken=taken)
         screen = AppliancesScreen(FakeXl(domains()), catalog=lambda: [], autostart_status=lambda: [],
                                   places=Places(Path("/nonexistent/saved"), Path("/nonexistent/cores"),
-                                                Path("/nonexistent/logs")), new_guest=steps)
+                                                Path("/nonexistent/logs")), new_guest=steps,
+                                  frontends=lambda domids: {})
         app = ScreenApp(screen)
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(pilot)

@@ -12,6 +12,7 @@ from hypervisor.appliances.autostart_status import Outcome
 from hypervisor.appliances.catalog import Entry
 from hypervisor.appliances.manifest import Manifest
 from hypervisor.xen.domains import Domain, state_has
+from hypervisor.xen.frontends import PvDrivers
 
 # (key, heading, width): 28+8+4+4+6+5+4 = 59 characters plus 2 of padding per column
 # = 73, and the table's border and scrollbar still fit in 80 columns.
@@ -38,6 +39,7 @@ class ApplianceRow:
     autostart: bool
     reason: str | None = None   # why it is broken or did not start, in the manifest's or Xen's words
     manifest: Manifest | None = None
+    pv_drivers: PvDrivers | None = None     # a running guest's disks and NICs (hypervisor.xen.frontends)
 
     @property
     def running(self) -> bool:
@@ -77,22 +79,26 @@ def reason_for(entry: Entry | None, domain: Domain | None, failed: Outcome | Non
 
 def build_rows(entries: Sequence[Entry], domains: Sequence[Domain], cpu: dict[int, float | None],
                outcomes: Sequence[Outcome] = (),
-               why: Callable[[str], str | None] = lambda name: None) -> list[ApplianceRow]:
+               why: Callable[[str], str | None] = lambda name: None,
+               drivers: dict[int, PvDrivers] | None = None) -> list[ApplianceRow]:
     """Every appliance of the catalog (by name), then running guests the catalog does not know; never dom0.
-    `why(name)` says what an appliance's last start left, asked only for one that is not running or crashed."""
+    `why(name)` says what an appliance's last start left, asked only for one that is not running or crashed;
+    `drivers` are the running guests' PV frontends by domid."""
+    drivers = drivers or {}
     running = {d.name: d for d in domains if d.domid != 0}
     failed = {o.name: o for o in outcomes if not o.started}
     rows = []
     for entry in entries:
         domain = running.pop(entry.name, None)
         asked = domain is None or state_has(domain.state, "crashed")
-        rows.append(_row(entry, domain, cpu, failed.get(entry.name), why(entry.name) if asked else None))
-    rows.extend(_row(None, domain, cpu, None) for domain in running.values())
+        rows.append(_row(entry, domain, cpu, failed.get(entry.name), why(entry.name) if asked else None, drivers))
+    rows.extend(_row(None, domain, cpu, None, None, drivers) for domain in running.values())
     return rows
 
 
 def _row(entry: Entry | None, domain: Domain | None, cpu: dict[int, float | None],
-         failed: Outcome | None, why: str | None = None) -> ApplianceRow:
+         failed: Outcome | None, why: str | None = None,
+         drivers: dict[int, PvDrivers] | None = None) -> ApplianceRow:
     manifest = entry.manifest if entry else None
     if domain is not None:
         vcpus, memory = domain.vcpus, domain.memory_mib
@@ -109,6 +115,7 @@ def _row(entry: Entry | None, domain: Domain | None, cpu: dict[int, float | None
         autostart=bool(entry and entry.autostart),
         reason=reason_for(entry, domain, failed, why),
         manifest=manifest,
+        pv_drivers=(drivers or {}).get(domain.domid) if domain else None,
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from rich.text import Text
 from textual import work
@@ -26,6 +26,7 @@ from hypervisor.appliances.launch import CannotStart
 from hypervisor.appliances.why_stopped import why_not_running
 from hypervisor.runner import CommandError, ParseError
 from hypervisor.xen.domains import CpuMeter
+from hypervisor.xen.frontends import Frontends, PvDrivers
 from hypervisor.xen.xl import Xl
 from tui.catalog_cache import CatalogCache
 from tui.guest_console import attach_console
@@ -53,6 +54,7 @@ class AppliancesScreen(ClockedScreen):
         height: auto; max-height: 12; padding: 0 1;
         border: solid $error; border-title-color: $text; display: none;
     }
+    AppliancesScreen #drivers { height: 1; padding: 0 1; display: none; }
     AppliancesScreen #status { height: 1; padding: 0 1; color: $text-muted; }
     """
     # Letter keys only (F-keys don't cross serial). Taken by the app, so not used here:
@@ -90,8 +92,10 @@ class AppliancesScreen(ClockedScreen):
 
     def __init__(self, xl: Xl, catalog: Callable[[], list[Entry]] | None = None,
                  autostart_status: Callable[[], list[Outcome]] = read_status,
-                 places: Places = Places(), new_guest: Callable[..., NewGuestScreen] = NewGuestScreen) -> None:
+                 places: Places = Places(), new_guest: Callable[..., NewGuestScreen] = NewGuestScreen,
+                 frontends: Callable[[Iterable[int]], dict[int, PvDrivers]] | None = None) -> None:
         super().__init__()
+        self.frontends = frontends or Frontends().of     # one xenstore-ls for every guest, every 10 s at most
         self.new_guest = new_guest                 # the new-guest steps; tests give them their host
         self.xl = xl
         self.catalog = catalog or CatalogCache().entries
@@ -111,6 +115,7 @@ class AppliancesScreen(ClockedScreen):
     def compose(self) -> ComposeResult:
         yield ScreenHeader(show_clock=True, icon="")
         yield ApplianceTable()
+        yield Static("", id="drivers")
         yield Static("", id="reason")
         yield Static(self._status, id="status")
         yield KeyFooter()
@@ -147,7 +152,9 @@ class AppliancesScreen(ClockedScreen):
             if self.meter is None:
                 self.meter = CpuMeter(self.xl.info().nr_cpus)
             cpu = self.meter.sample(domains, time.monotonic())
-            rows, problem = build_rows(self.catalog(), domains, cpu, self.autostart_status(), why_not_running), None
+            drivers = self.frontends(domain.domid for domain in domains)
+            rows, problem = build_rows(self.catalog(), domains, cpu, self.autostart_status(), why_not_running,
+                                       drivers), None
         except CommandError as error:
             rows, problem = None, f"Xen did not answer: {error.sentence}"
         except ParseError as error:
@@ -187,6 +194,10 @@ class AppliancesScreen(ClockedScreen):
 
     def _show_reason(self) -> None:
         row = self._selected()
+        drivers = self.query_one("#drivers", Static)
+        drivers.display = bool(row and row.running and row.pv_drivers)
+        if row and row.running and row.pv_drivers:
+            drivers.update(Text(f"{row.name}: {row.pv_drivers.summary}"))
         panel = self.query_one("#reason", Static)
         panel.display = bool(row and row.reason)
         if row and row.reason:
