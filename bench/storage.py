@@ -29,7 +29,9 @@ GIB = 1024 ** 3
 DATA_STORE_GIB = 20
 IMAGE_MIB = 1024
 BOOT_TIMEOUT = 900
-OVERVIEW = r"HVM: (available|unavailable)"
+OVERVIEW = r"(?s)HVM: (available|unavailable).*Domains"
+FIRST_BOOT = r"Step 1 of 5"
+FIRST_BOOT_SAID = rb"xenbox: no settings kept and no answer file"
 GROUP = "Storage (issue 4), one boot with three disks"
 # A PV appliance (pygrub would boot it from its disk; it is only added, never started): the bundle is its
 # manifest and its big image.
@@ -99,6 +101,21 @@ def timed(console, name: str, command: str, timeout: float = 900) -> float:
     return float(end) - float(start)
 
 
+def open_shell(console) -> None:
+    """A host with no settings opens the first-boot screens over the overview once the boot has looked for
+    an answer file; a key typed before they open is lost. Leave them for later (Esc, yes), as an operator
+    who sets the host up by hand does, then open the shell."""
+    console.wait_for_output(FIRST_BOOT_SAID, BOOT_TIMEOUT)
+    console.wait_for_screen(FIRST_BOOT, 180)
+    console.press("\x1b")
+    console.wait_for_screen(r"Set this host up later\?", 180)
+    console.press("y")
+    console.wait_for_screen(OVERVIEW, 180)
+    console.press("s")
+    console.wait_for_screen("XenBox shell", 120)
+    console.settle(2)
+
+
 def measure(iso: Path, work: Path, log: Path, storage: bool = True, hvm_figures: bool = True
             ) -> tuple[StorageRun | None, hvm.HvmRun | None]:
     """The storage figures and/or the HVM ones (bench/hvm.py), in one boot; the HVM part, last, gives None
@@ -121,10 +138,7 @@ def measure(iso: Path, work: Path, log: Path, storage: bool = True, hvm_figures:
             disks.append(blank_disk(folder / "mkfs.img", DATA_STORE_GIB * GIB))
         say(f"booting {iso.name} with them (serial log {log})")
         with booted(iso, log, disks=disks) as console:
-            console.wait_for_screen(OVERVIEW, BOOT_TIMEOUT)
-            console.press("s")
-            console.wait_for_screen("XenBox shell", 120)
-            console.settle(2)
+            open_shell(console)
             mkfs_s = timed(console, "mkfs", "mkfs.ext4 -q -F /dev/vdc") if storage else None
             init_s = timed(console, "init", "xenbox storage init vda")
             say(f"20 GiB: mkfs.ext4 {mkfs_s if mkfs_s is None else round(mkfs_s, 1)} s, data store {init_s:.1f} s")
