@@ -69,7 +69,8 @@ def boot_rounds(rounds: int, floor_iso: Path, iso: Path, alone: guest.Guest | No
 HVM_METHOD = (f"last in the storage boot: `xenbox iso add` of {hvm.RESCUE_ISO.name} from the stick, then dom0's "
               f"/proc/uptime before `xenbox appliance create {hvm.NAME} --iso ISO --disk-size {hvm.DISK} --memory "
               f"{hvm.MEMORY_MIB}` until bench/probes/hvm_first_screen.py (with tests/e2e/new_guests/hvm.py) sees a "
-              f"QMP screendump in VGA text mode (720x400) with more than one colour, polled every {hvm.INTERVAL} s once create returned; "
+              f"QMP screendump in VGA text mode (720x400) with more than one colour, polled every "
+              f"{hvm.INTERVAL} s once create returned; "
               f"dom0 userland Pss (bench/memory.py) before the create and {hvm.SETTLE} s after the text screen; "
               f"baseline: the same CD in QEMU TCG on the host, no Xen, {hvm.MEMORY_MIB} MiB, Cirrus VGA, a blank "
               f"{hvm.DISK} IDE disk, QEMU's spawn until its QMP screendump shows the same")
