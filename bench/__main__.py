@@ -73,7 +73,7 @@ HVM_METHOD = (f"last in the storage boot: `xenbox iso add` of {hvm.RESCUE_ISO.na
               f"{hvm.INTERVAL} s once create returned; "
               f"dom0 userland Pss (bench/memory.py) before the create and {hvm.SETTLE} s after the text screen; "
               f"baseline: the same CD in QEMU TCG on the host, no Xen, {hvm.MEMORY_MIB} MiB, Cirrus VGA, a blank "
-              f"{hvm.DISK} IDE disk, QEMU's spawn until its QMP screendump shows the same")
+              f"{hvm.DISK} IDE disk, boot order dc, no NIC, QEMU's spawn until its QMP screendump shows the same")
 
 
 def hvm_baseline(work: Path, logs: Path) -> hvm.AloneRun | None:

@@ -205,12 +205,12 @@ class Qmp:
 
 
 def alone_argv(iso: Path, disk: Path, qmp: Path) -> list[str]:
-    """The guest as `xenbox appliance create` makes it (128 MiB, 1 vCPU, Cirrus VGA as xl's default, a CD and a
-    blank disk on IDE), on QEMU's own PC with its default NIC."""
+    """The guest as `xenbox appliance create` makes it, as its device model's argv showed (128 MiB, 1 vCPU,
+    Cirrus VGA, a blank disk and the CD on IDE, boot order CD then disk, `-net none`), on QEMU's own PC."""
     return ["qemu-system-x86_64", "-accel", "tcg", "-cpu", settings()["cpu_tcg"], "-m", str(MEMORY_MIB),
             "-vga", "cirrus", "-display", "none", "-serial", "none", "-no-reboot",
             "-drive", f"media=cdrom,format=raw,readonly=on,file={iso}",
-            "-drive", f"if=ide,format=raw,file={disk}", "-boot", "order=d",
+            "-drive", f"if=ide,format=raw,file={disk}", "-boot", "order=dc", "-net", "none",
             "-qmp", f"unix:{qmp},server=on,wait=off"]
 
 
@@ -287,8 +287,8 @@ def figures(run: HvmRun | None, alone: AloneRun | None) -> list[Figure]:
                before + 40 if before is not None else None, "dom0 before the guest"),
         Figure(GROUP_MEMORY, "hvm_new_processes_pss", "  processes serving it, Pss", "MiB",
                None, _mib(new_pss), "<= 40 MiB", 40.0, baseline=""),
-        Figure(GROUP_MEMORY, "hvm_device_model_pss", f"  of which {DEVICE_MODEL}, Pss", "MiB",
+        Figure(GROUP_MEMORY, "hvm_device_model_pss", "  of which the device model, Pss", "MiB",
                None, _mib(run.device_model_pss_kib) if run else None, baseline=""),
-        Figure(GROUP_MEMORY, "hvm_device_model_rss", f"  {DEVICE_MODEL}, Rss", "MiB",
+        Figure(GROUP_MEMORY, "hvm_device_model_rss", "  the device model, Rss", "MiB",
                None, _mib(run.device_model_rss_kib) if run else None, baseline=""),
     ]
