@@ -3,9 +3,11 @@
 In XenBox's boot it also times the autostarted sample guest's first HTTP answer and
 the Appliances screen's refresh with 1 and 50 appliances; then it boots the sample
 guest alone (no Xen) as the HTTP answer's baseline. A last XenBox boot with three
-disks times the data store's making and an appliance's import (bench/storage.py).
+disks times the data store's making and an appliance's import (bench/storage.py), then a
+new HVM guest's first screen and its dom0 memory (bench/hvm.py), whose baseline is the
+same CD booted by QEMU alone.
 
-    python -m bench [--iso images/xenbox.iso] [--rounds N] [--json images/bench.json]
+    python -m bench [--iso images/xenbox.iso] [--rounds N] [--json images/bench.json] [--only hvm]
 
 The boots run one after the other, never at once: on a 2-core machine two TCG
 guests would steal each other's CPU and both timelines would stretch. With
@@ -19,9 +21,10 @@ import re
 import subprocess
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
-from bench import console_start, guest, http, refresh, report, storage
+from bench import console_start, guest, http, hvm, refresh, report, storage
 from bench.boot import Timeout
 from bench.floor import build_floor_iso
 from bench.guest import DirectBoot
@@ -63,6 +66,57 @@ def boot_rounds(rounds: int, floor_iso: Path, iso: Path, alone: guest.Guest | No
     return floors, xenboxes, guests
 
 
+HVM_METHOD = (f"last in the storage boot: `xenbox iso add` of {hvm.RESCUE_ISO.name} from the stick, then dom0's "
+              f"/proc/uptime before `xenbox appliance create {hvm.NAME} --iso ISO --disk-size {hvm.DISK} --memory "
+              f"{hvm.MEMORY_MIB}` until bench/probes/hvm_first_screen.py (with tests/e2e/new_guests/hvm.py) sees a "
+              f"QMP screendump in VGA text mode (720x400) with more than one colour, polled every "
+              f"{hvm.INTERVAL} s once create returned; "
+              f"dom0 userland Pss (bench/memory.py) before the create and {hvm.SETTLE} s after the text screen; "
+              f"baseline: the same CD in QEMU TCG on the host, no Xen, {hvm.MEMORY_MIB} MiB, Cirrus VGA, a blank "
+              f"{hvm.DISK} IDE disk, boot order dc, no NIC, QEMU's spawn until its QMP screendump shows the same")
+
+
+def hvm_baseline(work: Path, logs: Path) -> hvm.AloneRun | None:
+    try:
+        return hvm.boot_alone(work, logs / "hvm-alone.log")
+    except (ProbeError, OSError, subprocess.SubprocessError) as error:
+        print(f"bench: no HVM baseline: {error}", file=sys.stderr)
+        return None
+
+
+def hvm_details(run: hvm.HvmRun | None, alone: hvm.AloneRun | None) -> dict:
+    return {"xenbox": asdict(run) if run else None, "qemu_alone": {**asdict(alone), "log": str(alone.log)}
+            if alone else None}
+
+
+def print_hvm(rows: list[report.Figure]) -> None:
+    print("\n" + report.table(rows, "New HVM guests: issue 17's figures, each beside a baseline from this run",
+                              against="baseline"))
+    print(f"\nIssue 17's target, as measured here:\n{report.verdicts(rows)}")
+
+
+def only_hvm(args) -> int:
+    """`--only hvm`: one XenBox boot with a data store and a stick, then the CD in QEMU alone."""
+    try:
+        iso = snapshot(args.iso, args.work)
+        _, run = storage.measure(iso, args.work, args.logs / "hvm.serial.log", storage=False)
+    except BuildError as error:
+        print(f"bench failed: {error}\n  {error.hint}", file=sys.stderr)
+        return 1
+    except (Timeout, ProbeError) as error:
+        print(f"bench failed: {error}\n  serial logs: {args.logs}", file=sys.stderr)
+        return 1
+    alone = hvm_baseline(args.work, args.logs)
+    rows = hvm.figures(run, alone)
+    print_hvm(rows)
+    method = {"xenbox_iso": str(args.iso), "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+              "only": "hvm", "hvm": HVM_METHOD.replace("last in the storage boot", "in one XenBox boot with a blank "
+                                                      "20 GiB disk (the data store) and a stick")}
+    report.write_json(args.json, rows, method, {}, {}, extra={"hvm": hvm_details(run, alone)})
+    print(f"Results: {args.json}; serial logs: {args.logs}")
+    return 0 if run and alone else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Benchmark XenBox against the same Xen and kernel with busybox only.")
     parser.add_argument("--iso", type=Path, default=IMAGES / "xenbox.iso")
@@ -70,10 +124,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=IMAGES / "bench.json", help="where the results go")
     parser.add_argument("--work", type=Path, default=IMAGES / "build" / "bench", help="floor ISO and ISO snapshot")
     parser.add_argument("--logs", type=Path, default=IMAGES / "bench-logs", help="timestamped serial logs")
+    parser.add_argument("--only", choices=["hvm"], help="measure only this part: hvm = issue 17's HVM figures "
+                        "(one XenBox boot with a data store and a stick, and QEMU alone)")
     args = parser.parse_args(argv)
     if not args.iso.exists():
         print(f"{args.iso} does not exist: run `make` first", file=sys.stderr)
         return 1
+    if args.only == "hvm":
+        return only_hvm(args)
     load = os.getloadavg()
     try:
         iso = snapshot(args.iso, args.work)
@@ -81,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         floor_iso = build_floor_iso(iso, args.work)
         alone = guest_alone(iso, args.work)
         floors, xenboxes, guests = boot_rounds(max(1, args.rounds), floor_iso, iso, alone, args.logs)
-        stored = storage.measure(iso, args.work, args.logs / "storage.serial.log")
+        stored, hvm_run = storage.measure(iso, args.work, args.logs / "storage.serial.log")
+        hvm_alone = hvm_baseline(args.work, args.logs)
     except BuildError as error:
         print(f"bench failed: {error}\n  {error.hint}", file=sys.stderr)
         return 1
@@ -98,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     appliance_rows = report.median([report.appliance_figures(x, g, counts) for x, g in zip(xenboxes, guests)])
     start_rows = report.median([report.console_start_figures(x) for x in xenboxes])
     storage_rows = storage.figures(stored)
+    hvm_rows = hvm.figures(hvm_run, hvm_alone)
     end_load = os.getloadavg()
     rounds = f"{len(floors)} rounds, medians" if len(floors) > 1 else "one round"
     heading = (f"XenBox {xenbox_version} against its floor (same Xen, kernel and GRUB menu, busybox-only initramfs)\n"
@@ -115,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n" + report.table(storage_rows, "Storage: issue 4's targets, each beside a baseline from the same boot",
                               against="baseline"))
     print(f"\nIssue 4's targets, as measured here:\n{report.verdicts(storage_rows)}")
+    print_hvm(hvm_rows)
     print("Targets are informational. Times are TCG emulation on a shared host: read the ratios, and the\n"
           "CPU-time timeline rather than the wall clock when the host is busy.")
     method = {
@@ -133,11 +194,12 @@ def main(argv: list[str] | None = None) -> int:
                    "dom0's /proc/uptime around each command; caches dropped before dd and before the add",
         "console_start": f"in dom0 once the boot settled, bench/probes/console_start.py: {console_start.RUNS} "
                          f"fresh interpreters each, alternating {' and '.join(console_start.KINDS)}, headless",
+        "hvm": HVM_METHOD,
         "appliances_refresh": f"in dom0, bench/probes/refresh_cpu.py: getrusage self + children, "
                               f"{refresh.REFRESHES} refreshes after a first one, counts {list(refresh.COUNTS)}",
     }
-    report.write_json(args.json, rows + start_rows + appliance_rows + storage_rows, method, sizes, {"floor": floors, "xenbox": xenboxes},
-                      guests)
+    report.write_json(args.json, rows + start_rows + appliance_rows + storage_rows + hvm_rows, method, sizes,
+                      {"floor": floors, "xenbox": xenboxes}, guests, {"hvm": hvm_details(hvm_run, hvm_alone)})
     print(f"Results: {args.json}; serial logs: {args.logs}")
     return 0
 

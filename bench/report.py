@@ -252,13 +252,14 @@ def _run_json(run: Run, iso: Path, iso_bytes: int) -> dict:
 
 
 def write_json(path: Path, rows: list[Figure], method: dict, isos: dict[str, tuple[Path, int]],
-               runs: dict[str, list[Run]], guest_alone: list[DirectBoot | None] = ()) -> None:
+               runs: dict[str, list[Run]], guest_alone: list[DirectBoot | None] = (), extra: dict | None = None) -> None:
     data = {
         "method": method,
         "figures": [{**asdict(row), "floor": _round(row.floor), "xenbox": _round(row.xenbox),
                      "ratio": _round(row.ratio), "delta": _round(row.delta), "met": row.met} for row in rows],
         "runs": {name: [_run_json(run, *isos[name]) for run in each] for name, each in runs.items()},
         "guest_alone": [{**asdict(b), "log": str(b.log)} if b else None for b in guest_alone],
+        **(extra or {}),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2) + "\n")

@@ -1,5 +1,5 @@
 """Issue 4's storage targets, in one more XenBox boot with three disks attached, each figure beside a
-baseline from the same boot:
+baseline from the same boot (issue 17's HVM figures are measured last in it: bench/hvm.py):
 
 - making a 20 GiB data store (`xenbox storage init`: LVM, the data volume, its ext4), against
   `mkfs.ext4` of a second, identical 20 GiB disk: the least any data store costs;
@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import shell
-from bench.boot import booted
+from bench import hvm, shell
+from bench.boot import Timeout, booted
 from bench.memory import ProbeError
 from bench.report import Figure
 
@@ -28,7 +29,9 @@ GIB = 1024 ** 3
 DATA_STORE_GIB = 20
 IMAGE_MIB = 1024
 BOOT_TIMEOUT = 900
-OVERVIEW = r"HVM: (available|unavailable)"
+OVERVIEW = r"(?s)HVM: (available|unavailable).*Domains"
+FIRST_BOOT = r"Step 1 of 5"
+FIRST_BOOT_SAID = rb"xenbox: no settings kept and no answer file"
 GROUP = "Storage (issue 4), one boot with three disks"
 # A PV appliance (pygrub would boot it from its disk; it is only added, never started): the bundle is its
 # manifest and its big image.
@@ -41,6 +44,7 @@ bootloader = "pygrub"
 [[disks]]
 file = "disk.img"
 """
+SOURCE = "/mnt/source"
 TIMED = re.compile(r"BENCH-TIMED (\S+) ([0-9.]+) ([0-9.]+) (\d+)")
 
 
@@ -53,19 +57,27 @@ class StorageRun:
     log: Path
 
 
-def source_disk(folder: Path) -> Path:
-    """An ext4 disk image holding big/ (the bundle), its 1 GiB image written with data, not holes."""
-    bundle = folder / "tree" / "big"
-    bundle.mkdir(parents=True)
-    (bundle / "appliance.toml").write_text(MANIFEST)
-    block = os.urandom(1024 * 1024)
-    with open(bundle / "disk.img", "wb") as image:
-        for _ in range(IMAGE_MIB):
-            image.write(block)
+def source_disk(folder: Path, extra: dict[str, Path] | None = None, bundle: bool = True) -> Path:
+    """An ext4 disk image holding big/ (the bundle), its 1 GiB image written with data, not holes, and
+    `extra` files (name on the disk: file here) at its top: what the HVM figures need (bench/hvm.py)."""
+    tree = folder / "tree"
+    tree.mkdir(parents=True)
+    for name, source in (extra or {}).items():
+        shutil.copyfile(source, tree / name)
+    size_mib = 64 + sum(source.stat().st_size for source in (extra or {}).values()) // (1024 * 1024)
+    if bundle:
+        (tree / "big").mkdir()
+        (tree / "big" / "appliance.toml").write_text(MANIFEST)
+        block = os.urandom(1024 * 1024)
+        with open(tree / "big" / "disk.img", "wb") as image:
+            for _ in range(IMAGE_MIB):
+                image.write(block)
+        size_mib += IMAGE_MIB + 192
     disk = folder / "source.img"
-    subprocess.run(["mkfs.ext4", "-q", "-F", "-L", "bench-src", "-d", str(folder / "tree"), str(disk),
-                    f"{IMAGE_MIB + 256}M"], check=True)
-    (bundle / "disk.img").unlink()
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-L", "bench-src", "-d", str(tree), str(disk), f"{size_mib}M"],
+                   check=True)
+    if bundle:
+        (tree / "big" / "disk.img").unlink()
     return disk
 
 
@@ -89,33 +101,65 @@ def timed(console, name: str, command: str, timeout: float = 900) -> float:
     return float(end) - float(start)
 
 
-def measure(iso: Path, work: Path, log: Path) -> StorageRun:
+def open_shell(console) -> None:
+    """A host with no settings opens the first-boot screens over the overview once the boot has looked for
+    an answer file; a key typed before they open is lost. Leave them for later (Esc, yes), as an operator
+    who sets the host up by hand does, then open the shell."""
+    console.wait_for_output(FIRST_BOOT_SAID, BOOT_TIMEOUT)
+    console.wait_for_screen(FIRST_BOOT, 180)
+    console.press("\x1b")
+    console.wait_for_screen(r"Set this host up later\?", 180)
+    console.press("y")
+    console.wait_for_screen(OVERVIEW, 180)
+    console.press("s")
+    console.wait_for_screen("XenBox shell", 120)
+    console.settle(2)
+
+
+def measure(iso: Path, work: Path, log: Path, storage: bool = True, hvm_figures: bool = True
+            ) -> tuple[StorageRun | None, hvm.HvmRun | None]:
+    """The storage figures and/or the HVM ones (bench/hvm.py), in one boot; the HVM part, last, gives None
+    (and says why) when it fails, so the storage figures are kept."""
     def say(text: str) -> None:
         print(f"bench: storage: {text}", file=sys.stderr, flush=True)
     work.mkdir(parents=True, exist_ok=True)
+    extra = {}
+    if hvm_figures:
+        try:
+            extra = hvm.stick_files()
+        except FileNotFoundError as error:
+            say(f"no HVM figures: {error}")
+            hvm_figures = False
     with tempfile.TemporaryDirectory(prefix="bench-storage-", dir=work) as folder:
         folder = Path(folder)
-        say(f"writing a {IMAGE_MIB} MiB image onto an ext4 source disk")
-        disks = [blank_disk(folder / "store.img", DATA_STORE_GIB * GIB), source_disk(folder),
-                 blank_disk(folder / "mkfs.img", DATA_STORE_GIB * GIB)]
+        say(f"writing a {IMAGE_MIB} MiB image onto an ext4 source disk" if storage else "making the stick")
+        disks = [blank_disk(folder / "store.img", DATA_STORE_GIB * GIB), source_disk(folder, extra, storage)]
+        if storage:
+            disks.append(blank_disk(folder / "mkfs.img", DATA_STORE_GIB * GIB))
         say(f"booting {iso.name} with them (serial log {log})")
         with booted(iso, log, disks=disks) as console:
-            console.wait_for_screen(OVERVIEW, BOOT_TIMEOUT)
-            console.press("s")
-            console.wait_for_screen("XenBox shell", 120)
-            console.settle(2)
-            mkfs_s = timed(console, "mkfs", "mkfs.ext4 -q -F /dev/vdc")
+            open_shell(console)
+            mkfs_s = timed(console, "mkfs", "mkfs.ext4 -q -F /dev/vdc") if storage else None
             init_s = timed(console, "init", "xenbox storage init vda")
-            say(f"20 GiB: mkfs.ext4 {mkfs_s:.1f} s, data store {init_s:.1f} s")
-            shell.run(console, "mkdir -p /mnt/source && mount -o ro /dev/vdb /mnt/source")
-            drop = "sync; echo 3 > /proc/sys/vm/drop_caches"
-            shell.run(console, drop)
-            dd_s = timed(console, "dd", "dd if=/mnt/source/big/disk.img of=/var/lib/xenbox/images/dd.img "
-                                        "bs=4M conv=fsync 2>/dev/null")
-            shell.run(console, f"rm /var/lib/xenbox/images/dd.img; {drop}")
-            add_s = timed(console, "add", "xenbox appliance add /mnt/source/big")
-            say(f"{IMAGE_MIB} MiB image: dd {dd_s:.1f} s, xenbox appliance add {add_s:.1f} s")
-    return StorageRun(mkfs_s, init_s, dd_s, add_s, log)
+            say(f"20 GiB: mkfs.ext4 {mkfs_s if mkfs_s is None else round(mkfs_s, 1)} s, data store {init_s:.1f} s")
+            shell.run(console, f"mkdir -p {SOURCE} && mount -o ro /dev/vdb {SOURCE}")
+            stored = None
+            if storage:
+                drop = "sync; echo 3 > /proc/sys/vm/drop_caches"
+                shell.run(console, drop)
+                dd_s = timed(console, "dd", f"dd if={SOURCE}/big/disk.img of=/var/lib/xenbox/images/dd.img "
+                                            "bs=4M conv=fsync 2>/dev/null")
+                shell.run(console, f"rm /var/lib/xenbox/images/dd.img; {drop}")
+                add_s = timed(console, "add", f"xenbox appliance add {SOURCE}/big")
+                say(f"{IMAGE_MIB} MiB image: dd {dd_s:.1f} s, xenbox appliance add {add_s:.1f} s")
+                stored = StorageRun(mkfs_s, init_s, dd_s, add_s, log)
+            guest = None
+            if hvm_figures:
+                try:
+                    guest = hvm.measure(console, SOURCE)
+                except (ProbeError, Timeout) as error:
+                    say(f"no HVM figures: {error}")
+    return stored, guest
 
 
 def figures(run: StorageRun | None) -> list[Figure]:
