@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 SOURCES := $(shell find firmware board initramfs hypervisor tui -type f -not -name '*.pyc' -not -path '*/__pycache__/*')
 
-.PHONY: all deps run run-vga test unit e2e bench screenshots torture clean
+.PHONY: all deps run run-vga test unit e2e e2e-slow bench screenshots torture clean
 
 all: images/xenbox.iso
 
@@ -27,7 +27,11 @@ unit: deps
 	$(PY) -m pytest -q tests/unit
 
 e2e: images/xenbox.iso
-	$(PY) -m pytest -q -n 2 --dist loadfile tests/e2e
+	$(PY) -m pytest -q -n 2 --dist loadfile -m "not slow" tests/e2e
+
+# The long scenarios (a real installer as a guest, ...): not in `make test`, run before calling them done
+e2e-slow: images/xenbox.iso
+	$(PY) -m pytest -q -n 2 --dist loadfile -m slow tests/e2e
 
 # Boot a busybox-only floor (same Xen, kernel, GRUB menu), then XenBox; print XenBox's figures beside it.
 bench: images/xenbox.iso

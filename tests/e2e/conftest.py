@@ -15,3 +15,7 @@ def iso() -> Path:
         pytest.fail(f"{ISO} is missing: `make test` builds it first (make images/xenbox.iso)")
     LOGS.mkdir(parents=True, exist_ok=True)
     return ISO
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: a long scenario, for `make e2e-slow` only (make test leaves it out)")
