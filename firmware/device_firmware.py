@@ -194,6 +194,12 @@ def install_firmware(ctx: Context) -> None:
     target.write_text(manifest(chosen, wanted))
     size = sum((firmware / p).stat().st_size for p in chosen.keep if not (firmware / p).is_symlink())
     print(f"    firmware: took {len(chosen.keep)} files ({size / 2**20:.1f} MiB) for {len(chosen.took)} names, "
-          f"missing {len(chosen.missing)}: {' '.join(chosen.missing) or '-'} (list: /{MANIFEST})", flush=True)
+          f"missing {len(chosen.missing)}: {_first(chosen.missing)} (all of it: /{MANIFEST} in the image)", flush=True)
     shutil.rmtree(firmware / "intel-ucode", ignore_errors=True)
     shutil.rmtree(firmware / "amd-ucode", ignore_errors=True)
+
+
+def _first(names: list[str], count: int = 8) -> str:
+    """A build line's worth of names; the manifest in the image has them all."""
+    shown = " ".join(names[:count]) or "-"
+    return shown + (f" and {len(names) - count} more" if len(names) > count else "")
