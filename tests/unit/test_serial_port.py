@@ -14,6 +14,7 @@ from hypervisor.answer.summary import summary
 from hypervisor.cli.host import add_commands
 from hypervisor.host import serial_port
 from hypervisor.host.serial_port import SerialPort, SerialPortError, env_block, keep, kept, parse_serial, running
+from hypervisor.storage import DATA_LV, VG_NAME
 from hypervisor.storage.datastore import DataStore
 
 MENU = (BOARDS / "pc" / "grub.cfg").read_text()
@@ -72,7 +73,8 @@ def test_the_kept_choice_is_a_block_grub_reads_and_only_its_one_variable_is_load
     assert len(path.read_bytes()) == 1024
     assert grub_tool("grub-editenv", str(path), "list") == "xenbox_serial=com2,57600\n"
     assert kept(path) == SerialPort("com2", 57600)
-    assert "load_env --file ($xenbox_store)/config/boot.env xenbox_serial\n" in MENU
+    assert "load_env --file (lvm/xenbox-data)/config/boot.env xenbox_serial\n" in MENU
+    assert (VG_NAME, DATA_LV) == ("xenbox", "data")     # GRUB's name of the data store's volume: lvm/VG-LV
     # A block GRUB's own tool wrote, with another value: read the same way.
     grub_tool("grub-editenv", str(path), "set", "xenbox_serial=com1,9600")
     assert kept(path) == SerialPort("com1", 9600)
