@@ -54,6 +54,7 @@ class Machine:
     monitor: Path | None = None      # a unix socket for QEMU's monitor (tests unplug disks there)
     scsi: bool = False               # a virtio-scsi controller (scsi0), empty: tests plug LUNs into it
     serial: str = "stdio"
+    serial_on_com2: bool = False     # `serial` on the second port (COM2), the first one connected to nothing
     reboot: bool = False             # a guest reboot restarts the machine; else QEMU exits (tests see it end)
     host_forwards: list[str] = field(default_factory=list)   # user-net hostfwd rules: "tcp:127.0.0.1:8080-10.0.2.16:80"
     nics: int = 1                    # e1000 NICs (eth0, eth1, ...), each on a user network of its own
@@ -66,7 +67,8 @@ class Machine:
         cpu = self.cpu or (s["cpu_kvm"] if self.accel == "kvm" else s["cpu_tcg"])
         argv = ["qemu-system-x86_64", "-accel", self.accel, "-cpu", cpu,
                 "-smp", str(s["cpus"]), "-m", str(self.memory_mib or s["memory_mib"]),
-                *([] if self.reboot else ["-no-reboot"]), "-serial", self.serial]
+                *([] if self.reboot else ["-no-reboot"]),
+                *(["-serial", "null"] if self.serial_on_com2 else []), "-serial", self.serial]
         if self.xen_serial_keys:
             argv += ["-smbios", f"type=1,sku={XEN_KEYS_SKU}"]
         if self.serial.startswith("mon:"):
@@ -109,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vga", action="store_true", help="show the VGA screen in a window as well")
     parser.add_argument("--cpu", help="QEMU CPU model (e.g. Haswell-noTSX for a host without VT-x/AMD-V)")
     parser.add_argument("--tcg", action="store_true", help="don't try KVM")
+    parser.add_argument("--com2", action="store_true",
+                        help="this terminal on COM2, COM1 connected to nothing (a server's remote console); key 2 in the menu")
     args = parser.parse_args(argv)
     if not args.iso.exists():
         print(f"{args.iso} does not exist: run `make` first", file=sys.stderr)
@@ -119,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
           "Ctrl-A three times switches the serial input between dom0 and Xen (kept on here: the\n"
           "machine's SMBIOS asks for it; an image booted as shipped has Xen's serial keys off).", file=sys.stderr)
     machine = Machine(iso=args.iso, uefi=args.uefi, usb_stick=args.usb, cpu=args.cpu, accel=accel,
-                      vga=args.vga, serial="mon:stdio", xen_serial_keys=True)
+                      vga=args.vga, serial="mon:stdio", serial_on_com2=args.com2, xen_serial_keys=True)
     with tempfile.TemporaryDirectory(prefix="xenbox-run-") as workdir:
         return on_terminal(machine.argv(Path(workdir)))
 

@@ -18,6 +18,7 @@ from hypervisor.appliances.install import install_bundle
 from hypervisor.appliances.manifest import MANIFEST_NAME, load_bundle, parse_manifest_bytes
 from hypervisor.appliances.safe_tar import sketch_bundle
 from hypervisor.host.console_password import store_hash
+from hypervisor.host.serial_port import keep as keep_serial
 from hypervisor.network.apply import apply_network, describe
 from hypervisor.settings.atomic import write_atomically
 from hypervisor.settings.problems import FileProblems, Problem
@@ -111,7 +112,7 @@ def apply_answer(answer: Answer, text: bytes, folder: Path | None, disks: list[D
     steps = [("data store", lambda: _data_store(answer, disks, store, say)),
              ("network", lambda: _network(answer, say, failures)),
              ("storage pools", lambda: _pools(answer, say)),
-             ("console password", lambda: _password(answer, store, say)),
+             ("console", lambda: _console(answer, store, say)),
              ("appliances", lambda: _appliances(answer, folder, say))]
     for number, (title, step) in enumerate(steps, start=1):
         say(f"answer file: step {number}/{len(steps)}: {title}")
@@ -162,6 +163,17 @@ def _pools(answer: Answer, say: Say) -> None:
             say(f"answer file: folder {pool.path} kept as pool {pool.name}")
     if not answer.storage.pools:
         say("answer file: no storage pools")
+
+
+def _console(answer: Answer, store: DataStore, say: Say) -> None:
+    _password(answer, store, say)
+    if answer.serial is None:
+        return
+    if not store.is_mounted():
+        say(f"answer file: the serial console on {answer.serial} is not kept: there is no data store to keep it on")
+    else:
+        keep_serial(answer.serial)
+        say(f"answer file: serial console kept on {answer.serial}: the boot menu uses it from the next boot on")
 
 
 def _password(answer: Answer, store: DataStore, say: Say) -> None:

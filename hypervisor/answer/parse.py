@@ -19,6 +19,7 @@ from hypervisor.settings.toml_file import syntax_problem
 from hypervisor.network.config import (IPV4_MODES, IPV6_MODES, Addressing, Bridge, NetworkConfig, hostname_problem,
                                        validate)
 from hypervisor.host.password import weakness
+from hypervisor.host.serial_port import SerialPort, SerialPortError, parse_serial
 from hypervisor.storage import lvm, nfs
 from hypervisor.storage.disks import Disk, holds_data, never_erased
 from hypervisor.storage.iscsi import Chap
@@ -91,6 +92,7 @@ class Answer:
     password_hash: str | None = field(repr=False)      # None: the console keeps its current login
     appliances: tuple[Appliance, ...]
     warnings: tuple[Problem, ...] = ()
+    serial: SerialPort | None = None                   # None: the boot menu's choice (COM1 at 115200) stays
 
     @property
     def hostname(self) -> str | None:
@@ -128,7 +130,7 @@ def parse_answer(text: str, source: str) -> Answer:
     hostname = _host(doc)
     network = _network(doc, hostname)
     storage = _storage(doc, warnings)
-    password_hash = _console(doc)
+    password_hash, serial = _console(doc)
     appliances = _appliances(doc)
     doc.finish()
     problems += _unnamed(validate(network), problems)
@@ -136,7 +138,7 @@ def parse_answer(text: str, source: str) -> Answer:
     problems.sort(key=lambda problem: order.get(re.split(r"[.\[]", problem.field, maxsplit=1)[0], -1))
     if problems:
         raise AnswerError(source, problems, warnings)
-    return Answer(source, network, storage, password_hash, appliances, tuple(warnings))
+    return Answer(source, network, storage, password_hash, appliances, tuple(warnings), serial)
 
 
 def _unnamed(found: list[Problem], named: list[Problem]) -> list[Problem]:
@@ -320,18 +322,30 @@ def _iscsi(table: TableReader, pool: RequestedPool) -> RequestedPool:
     return replace(pool, portal=portal, target=target, chap=Chap(user, password) if user and password else None)
 
 
-def _console(doc: TableReader) -> str | None:
+def _console(doc: TableReader) -> tuple[str | None, SerialPort | None]:
     table = doc.table("console")
     if table is None:
-        return None
+        return None, None
     hashed = table.string("password_hash")
     table.refuse("password", f"is never stored as it is typed: write password_hash = the hash of it instead; "
                              "make one with `mkpasswd --method=yescrypt`")
+    serial = _serial(table)
     table.finish()
     if hashed is not None and (message := weakness(hashed)):
         table.problem("password_hash", None, message)
+        return None, serial
+    return hashed, serial
+
+
+def _serial(table: TableReader) -> SerialPort | None:
+    text = table.string("serial")
+    if text is None:
         return None
-    return hashed
+    try:
+        return parse_serial(text)
+    except SerialPortError as error:
+        table.problem("serial", text, str(error))
+        return None
 
 
 def _appliances(doc: TableReader) -> tuple[Appliance, ...]:

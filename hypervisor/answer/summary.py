@@ -21,6 +21,7 @@ def summary(answer: Answer) -> list[str]:
                      + (" (erased even if they hold data)" if storage.wipe_disks_with_data else ""))
     lines += [f"pool: {p.name} ({p.type})" for p in storage.pools]
     lines.append("console password: " + ("set" if answer.password_hash else "unchanged"))
+    lines += [f"serial console: {answer.serial}, from the next boot on"] if answer.serial else []
     lines += [f"appliance: {a.source}" + ("" if a.autostart is None else f", autostart {'on' if a.autostart else 'off'}")
               + ("" if a.order is None else f", order {a.order}") for a in answer.appliances]
     return lines

@@ -1,15 +1,21 @@
-"""`xenbox host ...`: the host's summary, its guests shut down, what dom0 does at boot, Xen's log."""
+"""`xenbox host ...`: the host's summary, its guests shut down, what dom0 does at boot, Xen's log, the serial port."""
 from __future__ import annotations
 
 import argparse
 import json
 from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from hypervisor.cli.output import say
+from hypervisor.cli.output import fail, say
+from hypervisor.host import serial_port
 from hypervisor.host.summary import host_summary
 from hypervisor.network.addresses import describe_addresses
 from hypervisor.xen.shutdown import shutdown_guests
 from hypervisor.xen.xl import Xl
+
+if TYPE_CHECKING:
+    from hypervisor.storage.datastore import DataStore
 
 
 def host_info(args: argparse.Namespace, xl: Xl) -> int:
@@ -57,6 +63,32 @@ def host_uptime(args: argparse.Namespace, xl: Xl) -> int:
     return 0
 
 
+def host_serial(args: argparse.Namespace, xl: Xl, store: DataStore | None = None,
+                boot_env: Path = serial_port.BOOT_ENV, cmdline: Path = Path("/proc/cmdline")) -> int:
+    """Where the serial console is, and (with PORT,SPEED) where it is from the next boot on."""
+    if args.port is None:
+        try:
+            kept = serial_port.kept(boot_env)
+        except serial_port.SerialPortError as error:
+            return fail(f"the serial port kept {error}")
+        print(f"this boot    {serial_port.running(cmdline)}")
+        print(f"next boots   {kept or serial_port.parse_serial(serial_port.DEFAULT)}"
+              f"{'' if kept else ' (nothing kept: the boot menu default)'}")
+        return 0
+    try:
+        choice = serial_port.parse_serial(args.port)
+    except serial_port.SerialPortError as error:
+        return fail(f"serial port {args.port!r} {error}", code=2)
+    from hypervisor.storage.datastore import DataStore
+    if not (store or DataStore()).is_mounted():
+        return fail("the serial port is kept on the data store, and this host has none mounted: make one first "
+                    "(xenbox storage init), or choose the port in the boot menu (keys 1 and 2) at each boot")
+    serial_port.keep(choice, boot_env)
+    say(f"the console is on {choice} from the next boot on (kept in {boot_env}); "
+        "this boot's stays on " + str(serial_port.running(cmdline)))
+    return 0
+
+
 def add_commands(groups) -> None:
     host = groups.add_parser("host", help="the host: capabilities, shutdown").add_subparsers(
         dest="command", metavar="COMMAND", required=True)
@@ -69,5 +101,9 @@ def add_commands(groups) -> None:
     boot = host.add_parser("boot", help="at boot: mount the data store, set the host up, start appliances")
     boot.add_argument("--safe", action="store_true", help="safe mode: start no appliances")
     boot.set_defaults(handler=host_boot)
+    serial = host.add_parser("serial", help="the serial console's port and speed: shown, or kept for the next boots")
+    serial.add_argument("port", nargs="?", metavar="PORT,SPEED",
+                        help=f"com1 or com2 and a speed ({', '.join(map(str, serial_port.SPEEDS))}), e.g. com2,115200")
+    serial.set_defaults(handler=host_serial)
     host.add_parser("dmesg", help="Xen's own log (xl dmesg)").set_defaults(handler=host_dmesg)
     host.add_parser("uptime", help="how long the host and each guest have run").set_defaults(handler=host_uptime)

@@ -1,0 +1,32 @@
+"""A server whose remote console is on COM2: QEMU's first serial port is connected to nothing, the test's
+line is the second. GRUB's menu shows there too, key 2 chooses the COM2 entry, and Xen, dom0's hvc0 and the
+console follow it: the overview is read over COM2 and a shell command run there (one boot to the console).
+Then a box that keeps COM2 at 57600 on its data store: the menu's default entry follows it with no key
+pressed (a second boot, under UEFI, only until Xen has started)."""
+from kept_serial import data_store_disk
+from machine import OVERVIEW, Shell, booted, leave_first_boot_for_later, wait_for_console
+
+LIMIT = 300     # GRUB's menu, then Xen's banner: seconds when idle
+
+
+def test_the_console_comes_up_on_com2_when_the_menu_is_told_so(iso):
+    with booted(iso, "com2", serial_on_com2=True) as console:
+        # The menu's countdown (3 s) starts once it is drawn: key 2 goes as soon as the entry shows.
+        console.wait_for_output(rb"\(console on COM2\)", LIMIT)
+        console.press("2")
+        console.wait_for_output(rb"Command line: [^\r\n]*console=com2,vga com2=115200,8n1", LIMIT)
+        wait_for_console(console)
+        leave_first_boot_for_later(console)
+        console.wait_for_screen(OVERVIEW, 60)
+        with Shell(console) as shell:
+            said = shell.run("xenbox host serial")
+        assert shell.status == 0, said
+        assert said.splitlines()[0] == "this boot    COM2 at 115200 baud", said
+
+
+def test_the_port_kept_on_the_data_store_is_the_menus_default(iso, tmp_path):
+    disk = data_store_disk(tmp_path, "com2,57600")
+    with booted(iso, "com2-kept", serial_on_com2=True, disks=[disk], uefi=True) as console:
+        console.wait_for_output(rb"\(console on COM2\)", LIMIT)
+        said = console.wait_for_output(rb"Command line: ([^\r\n]*)", LIMIT).group(1).decode()
+        assert "console=com2,vga com2=57600,8n1" in said, said
