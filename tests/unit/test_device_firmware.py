@@ -114,8 +114,9 @@ def test_the_board_takes_firmware_and_microcode_from_non_free_firmware_and_xen_s
     assert {"intel-microcode", "amd64-microcode", "firmware-bnx2"} <= set(board.packages)
     assert board.xen_ucode == "ucode=scan"
     menu = (BOARDS / "pc" / "grub.cfg").read_text()
-    entries = menu.split("menuentry ")[1:]
-    assert all(e.rstrip().rstrip("}").rstrip().endswith("module2 --nounzip /boot/ucode.cpio") for e in entries)
+    entries = [entry.split("\n}", 1)[0] for entry in menu.split("\nmenuentry ")[1:]]    # each up to its closing }
+    assert len(entries) == 5
+    assert all(entry.rstrip().endswith("module2 --nounzip /boot/ucode.cpio") for entry in entries)
 
 
 class FakeCtx:
