@@ -195,10 +195,11 @@ def test_bundles_on_a_disk_are_added_from_it_read_only_and_it_is_unmounted_after
     console.press("a")
     console.wait_for_screen(r"o Restore", 180)          # the Appliances screen's footer
     console.press("a")
-    console.wait_for_screen(r"Add an appliance from its bundle", 180)
+    console.wait_for_screen(r"Add an appliance: its bundle", 180)
     console.type_line("vdb")
-    console.wait_for_screen(r"vdb holds 2 bundles: which one\? \(stick-one/, stick-two\.tar\)", 300)
-    console.type_line("")                               # the first, offered as the answer
+    # What the stick holds, listed to pick from (arrows and Enter), the first one highlighted
+    console.wait_for_screen(r"(?s)vdb holds these\. Which one is to be added or imported\?.*stick-one/.*stick-two\.tar", 300)
+    console.type_line("")                               # Enter: the first
     console.wait_for_screen(r"Added appliance stick-one from vdb", 300)
     console.press(ESCAPE)
     console.wait_for_screen(OVERVIEW, 180)
