@@ -141,7 +141,10 @@ class DataStore:
             self._optional(["blockdev", "--rereadpt", disk.path])
         devices = [d.path for d in disks]
         say(f"creating volume group {VG_NAME} on {', '.join(devices)}")
-        self._tool(["vgcreate", "--yes", "--addtag", TAG, VG_NAME, *devices], f"VG {VG_NAME} could not be created",
+        # Tagged only once its filesystem is whole (below): the boot finds a data store by that tag, so a power
+        # cut before then leaves no data store at all, never one that cannot be mounted (which keeps the
+        # consoles locked, as it may hold a password).
+        self._tool(["vgcreate", "--yes", VG_NAME, *devices], f"VG {VG_NAME} could not be created",
                    [("already exists", f"a volume group called {VG_NAME} already exists (another XenBox's data "
                                        "store?): unplug its disks, or rename it with vgrename")])
         group = self._lvm.vg(VG_NAME)
@@ -155,6 +158,7 @@ class DataStore:
         self._tool(["mkfs.ext4", "-q", "-F", "-L", LABEL, "-m", "0",
                     "-E", "lazy_itable_init=1,lazy_journal_init=1,nodiscard", device],
                    f"no filesystem could be made on {device}")
+        self._tool(["vgchange", "--addtag", TAG, VG_NAME], f"VG {VG_NAME} could not be tagged as the data store")
         self._mount(device)
         write_atomically(self.mountpoint / "config" / "datastore.toml",
                          f'# Written when this data store was made; XenBox finds it by the LVM tag "{TAG}".\n'

@@ -79,10 +79,11 @@ def test_initialise_erases_makes_the_tagged_group_the_data_volume_and_mounts_it(
     commands = [c for c in tools.calls if c[0] != "vgs"]
     assert commands == [
         ["wipefs", "--all", "/dev/vdc1"], ["wipefs", "--all", "/dev/vdc"], ["blockdev", "--rereadpt", "/dev/vdc"],
-        ["vgcreate", "--yes", "--addtag", TAG, "xenbox", "/dev/vdc"],
+        ["vgcreate", "--yes", "xenbox", "/dev/vdc"],
         ["lvcreate", "--yes", "--name", "data", "--size", f"{280 * MIB}b", "xenbox"],    # half of a 560 MiB group
         ["mkfs.ext4", "-q", "-F", "-L", "XENBOX_DATA", "-m", "0",
          "-E", "lazy_itable_init=1,lazy_journal_init=1,nodiscard", "/dev/xenbox/data"],
+        ["vgchange", "--addtag", TAG, "xenbox"],        # a data store only once its filesystem is whole
         ["mount", "-t", "ext4", "-o", "noatime", "/dev/xenbox/data", str(tmp_path / "store")]]
     assert tools.calls[0][-1] == f"@{TAG}"      # found by its tag, never by a device name
     assert lines[:2] == ["erasing what is written on /dev/vdc1", "erasing what is written on /dev/vdc"]
