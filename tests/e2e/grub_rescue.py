@@ -11,6 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from debian_package import unpacked
 from screen_hash import Screen, phash, read_ppm, spread, BLANK_SPREAD
 
 PACKAGE = "grub-rescue-pc"
@@ -18,18 +19,7 @@ ISO_IN_PACKAGE = "usr/lib/grub-rescue/grub-rescue-cdrom.iso"
 
 
 def rescue_iso(cache: Path) -> Path:
-    folder = cache / PACKAGE
-    iso = folder / "root" / ISO_IN_PACKAGE
-    if iso.is_file():
-        return iso
-    folder.mkdir(parents=True, exist_ok=True)
-    download = ["apt-get", "download", PACKAGE]
-    if subprocess.run(download, cwd=folder, capture_output=True).returncode != 0:
-        subprocess.run(["apt-get", "update", "-q"], check=True, capture_output=True)     # a fresh machine
-        subprocess.run(download, cwd=folder, check=True, capture_output=True)
-    deb = sorted(folder.glob(f"{PACKAGE}_*.deb"))[-1]
-    subprocess.run(["dpkg-deb", "-x", str(deb), str(folder / "root")], check=True)
-    return iso
+    return unpacked(PACKAGE, cache, ISO_IN_PACKAGE)
 
 
 def _monitor(path: Path, command: str) -> None:

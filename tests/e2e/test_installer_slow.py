@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
+from debian_package import unpacked
 from machine import Shell, booted, leave_first_boot_for_later, wait_for_console
 
 pytestmark = pytest.mark.slow
 
 PACKAGE = "debian-installer-12-netboot-amd64"
 INSIDE = "usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64"
-CACHE = REPO / "images" / "cache" / PACKAGE
 STICK = "/mnt/stick"
 POOL = "/var/lib/xenbox/images"             # the data store's files pool
 CONSOLE_LOG = "/var/log/xen/console/guest-{name}.log"
@@ -30,18 +30,8 @@ INSTALLER_UP = 1200     # 40 MB of initrd unpacked by Xen, then the installer's 
 
 
 def installer() -> Path:
-    folder = CACHE / "root" / INSIDE
-    if (folder / "initrd.gz").is_file():
-        return folder
-    CACHE.mkdir(parents=True, exist_ok=True)
-    download = ["apt-get", "download", PACKAGE]
-    if subprocess.run(download, cwd=CACHE, capture_output=True).returncode != 0:
-        subprocess.run(["apt-get", "update", "-q"], check=True, capture_output=True)     # a fresh machine
-        subprocess.run(download, cwd=CACHE, check=True, capture_output=True)
-    deb = sorted(CACHE.glob(f"{PACKAGE}_*.deb"))[-1]
-    subprocess.run(["dpkg-deb", "-x", str(deb), str(CACHE / "root")], check=True)
-    deb.unlink()            # the two files are kept; the rest of the package (gtk, pxelinux) is not needed
-    return folder
+    # only the two files are used; the package's other ones (gtk, pxelinux) are unpacked beside them
+    return unpacked(PACKAGE, REPO / "images" / "cache", f"{INSIDE}/initrd.gz", keep_deb=False).parent
 
 
 def stick(folder: Path) -> Path:
