@@ -12,6 +12,7 @@ from pathlib import Path
 
 from hypervisor.appliances.catalog import Entry
 from hypervisor.appliances.manifest import MANIFEST_NAME, parse_manifest, read_manifest
+from hypervisor.runner import CommandError
 from hypervisor.settings.atomic import write_atomically
 from hypervisor.settings.tomlwrite import dumps
 from hypervisor.xen.xl import Xl
@@ -55,12 +56,26 @@ def change_cd(entry: Entry, iso: Path | None, xl: Xl) -> str:
     parse_manifest(text, entry.folder)              # FileProblems: an ISO the gate refuses, before any change
     running = xl.domain(manifest.name) is not None
     if running:
-        if iso is None:
-            xl.cd_eject(manifest.name, drive.target)
-        else:
-            xl.cd_insert(manifest.name, drive.target, str(iso))
+        try:
+            if iso is None:
+                xl.cd_eject(manifest.name, drive.target)
+            else:
+                xl.cd_insert(manifest.name, drive.target, str(iso))
+        except CommandError as error:
+            raise CdError(_not_changed_on_guest(manifest.name, drive.target, iso, error)) from error
     write_atomically(entry.folder / MANIFEST_NAME, text)
     now = "the guest's drive now, and" if running else "at its next start, and"
     if iso is None:
         return f"{entry.name}: CD ejected from {drive.target} ({now} kept in its appliance.toml)"
     return f"{entry.name}: {iso.name} inserted in {drive.target} ({now} kept in its appliance.toml)"
+
+
+def _not_changed_on_guest(name: str, drive: str, iso: Path | None, error: CommandError) -> str:
+    # XenBox starts an empty drive holding a placeholder so that it can take a CD later (launch.py), but
+    # a reboot the guest asks for itself is done by xl's monitor from libxl's copy of the configuration,
+    # whose drive is then truly empty, and libxl 4.17 cannot fill such a drive.
+    what = f"take {iso.name} in {drive}" if iso is not None else f"eject the CD from {drive}"
+    return (f"Nothing changed: Xen could not {what} on the running {name} (xl said: {error.sentence}). "
+            f"A drive the guest's own reboot left empty cannot take a CD: shut {name} down and start it "
+            f"again (xenbox appliance shutdown {name}; xenbox appliance start {name}), then change the CD; "
+            f"or change it while {name} is stopped, and it is in the drive at its next start.")

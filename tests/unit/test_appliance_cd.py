@@ -10,6 +10,7 @@ from hypervisor.appliances.catalog import read_entry
 from hypervisor.appliances.cd import CdError, change_cd, change_cd_by_name
 from hypervisor.appliances.xlcfg import to_xl_cfg
 from hypervisor.cli.appliance import mib
+from hypervisor.runner import CommandError
 from hypervisor.settings.problems import FileProblems
 from hypervisor.storage.iso_library import IsoLibrary
 from hypervisor.xen.xl import Xl
@@ -115,3 +116,24 @@ def test_an_iso_is_named_as_the_iso_library_lists_it_and_an_unknown_name_changes
     assert tomllib.loads((folder / "appliance.toml").read_text())["disks"][1]["file"] == str(library / "netinst.iso")
     change_cd_by_name(read_entry(folder), "", Xl(run=RecordingXl()), isos)
     assert "file" not in tomllib.loads((folder / "appliance.toml").read_text())["disks"][1]
+
+
+class FailingInsertXl(RecordingXl):
+    """xl as it answers a cd-insert into a drive the guest's own reboot re-created empty (libxl 4.17)."""
+
+    def __call__(self, argv, *, input=None, timeout=60):
+        if argv[1] == "cd-insert":
+            self.calls.append(list(argv[1:]))
+            raise CommandError(tuple(argv), 1, "libxl: error: libxl_qmp.c:1837:qmp_ev_parse_error_messages: "
+                                               "Domain 7:Device 'ide-1-0' has no medium\n")
+        return super().__call__(argv, input=input, timeout=timeout)
+
+
+def test_a_drive_that_cannot_take_the_cd_changes_nothing_and_says_what_to_do(folder, library):
+    before = (folder / "appliance.toml").read_text()
+    with pytest.raises(CdError) as refused:
+        change_cd(read_entry(folder), library / "netinst.iso", Xl(run=FailingInsertXl()))
+    said = str(refused.value)
+    assert said.startswith("Nothing changed: Xen could not take netinst.iso in hdc on the running web")
+    assert "has no medium" in said and "xenbox appliance start web" in said
+    assert (folder / "appliance.toml").read_text() == before
