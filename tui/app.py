@@ -54,6 +54,7 @@ class XenBoxApp(App):
         Binding("l", "xen_log", "Xen log"),
         Binding("s", "shell", "Shell"),
         Binding("w", "password", "Password"),
+        Binding("c", "serial_port", "Serial"),
         Binding("R", "reboot", "Reboot"),
         Binding("P", "power_off", "Power off"),
         Binding("ctrl+l", "redraw", "Redraw"),
@@ -196,6 +197,10 @@ class XenBoxApp(App):
     def _password_stored(self, hashed: str) -> None:
         self._unlocked_with = hashed
         self.notify("Console password set: both consoles ask for it from now on.", timeout=8)
+
+    def action_serial_port(self) -> None:
+        from tui.serial_choice import ask_serial_port
+        ask_serial_port(self, data_store_mounted)
 
     def action_xen_log(self) -> None:
         self.push_screen(XenLogScreen(self.xl))
