@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
+from debian_package import unpacked
 from hypervisor.storage import human_size
 from machine import Shell, booted, leave_first_boot_for_later, wait_for_console
 from tests.ova import write_ova, write_ovf
 
-CACHE = REPO / "images" / "cache" / "grub-rescue"
+CACHE = REPO / "images" / "cache"
 RESCUE = "usr/lib/grub-rescue/grub-rescue-usb.img"
 MIB = 1024 * 1024
 GUEST_MIB = 128             # GRUB needs little; two HVM guests and their device models fit beside dom0
@@ -26,14 +27,7 @@ GUEST_MIB = 128             # GRUB needs little; two HVM guests and their device
 
 def grub_rescue_image() -> Path:
     """grub-rescue-usb.img, unpacked from the package apt downloads (once: kept in images/cache)."""
-    image = CACHE / RESCUE
-    if image.exists():
-        return image.resolve()
-    CACHE.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["apt-get", "download", "grub-rescue-pc"], cwd=CACHE, check=True, capture_output=True)
-    deb = next(CACHE.glob("grub-rescue-pc_*.deb"))
-    subprocess.run(["dpkg-deb", "-x", str(deb), str(CACHE)], check=True)
-    return image.resolve()
+    return unpacked("grub-rescue-pc", CACHE, RESCUE).resolve()
 
 
 def qemu_img(*argv: str) -> None:
