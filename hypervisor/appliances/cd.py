@@ -45,6 +45,9 @@ def change_cd(entry: Entry, iso: Path | None, xl: Xl) -> str:
                       "(`xenbox appliance create --iso` makes one)")
     index = drives[0]
     drive = manifest.disks[index]
+    if drive.device is not None:
+        raise CdError(f"{entry.name}'s CD drive {drive.target} is the host's CD/DVD drive {drive.device}: change the "
+                      "disc in that drive, or drop device from its appliance.toml to use ISOs instead")
     document = tomllib.loads(read_manifest(entry.folder).decode("utf-8-sig"))
     table = document["disks"][index]
     if iso is None:

@@ -181,12 +181,25 @@ def with_host_disks(manifest: Manifest, host_disk: HostDisk | None = None) -> Ma
     if host_disk is None:
         from hypervisor.storage.host_disks import HostDisks    # lsblk and xenstore only when needed
         host_disk = HostDisks().device
+    if any(disk.device and disk.cdrom for disk in manifest.disks):
+        host_disk = with_cd_drives(host_disk, {d.target for d in manifest.disks if d.device and d.cdrom})
     try:
         disks = tuple(replace(d, file=host_disk(d.target, d.device, d.partition)) if d.device else d
                       for d in manifest.disks)
     except StorageError as error:
         raise CannotStart(f"{manifest.name}: {error}") from error
     return replace(manifest, disks=disks)
+
+
+def with_cd_drives(host_disk: HostDisk, cd_targets: set[str]) -> HostDisk:
+    """`host_disk`, with the guest's CD-ROM drives found among the host's CD/DVD drives instead."""
+    from hypervisor.storage.cd_drives import cd_drives, drive_path
+
+    def found(target: str, stable_id: str, partition: int | None) -> Path:
+        if target in cd_targets:
+            return drive_path(target, stable_id, cd_drives())
+        return host_disk(target, stable_id, partition)
+    return found
 
 
 def with_checked_paths(manifest: Manifest) -> Manifest:

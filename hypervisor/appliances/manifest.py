@@ -391,14 +391,17 @@ def _pool_volume(table: TableReader, cdrom: bool) -> tuple[str | None, int | Non
 
 
 def _host_disk(table: TableReader, cdrom: bool) -> tuple[str | None, int | None]:
-    """A host disk, or one of its partitions, given to the guest as it is (raw)."""
+    """A host disk, or one of its partitions, given to the guest as it is (raw); with cdrom, a CD/DVD drive."""
     device = table.string("device", pattern=STABLE_ID, valid="a disk's stable id, as the ID column of `xenbox "
-                          "storage disks` shows it (e.g. wwn-0x5000c500a1b2c3d4 or virtio-XB1), not /dev/sdX")
+                          "storage disks` shows it (e.g. wwn-0x5000c500a1b2c3d4 or virtio-XB1), not /dev/sdX; with "
+                          "cdrom = true a CD/DVD drive's, as `xenbox appliance create --help` lists them "
+                          "(e.g. pci-0000:00:01.1-ata-2.1)")
     partition = table.integer("partition", minimum=1)
     for key in ("file", "size_mib", "format"):
         table.refuse(key, "a host disk is given as it is, raw, at its own size: drop " + key)
-    if cdrom:
-        table.problem("cdrom", True, "a host disk is a disk; a CD-ROM is an image file in the bundle")
+    if cdrom and partition is not None:
+        table.problem("partition", partition, "a CD-ROM with device is the host's CD/DVD drive, which has no "
+                      "partitions: drop partition")
     return device, partition
 
 

@@ -111,6 +111,7 @@ class NewGuestRefused(Exception):
 def host_offer(xl: Xl | None = None) -> HostOffer:
     from hypervisor.appliances.catalog import APPLIANCE_DIRS, discover
     from hypervisor.host.summary import detect_hvm
+    from hypervisor.storage.cd_drives import cd_drives
     from hypervisor.storage.iso_library import IsoLibrary
     from hypervisor.storage.pool_status import pool_rows
     from hypervisor.xen.xl import Xl
@@ -126,8 +127,9 @@ def host_offer(xl: Xl | None = None) -> HostOffer:
     except StorageError:
         isos = ()
     names = {entry.name for entry in discover()} | {domain.name for domain in domains}
+    drives = tuple(drive.stable_id for drive in cd_drives())
     return HostOffer(hvm.available, hvm.reason, max(info.total_memory_mib - dom0, 0), info.nr_cpus, bridges(),
-                     pools, isos, (), tuple(sorted(names)), _appliances_problem(APPLIANCE_DIRS[0]))
+                     pools, isos, drives, tuple(sorted(names)), _appliances_problem(APPLIANCE_DIRS[0]))
 
 
 def bridges(net: Path = Path("/sys/class/net")) -> tuple[str, ...]:
@@ -193,8 +195,12 @@ def _source_problems(c: GuestChoices, offer: HostOffer) -> list[str]:
             have = ", ".join(offer.isos) or "none yet"
             return [f"ISO {source.iso}: the ISO library has no such ISO (it has: {have}); add it with `xenbox iso add`"]
     if source.kind == "cd-drive":
-        return ["install source cd-drive: a host CD/DVD drive cannot be given to a guest yet; copy the disc into "
-                "the ISO library (`xenbox iso add`) and choose it"]
+        if c.kind != "hvm":
+            return ["install source CD/DVD drive: a CD-ROM boots only in an HVM guest; choose HVM"]
+        if source.drive not in offer.cd_drives:
+            have = ", ".join(offer.cd_drives) or "none but the boot medium"
+            return [f"CD/DVD drive {source.drive}: this host has no such drive (it has: {have}); the drive XenBox "
+                    "booted from is never given to a guest"]
     if source.kind == "kernel":
         if c.kind == "hvm":
             return ["install source kernel: an HVM guest boots from its firmware; choose PV or PVH, or an ISO"]
@@ -245,7 +251,10 @@ def manifest_document(choices: GuestChoices, iso_path: Callable[[str], Path] | N
     if c.kind == "hvm":
         if source.kind == "iso" and source.iso:
             disks.append({"file": str(_iso_file(source.iso, iso_path)), "cdrom": True, "target": CD_TARGET})
-        document["boot"] = {"order": ["cd", "disk"] if source.kind == "iso" else ["disk", "cd"]}
+        if source.kind == "cd-drive" and source.drive:
+            disks.append({"device": source.drive, "cdrom": True, "target": CD_TARGET})
+        from_cd = source.kind in ("iso", "cd-drive")
+        document["boot"] = {"order": ["cd", "disk"] if from_cd else ["disk", "cd"]}
         nic_model = "e1000" if c.windows and c.nic_model == "pv" else c.nic_model   # Windows has no PV driver yet
         document["hvm"] = {"firmware": c.firmware, "nic_model": nic_model, "disk_bus": c.disk_bus,
                            "windows": c.windows, "serial": c.serial_console}

@@ -271,6 +271,8 @@ def choices_from(args):
     from hypervisor.appliances.new_guest import GuestChoices, InstallSource, NewDisk
     if args.iso:
         source = InstallSource("iso", iso=args.iso)
+    elif getattr(args, "cd_drive", None):
+        source = InstallSource("cd-drive", drive=args.cd_drive)
     elif args.kernel:
         source = InstallSource("kernel", kernel=args.kernel, ramdisk=args.ramdisk, cmdline=args.cmdline or "")
     elif args.image:
@@ -400,6 +402,8 @@ def add_create_command(command) -> None:
     create.add_argument("--type", choices=KINDS, default="hvm", help="pv, pvh or hvm (default hvm)")
     source = create.add_mutually_exclusive_group()
     source.add_argument("--iso", metavar="NAME", help="boot this ISO of the ISO library (`xenbox iso list`) as a CD")
+    source.add_argument("--cd-drive", metavar="ID", help="hvm: boot from the disc in this host CD/DVD drive, by its "
+                        "id (`xenbox storage cd-drives` lists them; never the boot medium)")
     source.add_argument("--kernel", metavar="PATH", help="pv/pvh: boot this kernel (on a pool)")
     source.add_argument("--image", metavar="PATH", help="boot this existing disk image (on a pool)")
     create.add_argument("--ramdisk", metavar="PATH", help="with --kernel: its initrd")

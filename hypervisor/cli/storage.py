@@ -39,6 +39,23 @@ def cmd_disks(args, _xl) -> int:
     return 0
 
 
+def cmd_cd_drives(args, _xl) -> int:
+    from hypervisor.storage.cd_drives import cd_drives
+    drives = cd_drives()
+    if args.json:
+        print(json.dumps([{**asdict(d), "summary": d.summary} for d in drives], indent=2))
+        return 0
+    if not drives:
+        say("no CD/DVD drive but the boot medium (which no guest is given)")
+        return 0
+    width = max(len(d.stable_id) for d in drives)
+    print(f"{'ID':{width}}  {'DRIVE':9} {'MODEL':24} DISC")
+    for d in drives:
+        disc = human_size(d.disc_bytes) if d.disc_bytes else "none"
+        print(f"{d.stable_id:{width}}  {d.path:9} {(d.model or '-')[:24]:24} {disc}")
+    return 0
+
+
 def cmd_status(args, _xl) -> int:
     status = DataStore().status()
     if args.json:
@@ -103,6 +120,10 @@ def add_commands(groups) -> None:
     disks = commands.add_parser("disks", help="local disks: size, model, stable id and what each holds now")
     disks.add_argument("--json", action="store_true", help="print JSON")
     disks.set_defaults(handler=cmd_disks)
+    drives = commands.add_parser("cd-drives", help="the host's CD/DVD drives a guest can boot from (`xenbox appliance "
+                                 "create --cd-drive ID`): id, device, model, disc; never the boot medium")
+    drives.add_argument("--json", action="store_true", help="print JSON")
+    drives.set_defaults(handler=cmd_cd_drives)
     status = commands.add_parser("status", help="the data store: its volume group, size, free space, mount")
     status.add_argument("--json", action="store_true", help="print JSON")
     status.set_defaults(handler=cmd_status)

@@ -178,7 +178,7 @@ def test_a_host_disk_that_cannot_be_given_stops_the_start_with_the_reason(tmp_pa
     ('device = "wwn-1"\npartition = 0', "disks[0].partition", "must be at least 1"),
     ('device = "wwn-1"\npool = "local"\nsize_mib = 8', "disks[0].device", "a volume on a pool or a host disk"),
     ('file = "vmlinuz"\npartition = 1', "disks[0].partition", "goes with device"),
-    ('device = "wwn-1"\ncdrom = true', "disks[0].cdrom", "a host disk is a disk"),
+    ('device = "pci-0000:00:01.1-ata-2"\ncdrom = true\npartition = 1', "disks[0].partition", "has no partitions"),
 ])
 def test_host_disk_mistakes_name_the_field(tmp_path, disk, field, message):
     text = MANIFEST.split("[[disks]]")[0] + "[[disks]]\n" + disk + "\n"
