@@ -156,6 +156,15 @@ class SerialConsole:
             self._send(data[start:start + 32])
             self.settle(0.1)
 
+    def paste(self, data: bytes, baud: int = 115200) -> None:
+        """`data` as a terminal pastes it over a serial line of `baud` (8n1: 10 bits a byte): no faster
+        than the line carries it. QEMU itself hands its UART bytes as fast as the guest takes them."""
+        piece = 16
+        for start in range(0, len(data), piece):
+            began = time.monotonic()
+            self._send(data[start:start + piece])
+            time.sleep(max(0.0, piece * 10 / baud - (time.monotonic() - began)))
+
     def note(self, what: str) -> None:
         """A line in the timing log, beside the chunks and keys: what the test did about a stall."""
         self.timing.write(f"{time.monotonic() - self.started:.2f} note {what}\n")

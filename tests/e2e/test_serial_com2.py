@@ -3,6 +3,8 @@ line is the second. GRUB's menu shows there too, key 2 chooses the COM2 entry, a
 console follow it: the overview is read over COM2 and a shell command run there (one boot to the console).
 Then a box that keeps COM2 at 57600 on its data store: the menu's default entry follows it with no key
 pressed (a second boot, under UEFI, only until Xen has started)."""
+import hashlib
+
 from kept_serial import data_store_disk
 from machine import OVERVIEW, Shell, booted, leave_first_boot_for_later, wait_for_console
 
@@ -20,9 +22,30 @@ def test_the_console_comes_up_on_com2_when_the_menu_is_told_so(iso):
         console.wait_for_screen(OVERVIEW, 60)
         with Shell(console) as shell:
             said = shell.run("xenbox host serial")
-        assert shell.status == 0, said
-        # a line, not the first: the boot's own messages (appliance started) may land in the shell's output
-        assert "this boot    COM2 at 115200 baud" in said.splitlines(), said
+            assert shell.status == 0, said
+            # a line, not the first: the boot's own messages (appliance started) may land in the shell's output
+            assert "this boot    COM2 at 115200 baud" in said.splitlines(), said
+            pasted = paste_into_a_file(console, shell, "/tmp/pasted")
+        assert pasted == PASTE_DIGEST, "a 1 KiB paste at 115200 baud did not reach dom0 intact"
+
+
+# 1 KiB as an operator pastes it over Serial-over-LAN: 16 lines of 63 characters and a newline, each line
+# different, so that a lost run shows as a wrong digest and in the file.
+PASTE = b"".join(f"{n:02d} {hashlib.sha256(bytes([n])).hexdigest()[:60]}\n".encode() for n in range(16))
+PASTE_DIGEST = hashlib.sha256(PASTE).hexdigest()
+
+
+def paste_into_a_file(console, shell, path: str) -> str:
+    """Paste PASTE into `cat > path` at 115200 baud, end it with Ctrl-D; the sha256 dom0 has of the file."""
+    assert len(PASTE) == 1024
+    console.type_line(f"cat > {path}")
+    console.settle(1)
+    console.paste(PASTE.replace(b"\n", b"\r"))     # a terminal's paste ends its lines as Enter does
+    console.settle(2)
+    console.press("\x04")
+    said = shell.run(f"sha256sum < {path}; wc -c < {path}")
+    assert shell.status == 0, said
+    return said.split()[0]
 
 
 def test_the_port_kept_on_the_data_store_is_the_menus_default(iso, tmp_path):
