@@ -12,7 +12,6 @@ Times are dom0's own clock (/proc/uptime, 10 ms steps), read on each side of the
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -45,7 +44,6 @@ bootloader = "pygrub"
 file = "disk.img"
 """
 SOURCE = "/mnt/source"
-TIMED = re.compile(r"BENCH-TIMED (\S+) ([0-9.]+) ([0-9.]+) (\d+)")
 
 
 @dataclass(frozen=True)
@@ -87,20 +85,6 @@ def blank_disk(path: Path, size: int) -> Path:
     return path
 
 
-def timed(console, name: str, command: str, timeout: float = 900) -> float:
-    """Seconds `command` took by dom0's clock; fails loudly if it failed."""
-    line = (f"t0=$(cut -d' ' -f1 /proc/uptime); {command}; rc=$?; t1=$(cut -d' ' -f1 /proc/uptime); "
-            f"echo BENCH-TIMED {name} $t0 $t1 $rc")
-    output = shell.run(console, line, timeout)
-    found = [m for m in TIMED.finditer(output) if m.group(1) == name]
-    if not found:
-        raise ProbeError(f"{name}: no timing line in:\n{output[-1500:]}")
-    _, start, end, code = found[-1].groups()
-    if code != "0":
-        raise ProbeError(f"{name}: `{command}` failed (exit {code}):\n{output[-1500:]}")
-    return float(end) - float(start)
-
-
 def open_shell(console) -> None:
     """A host with no settings opens the first-boot screens over the overview once the boot has looked for
     an answer file; a key typed before they open is lost. Leave them for later (Esc, yes), as an operator
@@ -139,18 +123,18 @@ def measure(iso: Path, work: Path, log: Path, storage: bool = True, hvm_figures:
         say(f"booting {iso.name} with them (serial log {log})")
         with booted(iso, log, disks=disks) as console:
             open_shell(console)
-            mkfs_s = timed(console, "mkfs", "mkfs.ext4 -q -F /dev/vdc") if storage else None
-            init_s = timed(console, "init", "xenbox storage init vda")
+            mkfs_s = shell.timed(console, "mkfs", "mkfs.ext4 -q -F /dev/vdc") if storage else None
+            init_s = shell.timed(console, "init", "xenbox storage init vda")
             say(f"20 GiB: mkfs.ext4 {mkfs_s if mkfs_s is None else round(mkfs_s, 1)} s, data store {init_s:.1f} s")
             shell.run(console, f"mkdir -p {SOURCE} && mount -o ro /dev/vdb {SOURCE}")
             stored = None
             if storage:
                 drop = "sync; echo 3 > /proc/sys/vm/drop_caches"
                 shell.run(console, drop)
-                dd_s = timed(console, "dd", f"dd if={SOURCE}/big/disk.img of=/var/lib/xenbox/images/dd.img "
+                dd_s = shell.timed(console, "dd", f"dd if={SOURCE}/big/disk.img of=/var/lib/xenbox/images/dd.img "
                                             "bs=4M conv=fsync 2>/dev/null")
                 shell.run(console, f"rm /var/lib/xenbox/images/dd.img; {drop}")
-                add_s = timed(console, "add", f"xenbox appliance add {SOURCE}/big")
+                add_s = shell.timed(console, "add", f"xenbox appliance add {SOURCE}/big")
                 say(f"{IMAGE_MIB} MiB image: dd {dd_s:.1f} s, xenbox appliance add {add_s:.1f} s")
                 stored = StorageRun(mkfs_s, init_s, dd_s, add_s, log)
             guest = None
