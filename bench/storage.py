@@ -1,5 +1,6 @@
 """Issue 4's storage targets, in one more XenBox boot with three disks attached, each figure beside a
-baseline from the same boot (issue 17's HVM figures are measured last in it: bench/hvm.py):
+baseline from the same boot (issue 17's figures are measured after them in it: a guest's disk and network
+throughput, bench/throughput.py, then a new HVM guest's, bench/hvm.py):
 
 - making a 20 GiB data store (`xenbox storage init`: LVM, the data volume, its ext4), against
   `mkfs.ext4` of a second, identical 20 GiB disk: the least any data store costs;
@@ -19,7 +20,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import hvm, shell
+from bench import hvm, shell, throughput
 from bench.boot import Timeout, booted
 from bench.memory import ProbeError
 from bench.report import Figure
@@ -44,6 +45,14 @@ bootloader = "pygrub"
 file = "disk.img"
 """
 SOURCE = "/mnt/source"
+
+
+@dataclass(frozen=True)
+class StorageBoot:
+    """What the boot measured; a part not asked for, or that failed (and said why), is None."""
+    storage: StorageRun | None = None
+    throughput: throughput.ThroughputRun | None = None
+    hvm: hvm.HvmRun | None = None
 
 
 @dataclass(frozen=True)
@@ -100,12 +109,20 @@ def open_shell(console) -> None:
     console.settle(2)
 
 
-def measure(iso: Path, work: Path, log: Path, storage: bool = True, hvm_figures: bool = True
-            ) -> tuple[StorageRun | None, hvm.HvmRun | None]:
-    """The storage figures and/or the HVM ones (bench/hvm.py), in one boot; the HVM part, last, gives None
-    (and says why) when it fails, so the storage figures are kept."""
+def measure(iso: Path, work: Path, log: Path, storage: bool = True, throughput_figures: bool = True,
+            hvm_figures: bool = True) -> StorageBoot:
+    """The storage figures, the throughput ones (bench/throughput.py) and the HVM ones (bench/hvm.py), or
+    some of them, in one boot; the issue 17 parts, after the storage ones, each give None (and say why)
+    when they fail, so what came before is kept."""
     def say(text: str) -> None:
         print(f"bench: storage: {text}", file=sys.stderr, flush=True)
+
+    def optional(what: str, step):
+        try:
+            return step()
+        except (ProbeError, Timeout) as error:
+            say(f"no {what} figures: {error}")
+            return None
     work.mkdir(parents=True, exist_ok=True)
     extra = {}
     if hvm_figures:
@@ -127,23 +144,22 @@ def measure(iso: Path, work: Path, log: Path, storage: bool = True, hvm_figures:
             init_s = shell.timed(console, "init", "xenbox storage init vda")
             say(f"20 GiB: mkfs.ext4 {mkfs_s if mkfs_s is None else round(mkfs_s, 1)} s, data store {init_s:.1f} s")
             shell.run(console, f"mkdir -p {SOURCE} && mount -o ro /dev/vdb {SOURCE}")
-            stored = None
-            if storage:
-                drop = "sync; echo 3 > /proc/sys/vm/drop_caches"
-                shell.run(console, drop)
-                dd_s = shell.timed(console, "dd", f"dd if={SOURCE}/big/disk.img of=/var/lib/xenbox/images/dd.img "
-                                            "bs=4M conv=fsync 2>/dev/null")
-                shell.run(console, f"rm /var/lib/xenbox/images/dd.img; {drop}")
-                add_s = shell.timed(console, "add", f"xenbox appliance add {SOURCE}/big")
-                say(f"{IMAGE_MIB} MiB image: dd {dd_s:.1f} s, xenbox appliance add {add_s:.1f} s")
-                stored = StorageRun(mkfs_s, init_s, dd_s, add_s, log)
-            guest = None
-            if hvm_figures:
-                try:
-                    guest = hvm.measure(console, SOURCE)
-                except (ProbeError, Timeout) as error:
-                    say(f"no HVM figures: {error}")
-    return stored, guest
+            stored = add_timed(console, mkfs_s, init_s, log, say) if storage else None
+            io = optional("throughput", lambda: throughput.measure(console)) if throughput_figures else None
+            guest = optional("HVM", lambda: hvm.measure(console, SOURCE)) if hvm_figures else None
+    return StorageBoot(stored, io, guest)
+
+
+def add_timed(console, mkfs_s: float, init_s: float, log: Path, say) -> StorageRun:
+    """dd of the 1 GiB image from the stick onto the data store, then `xenbox appliance add` of its bundle."""
+    drop = "sync; echo 3 > /proc/sys/vm/drop_caches"
+    shell.run(console, drop)
+    dd_s = shell.timed(console, "dd", f"dd if={SOURCE}/big/disk.img of=/var/lib/xenbox/images/dd.img "
+                                      "bs=4M conv=fsync 2>/dev/null")
+    shell.run(console, f"rm /var/lib/xenbox/images/dd.img; {drop}")
+    add_s = shell.timed(console, "add", f"xenbox appliance add {SOURCE}/big")
+    say(f"{IMAGE_MIB} MiB image: dd {dd_s:.1f} s, xenbox appliance add {add_s:.1f} s")
+    return StorageRun(mkfs_s, init_s, dd_s, add_s, log)
 
 
 def figures(run: StorageRun | None) -> list[Figure]:

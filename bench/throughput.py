@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass
 
 from bench import shell
-from bench.memory import ProbeError
+from bench.shell import ProbeError
 from bench.report import Figure
 
 NAME = "bench-io"
@@ -52,7 +52,6 @@ bridge = "xenbr0"
 """
 DROP = "sync; echo 3 > /proc/sys/vm/drop_caches"
 ADDRESS = re.compile(r"\binet (\d+\.\d+\.\d+\.\d+)/\d+")
-TIMED = re.compile(r"BENCH-TIMED (\S+) ([0-9.]+) ([0-9.]+) (\d+)")
 
 
 @dataclass(frozen=True)
@@ -91,32 +90,14 @@ def bridge_address(output: str) -> str:
     return found.group(1)
 
 
-def seconds(output: str, name: str) -> float:
-    """How long the command named `name` took, from its BENCH-TIMED line; fails loudly if it failed."""
-    found = [m for m in TIMED.finditer(output) if m.group(1) == name]
-    if not found:
-        raise ProbeError(f"{name}: no timing line in:\n{output[-1500:]}")
-    _, start, end, code = found[-1].groups()
-    if code != "0":
-        raise ProbeError(f"{name}: failed (exit {code}):\n{output[-1500:]}")
-    return float(end) - float(start)
-
-
-def timed(console, name: str, command: str, timeout: float = 600) -> float:
-    """Seconds `command` took by the clock of whoever runs the shell (dom0, or the guest once attached)."""
-    line = (f"t0=$(cut -d' ' -f1 /proc/uptime); {command}; rc=$?; t1=$(cut -d' ' -f1 /proc/uptime); "
-            f"echo BENCH-TIMED {name} $t0 $t1 $rc")
-    return seconds(shell.run(console, line, timeout), name)
-
-
 def side(console, who: str, device: str, address: str) -> Side:
     """The three measurements, caches dropped before each, in the shell `console` is typing into."""
     shell.run(console, DROP)
-    write_s = timed(console, f"{who}-write", write(device))
+    write_s = shell.timed(console, f"{who}-write", write(device))
     shell.run(console, DROP)
-    read_s = timed(console, f"{who}-read", read(device))
+    read_s = shell.timed(console, f"{who}-read", read(device))
     shell.run(console, DROP)
-    fetch_s = timed(console, f"{who}-fetch", fetch(address))
+    fetch_s = shell.timed(console, f"{who}-fetch", fetch(address))
     return Side(write_s, read_s, fetch_s)
 
 
@@ -181,8 +162,8 @@ def measure(console) -> ThroughputRun:
     try:
         dom0 = side(console, "dom0", DOM0_VOLUME, "127.0.0.1")
         say(f"dom0: write {dom0.write_s:.1f} s, read {dom0.read_s:.1f} s, fetch {dom0.fetch_s:.1f} s")
-        attach(console)
         try:
+            attach(console)
             guest = side(console, "guest", "/dev/xvda", address)
         finally:
             detach(console)

@@ -1,0 +1,46 @@
+"""make bench's throughput figures (bench/throughput.py): rates, the 70 % target as a floor under the guest's
+rate, the address dom0 serves the guest from, and that both sides are given the very same commands."""
+import pytest
+
+from bench import report, throughput
+from bench.shell import ProbeError
+from bench.throughput import Side, ThroughputRun
+
+
+def test_the_disk_target_is_seventy_percent_of_dom0s_rate():
+    dom0 = Side(write_s=4.0, read_s=2.0, fetch_s=1.0)          # 64 and 128 MiB/s; 64 MiB/s over loopback
+    write, read, net = throughput.figures(ThroughputRun(dom0, Side(5.0, 4.0, 2.0), "10.0.2.15"))
+    assert (write.floor, write.xenbox, write.limit, write.met) == (64.0, 51.2, pytest.approx(44.8), True)
+    assert (read.floor, read.xenbox, read.met) == (128.0, 64.0, False)      # half of dom0's
+    assert (net.floor, net.xenbox, net.met) == (64.0, 32.0, None)           # no target: a ratio to read
+    assert read.ratio == 0.5
+
+
+def test_a_higher_rate_than_the_limit_meets_an_at_least_target_and_a_time_still_meets_an_at_most_one():
+    rate = report.Figure("g", "k", "rate", "MiB/s", 100.0, 80.0, ">= 70%", 70.0, at_least=True)
+    time = report.Figure("g", "k", "time", "s", 10.0, 8.0, "<= 10 s", 10.0)
+    assert rate.met and time.met
+    assert "rate: 80.0 MiB/s against >= 70%: met" in report.verdicts([rate])
+
+
+def test_nothing_measured_is_no_verdict():
+    assert [figure.met for figure in throughput.figures(None)] == [None, None, None]
+
+
+def test_both_sides_run_the_same_commands_but_for_the_device_and_the_address():
+    assert throughput.write("/dev/xvda").replace("/dev/xvda", "D") == \
+        throughput.write(throughput.DOM0_VOLUME).replace(throughput.DOM0_VOLUME, "D")
+    assert "oflag=direct" in throughput.write("D") and "iflag=direct" in throughput.read("D")
+    assert f"count={throughput.VOLUME_MIB}" in throughput.read("D")
+    assert throughput.fetch("127.0.0.1").replace("127.0.0.1", "A") == throughput.fetch("10.0.2.15").replace(
+        "10.0.2.15", "A")
+
+
+def test_dom0s_address_on_the_guest_bridge_is_read_from_ip():
+    # what shell.run handed back for `ip -4 -o addr show xenbr0` in the bench's boot (its serial log)
+    output = ("ip -4 -o addr show xenbr0; echo \"BENCH\"\"-DONE\"\r\r\r\n"
+              "3: xenbr0    inet 10.0.2.15/24 brd 10.0.2.255 scope global xenbr0\\       "
+              "valid_lft forever preferred_lft forever\r\r\r\n")
+    assert throughput.bridge_address(output) == "10.0.2.15"
+    with pytest.raises(ProbeError, match="xenbr0 has no IPv4 address"):
+        throughput.bridge_address("ip -4 -o addr show xenbr0; echo \"BENCH\"\"-DONE\"\r\n")
