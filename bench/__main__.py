@@ -123,15 +123,17 @@ def only_hvm(args) -> int:
     return 0 if run and alone else 1
 
 
-THROUGHPUT_METHOD = (f"in the storage boot, after its figures: a PV guest made from the sample appliance's kernel and "
-                     f"initramfs with a {throughput.VOLUME_MIB} MiB data store volume (xvda) and a NIC on xenbr0, "
-                     f"commands typed at its console (xl console) and timed by its /proc/uptime; disk: busybox dd "
-                     f"bs=1M count={throughput.VOLUME_MIB} from /dev/zero with oflag=direct conv=fsync, then back to "
-                     f"/dev/null with iflag=direct, caches dropped before each; baseline: dom0's busybox dd, the same, "
-                     f"on an identical volume (same lvcreate size, same VG), timed by dom0's /proc/uptime; network: "
-                     f"busybox wget -O /dev/null of a {throughput.FILE_MIB} MiB file from dom0's busybox httpd at "
-                     f"dom0's xenbr0 address; baseline: dom0's wget of it from the same server at 127.0.0.1; the "
-                     f"autostarted sample guest destroyed first")
+THROUGHPUT_METHOD = (f"in the storage boot, after its figures: PV guests made from the sample appliance's kernel and "
+                     f"initramfs, each with a {throughput.VOLUME_MIB} MiB data store volume (xvda) and a NIC on "
+                     f"xenbr0, one after the other (the second with {throughput.INDIRECT}), commands typed at its "
+                     f"console (xl console) and timed by its /proc/uptime; disk: busybox dd bs=1M "
+                     f"count={throughput.VOLUME_MIB} from /dev/zero with oflag=direct conv=fsync, then back to "
+                     f"/dev/null with iflag=direct; baseline: dom0's busybox dd, the same, on an identical volume "
+                     f"(same lvcreate size, same VG), timed by dom0's /proc/uptime; network: busybox wget -O /dev/null "
+                     f"of a {throughput.FILE_MIB} MiB file from dom0's busybox httpd at dom0's xenbr0 address; "
+                     f"baseline: dom0's wget of it from the same server at 127.0.0.1; caches dropped before each; "
+                     f"{throughput.ROUNDS} rounds of write, read, fetch on each side, medians; the autostarted "
+                     f"sample guest destroyed first")
 
 
 def print_throughput(rows: list[report.Figure]) -> None:
