@@ -4,10 +4,11 @@ In XenBox's boot it also times the autostarted sample guest's first HTTP answer 
 the Appliances screen's refresh with 1 and 50 appliances; then it boots the sample
 guest alone (no Xen) as the HTTP answer's baseline. A last XenBox boot with three
 disks times the data store's making and an appliance's import (bench/storage.py), then a
+PV guest's disk and network throughput against dom0's own (bench/throughput.py), then a
 new HVM guest's first screen and its dom0 memory (bench/hvm.py), whose baseline is the
 same CD booted by QEMU alone.
 
-    python -m bench [--iso images/xenbox.iso] [--rounds N] [--json images/bench.json] [--only hvm]
+    python -m bench [--iso images/xenbox.iso] [--rounds N] [--json images/bench.json] [--only hvm|throughput]
 
 The boots run one after the other, never at once: on a 2-core machine two TCG
 guests would steal each other's CPU and both timelines would stretch. With
@@ -24,7 +25,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from bench import console_start, guest, http, hvm, refresh, report, storage
+from bench import console_start, guest, http, hvm, refresh, report, storage, throughput
 from bench.boot import Timeout
 from bench.floor import build_floor_iso
 from bench.guest import DirectBoot
@@ -36,6 +37,14 @@ from firmware.qemu import settings
 from firmware.run import BuildError
 
 IMAGES = REPO / "images"
+FAILURES = (BuildError, Timeout, ProbeError)    # what stops the bench: an ISO that cannot be used, a boot that hangs
+
+
+def failed(error: Exception, logs: Path) -> int:
+    """Say why the bench stopped, and where to look; the exit status."""
+    where = error.hint if isinstance(error, BuildError) else f"serial logs: {logs}"
+    print(f"bench failed: {error}\n  {where}", file=sys.stderr)
+    return 1
 
 
 def version(work: Path) -> str:
@@ -99,13 +108,10 @@ def only_hvm(args) -> int:
     """`--only hvm`: one XenBox boot with a data store and a stick, then the CD in QEMU alone."""
     try:
         iso = snapshot(args.iso, args.work)
-        _, run = storage.measure(iso, args.work, args.logs / "hvm.serial.log", storage=False)
-    except BuildError as error:
-        print(f"bench failed: {error}\n  {error.hint}", file=sys.stderr)
-        return 1
-    except (Timeout, ProbeError) as error:
-        print(f"bench failed: {error}\n  serial logs: {args.logs}", file=sys.stderr)
-        return 1
+        run = storage.measure(iso, args.work, args.logs / "hvm.serial.log", storage=False,
+                              throughput_figures=False).hvm
+    except FAILURES as error:
+        return failed(error, args.logs)
     alone = hvm_baseline(args.work, args.logs)
     rows = hvm.figures(run, alone)
     print_hvm(rows)
@@ -117,6 +123,45 @@ def only_hvm(args) -> int:
     return 0 if run and alone else 1
 
 
+THROUGHPUT_METHOD = (f"in the storage boot, after its figures: PV guests made from the sample appliance's kernel and "
+                     f"initramfs, each with a {throughput.VOLUME_MIB} MiB data store volume (xvda) and a NIC on "
+                     f"xenbr0, one after the other (the second with {throughput.INDIRECT}), commands typed at its "
+                     f"console (xl console) and timed by its /proc/uptime; disk: busybox dd bs=1M "
+                     f"count={throughput.VOLUME_MIB} from /dev/zero with oflag=direct conv=fsync, then back to "
+                     f"/dev/null with iflag=direct; baseline: dom0's busybox dd, the same, on an identical volume "
+                     f"(same lvcreate size, same VG), timed by dom0's /proc/uptime; network: busybox wget -O /dev/null "
+                     f"of a {throughput.FILE_MIB} MiB file from dom0's busybox httpd at dom0's xenbr0 address; "
+                     f"baseline: dom0's wget of it from the same server at 127.0.0.1; caches dropped before each; "
+                     f"{throughput.ROUNDS} rounds of write, read, fetch on each side, medians; the autostarted "
+                     f"sample guest destroyed first")
+
+
+def print_throughput(rows: list[report.Figure]) -> None:
+    print("\n" + report.table(rows, "Guest throughput: issue 17's figures, each beside dom0's own in the same boot",
+                              against="baseline"))
+    print(f"\nIssue 17's target, as measured here:\n{report.verdicts(rows)}")
+
+
+def only_throughput(args) -> int:
+    """`--only throughput`: one XenBox boot with a data store (and an empty stick)."""
+    try:
+        iso = snapshot(args.iso, args.work)
+        run = storage.measure(iso, args.work, args.logs / "throughput.serial.log", storage=False,
+                              hvm_figures=False).throughput
+    except FAILURES as error:
+        return failed(error, args.logs)
+    rows = throughput.figures(run)
+    print_throughput(rows)
+    print("Times are TCG emulation on a shared host: read the ratios.")
+    method = {"xenbox_iso": str(args.iso), "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+              "only": "throughput", "throughput": THROUGHPUT_METHOD.replace(
+                  "in the storage boot, after its figures", "in one XenBox boot with a blank 20 GiB disk (the data "
+                                                            "store)")}
+    report.write_json(args.json, rows, method, {}, {}, extra={"throughput": asdict(run) if run else None})
+    print(f"Results: {args.json}; serial logs: {args.logs}")
+    return 0 if run else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Benchmark XenBox against the same Xen and kernel with busybox only.")
     parser.add_argument("--iso", type=Path, default=IMAGES / "xenbox.iso")
@@ -124,14 +169,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=IMAGES / "bench.json", help="where the results go")
     parser.add_argument("--work", type=Path, default=IMAGES / "build" / "bench", help="floor ISO and ISO snapshot")
     parser.add_argument("--logs", type=Path, default=IMAGES / "bench-logs", help="timestamped serial logs")
-    parser.add_argument("--only", choices=["hvm"], help="measure only this part: hvm = issue 17's HVM figures "
-                        "(one XenBox boot with a data store and a stick, and QEMU alone)")
+    parser.add_argument("--only", choices=["hvm", "throughput"], help="measure only this part: hvm = issue 17's "
+                        "HVM figures (one XenBox boot with a data store and a stick, and QEMU alone); throughput = "
+                        "a PV guest's disk and network against dom0's (one XenBox boot with a data store)")
     args = parser.parse_args(argv)
     if not args.iso.exists():
         print(f"{args.iso} does not exist: run `make` first", file=sys.stderr)
         return 1
     if args.only == "hvm":
         return only_hvm(args)
+    if args.only == "throughput":
+        return only_throughput(args)
     load = os.getloadavg()
     try:
         iso = snapshot(args.iso, args.work)
@@ -139,14 +187,10 @@ def main(argv: list[str] | None = None) -> int:
         floor_iso = build_floor_iso(iso, args.work)
         alone = guest_alone(iso, args.work)
         floors, xenboxes, guests = boot_rounds(max(1, args.rounds), floor_iso, iso, alone, args.logs)
-        stored, hvm_run = storage.measure(iso, args.work, args.logs / "storage.serial.log")
+        stored = storage.measure(iso, args.work, args.logs / "storage.serial.log")
         hvm_alone = hvm_baseline(args.work, args.logs)
-    except BuildError as error:
-        print(f"bench failed: {error}\n  {error.hint}", file=sys.stderr)
-        return 1
-    except (Timeout, ProbeError) as error:
-        print(f"bench failed: {error}\n  serial logs: {args.logs}", file=sys.stderr)
-        return 1
+    except FAILURES as error:
+        return failed(error, args.logs)
 
     q = settings()
     xenbox_version = version(args.work)
@@ -156,8 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     counts = (refresh.COUNTS[0], refresh.COUNTS[-1])
     appliance_rows = report.median([report.appliance_figures(x, g, counts) for x, g in zip(xenboxes, guests)])
     start_rows = report.median([report.console_start_figures(x) for x in xenboxes])
-    storage_rows = storage.figures(stored)
-    hvm_rows = hvm.figures(hvm_run, hvm_alone)
+    storage_rows = storage.figures(stored.storage)
+    io_rows = throughput.figures(stored.throughput)
+    hvm_rows = hvm.figures(stored.hvm, hvm_alone)
     end_load = os.getloadavg()
     rounds = f"{len(floors)} rounds, medians" if len(floors) > 1 else "one round"
     heading = (f"XenBox {xenbox_version} against its floor (same Xen, kernel and GRUB menu, busybox-only initramfs)\n"
@@ -175,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n" + report.table(storage_rows, "Storage: issue 4's targets, each beside a baseline from the same boot",
                               against="baseline"))
     print(f"\nIssue 4's targets, as measured here:\n{report.verdicts(storage_rows)}")
+    print_throughput(io_rows)
     print_hvm(hvm_rows)
     print("Targets are informational. Times are TCG emulation on a shared host: read the ratios, and the\n"
           "CPU-time timeline rather than the wall clock when the host is busy.")
@@ -194,12 +240,15 @@ def main(argv: list[str] | None = None) -> int:
                    "dom0's /proc/uptime around each command; caches dropped before dd and before the add",
         "console_start": f"in dom0 once the boot settled, bench/probes/console_start.py: {console_start.RUNS} "
                          f"fresh interpreters each, alternating {' and '.join(console_start.KINDS)}, headless",
+        "throughput": THROUGHPUT_METHOD,
         "hvm": HVM_METHOD,
         "appliances_refresh": f"in dom0, bench/probes/refresh_cpu.py: getrusage self + children, "
                               f"{refresh.REFRESHES} refreshes after a first one, counts {list(refresh.COUNTS)}",
     }
-    report.write_json(args.json, rows + start_rows + appliance_rows + storage_rows + hvm_rows, method, sizes,
-                      {"floor": floors, "xenbox": xenboxes}, guests, {"hvm": hvm_details(hvm_run, hvm_alone)})
+    report.write_json(args.json, rows + start_rows + appliance_rows + storage_rows + io_rows + hvm_rows, method,
+                      sizes, {"floor": floors, "xenbox": xenboxes}, guests,
+                      {"throughput": asdict(stored.throughput) if stored.throughput else None,
+                       "hvm": hvm_details(stored.hvm, hvm_alone)})
     print(f"Results: {args.json}; serial logs: {args.logs}")
     return 0
 

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from bench import shell
+from bench.shell import ProbeError  # noqa: F401  (bench's modules import it from here)
 
 # Shell builtins only, but one `cat` per process: under TCG, with dom0 busy, every
 # fork costs. Kernel threads have an empty smaps_rollup and are skipped. The
@@ -58,10 +59,6 @@ class Memory:
 
     def largest(self, count: int) -> list[Process]:
         return sorted(self.processes, key=lambda p: -p.pss_kib)[:count]
-
-
-class ProbeError(Exception):
-    pass
 
 
 def parse(output: str) -> Memory:

@@ -23,12 +23,13 @@ class Figure:
     target: str = ""                    # informational: printed beside the figure, never checked
     limit: float | None = None          # the target as a number, where it is one: met when xenbox <= limit
     baseline: str = "floor"             # what the floor column holds, when it is not the floor
+    at_least: bool = False              # a rate: met when xenbox >= limit
 
     @property
     def met(self) -> bool | None:
         if self.limit is None or self.xenbox is None:
             return None
-        return self.xenbox <= self.limit
+        return self.xenbox >= self.limit if self.at_least else self.xenbox <= self.limit
 
     @property
     def ratio(self) -> float | None:

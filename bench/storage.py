@@ -1,5 +1,6 @@
 """Issue 4's storage targets, in one more XenBox boot with three disks attached, each figure beside a
-baseline from the same boot (issue 17's HVM figures are measured last in it: bench/hvm.py):
+baseline from the same boot (issue 17's figures are measured after them in it: a guest's disk and network
+throughput, bench/throughput.py, then a new HVM guest's, bench/hvm.py):
 
 - making a 20 GiB data store (`xenbox storage init`: LVM, the data volume, its ext4), against
   `mkfs.ext4` of a second, identical 20 GiB disk: the least any data store costs;
@@ -12,7 +13,6 @@ Times are dom0's own clock (/proc/uptime, 10 ms steps), read on each side of the
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -20,7 +20,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import hvm, shell
+from bench import hvm, shell, throughput
 from bench.boot import Timeout, booted
 from bench.memory import ProbeError
 from bench.report import Figure
@@ -45,7 +45,14 @@ bootloader = "pygrub"
 file = "disk.img"
 """
 SOURCE = "/mnt/source"
-TIMED = re.compile(r"BENCH-TIMED (\S+) ([0-9.]+) ([0-9.]+) (\d+)")
+
+
+@dataclass(frozen=True)
+class StorageBoot:
+    """What the boot measured; a part not asked for, or that failed (and said why), is None."""
+    storage: StorageRun | None = None
+    throughput: throughput.ThroughputRun | None = None
+    hvm: hvm.HvmRun | None = None
 
 
 @dataclass(frozen=True)
@@ -87,20 +94,6 @@ def blank_disk(path: Path, size: int) -> Path:
     return path
 
 
-def timed(console, name: str, command: str, timeout: float = 900) -> float:
-    """Seconds `command` took by dom0's clock; fails loudly if it failed."""
-    line = (f"t0=$(cut -d' ' -f1 /proc/uptime); {command}; rc=$?; t1=$(cut -d' ' -f1 /proc/uptime); "
-            f"echo BENCH-TIMED {name} $t0 $t1 $rc")
-    output = shell.run(console, line, timeout)
-    found = [m for m in TIMED.finditer(output) if m.group(1) == name]
-    if not found:
-        raise ProbeError(f"{name}: no timing line in:\n{output[-1500:]}")
-    _, start, end, code = found[-1].groups()
-    if code != "0":
-        raise ProbeError(f"{name}: `{command}` failed (exit {code}):\n{output[-1500:]}")
-    return float(end) - float(start)
-
-
 def open_shell(console) -> None:
     """A host with no settings opens the first-boot screens over the overview once the boot has looked for
     an answer file; a key typed before they open is lost. Leave them for later (Esc, yes), as an operator
@@ -116,12 +109,20 @@ def open_shell(console) -> None:
     console.settle(2)
 
 
-def measure(iso: Path, work: Path, log: Path, storage: bool = True, hvm_figures: bool = True
-            ) -> tuple[StorageRun | None, hvm.HvmRun | None]:
-    """The storage figures and/or the HVM ones (bench/hvm.py), in one boot; the HVM part, last, gives None
-    (and says why) when it fails, so the storage figures are kept."""
+def measure(iso: Path, work: Path, log: Path, storage: bool = True, throughput_figures: bool = True,
+            hvm_figures: bool = True) -> StorageBoot:
+    """The storage figures, the throughput ones (bench/throughput.py) and the HVM ones (bench/hvm.py), or
+    some of them, in one boot; the issue 17 parts, after the storage ones, each give None (and say why)
+    when they fail, so what came before is kept."""
     def say(text: str) -> None:
         print(f"bench: storage: {text}", file=sys.stderr, flush=True)
+
+    def optional(what: str, step):
+        try:
+            return step()
+        except (ProbeError, Timeout) as error:
+            say(f"no {what} figures: {error}")
+            return None
     work.mkdir(parents=True, exist_ok=True)
     extra = {}
     if hvm_figures:
@@ -139,27 +140,26 @@ def measure(iso: Path, work: Path, log: Path, storage: bool = True, hvm_figures:
         say(f"booting {iso.name} with them (serial log {log})")
         with booted(iso, log, disks=disks) as console:
             open_shell(console)
-            mkfs_s = timed(console, "mkfs", "mkfs.ext4 -q -F /dev/vdc") if storage else None
-            init_s = timed(console, "init", "xenbox storage init vda")
+            mkfs_s = shell.timed(console, "mkfs", "mkfs.ext4 -q -F /dev/vdc") if storage else None
+            init_s = shell.timed(console, "init", "xenbox storage init vda")
             say(f"20 GiB: mkfs.ext4 {mkfs_s if mkfs_s is None else round(mkfs_s, 1)} s, data store {init_s:.1f} s")
             shell.run(console, f"mkdir -p {SOURCE} && mount -o ro /dev/vdb {SOURCE}")
-            stored = None
-            if storage:
-                drop = "sync; echo 3 > /proc/sys/vm/drop_caches"
-                shell.run(console, drop)
-                dd_s = timed(console, "dd", f"dd if={SOURCE}/big/disk.img of=/var/lib/xenbox/images/dd.img "
-                                            "bs=4M conv=fsync 2>/dev/null")
-                shell.run(console, f"rm /var/lib/xenbox/images/dd.img; {drop}")
-                add_s = timed(console, "add", f"xenbox appliance add {SOURCE}/big")
-                say(f"{IMAGE_MIB} MiB image: dd {dd_s:.1f} s, xenbox appliance add {add_s:.1f} s")
-                stored = StorageRun(mkfs_s, init_s, dd_s, add_s, log)
-            guest = None
-            if hvm_figures:
-                try:
-                    guest = hvm.measure(console, SOURCE)
-                except (ProbeError, Timeout) as error:
-                    say(f"no HVM figures: {error}")
-    return stored, guest
+            stored = add_timed(console, mkfs_s, init_s, log, say) if storage else None
+            io = optional("throughput", lambda: throughput.measure(console)) if throughput_figures else None
+            guest = optional("HVM", lambda: hvm.measure(console, SOURCE)) if hvm_figures else None
+    return StorageBoot(stored, io, guest)
+
+
+def add_timed(console, mkfs_s: float, init_s: float, log: Path, say) -> StorageRun:
+    """dd of the 1 GiB image from the stick onto the data store, then `xenbox appliance add` of its bundle."""
+    drop = "sync; echo 3 > /proc/sys/vm/drop_caches"
+    shell.run(console, drop)
+    dd_s = shell.timed(console, "dd", f"dd if={SOURCE}/big/disk.img of=/var/lib/xenbox/images/dd.img "
+                                      "bs=4M conv=fsync 2>/dev/null")
+    shell.run(console, f"rm /var/lib/xenbox/images/dd.img; {drop}")
+    add_s = shell.timed(console, "add", f"xenbox appliance add {SOURCE}/big")
+    say(f"{IMAGE_MIB} MiB image: dd {dd_s:.1f} s, xenbox appliance add {add_s:.1f} s")
+    return StorageRun(mkfs_s, init_s, dd_s, add_s, log)
 
 
 def figures(run: StorageRun | None) -> list[Figure]:
