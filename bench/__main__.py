@@ -25,7 +25,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from bench import console_start, guest, http, hvm, refresh, report, storage, throughput
+from bench import console_start, firmware_size, guest, http, hvm, refresh, report, storage, throughput
 from bench.boot import Timeout
 from bench.floor import build_floor_iso
 from bench.guest import DirectBoot
@@ -162,6 +162,30 @@ def only_throughput(args) -> int:
     return 0 if run else 1
 
 
+FIRMWARE_METHOD = ("from the measured ISO, no boot: its root squashfs's /usr/lib/firmware unpacked (unsquashfs) and "
+                   "compressed alone with the build's mksquashfs options (firmware/iso.py), and boot/ucode.cpio as "
+                   "the ISO holds it; baseline: the ISO's size less both")
+
+
+def print_firmware(rows: list[report.Figure]) -> None:
+    print("\n" + report.table(rows, firmware_size.GROUP, against="baseline"))
+
+
+def only_firmware(args) -> int:
+    """`--only firmware`: what device firmware and microcode add to the ISO (no boot: a minute at most)."""
+    try:
+        size = firmware_size.measure(snapshot(args.iso, args.work), args.work)
+    except FAILURES as error:
+        return failed(error, args.logs)
+    rows = firmware_size.figures(size)
+    print_firmware(rows)
+    method = {"xenbox_iso": str(args.iso), "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+              "only": "firmware", "firmware_size": FIRMWARE_METHOD}
+    report.write_json(args.json, rows, method, {}, {}, extra={"firmware_size": asdict(size)})
+    print(f"Results: {args.json}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Benchmark XenBox against the same Xen and kernel with busybox only.")
     parser.add_argument("--iso", type=Path, default=IMAGES / "xenbox.iso")
@@ -169,9 +193,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=IMAGES / "bench.json", help="where the results go")
     parser.add_argument("--work", type=Path, default=IMAGES / "build" / "bench", help="floor ISO and ISO snapshot")
     parser.add_argument("--logs", type=Path, default=IMAGES / "bench-logs", help="timestamped serial logs")
-    parser.add_argument("--only", choices=["hvm", "throughput"], help="measure only this part: hvm = issue 17's "
-                        "HVM figures (one XenBox boot with a data store and a stick, and QEMU alone); throughput = "
-                        "a PV guest's disk and network against dom0's (one XenBox boot with a data store)")
+    parser.add_argument("--only", choices=["hvm", "throughput", "firmware"], help="measure only this part: hvm = "
+                        "issue 17's HVM figures (one XenBox boot with a data store and a stick, and QEMU alone); "
+                        "throughput = a PV guest's disk and network against dom0's (one XenBox boot with a data "
+                        "store); firmware = what device firmware and microcode add to the ISO (no boot)")
     args = parser.parse_args(argv)
     if not args.iso.exists():
         print(f"{args.iso} does not exist: run `make` first", file=sys.stderr)
@@ -180,9 +205,12 @@ def main(argv: list[str] | None = None) -> int:
         return only_hvm(args)
     if args.only == "throughput":
         return only_throughput(args)
+    if args.only == "firmware":
+        return only_firmware(args)
     load = os.getloadavg()
     try:
         iso = snapshot(args.iso, args.work)
+        firmware = firmware_size.measure(iso, args.work)
         print(f"bench: building the floor ISO from {args.iso}'s Xen, kernel and GRUB menu", file=sys.stderr)
         floor_iso = build_floor_iso(iso, args.work)
         alone = guest_alone(iso, args.work)
@@ -202,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     start_rows = report.median([report.console_start_figures(x) for x in xenboxes])
     storage_rows = storage.figures(stored.storage)
     io_rows = throughput.figures(stored.throughput)
+    firmware_rows = firmware_size.figures(firmware)
     hvm_rows = hvm.figures(stored.hvm, hvm_alone)
     end_load = os.getloadavg()
     rounds = f"{len(floors)} rounds, medians" if len(floors) > 1 else "one round"
@@ -209,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
                f"QEMU TCG {q['cpu_tcg']}, {q['cpus']} vCPUs, {q['memory_mib']} MiB; floor booted first, then XenBox, "
                f"one at a time, {rounds}; host load average {load[0]:.1f} at start, {end_load[0]:.1f} at end")
     print(report.table(rows, heading))
+    print_firmware(firmware_rows)
     print("\n" + report.table(start_rows, "Where the console's start goes: issue 2's console target beside what "
                               "Textual itself costs here", against="baseline"))
     print(f"\n{report.console_target(rows, start_rows)}")
@@ -241,13 +271,15 @@ def main(argv: list[str] | None = None) -> int:
         "console_start": f"in dom0 once the boot settled, bench/probes/console_start.py: {console_start.RUNS} "
                          f"fresh interpreters each, alternating {' and '.join(console_start.KINDS)}, headless",
         "throughput": THROUGHPUT_METHOD,
+        "firmware_size": FIRMWARE_METHOD,
         "hvm": HVM_METHOD,
         "appliances_refresh": f"in dom0, bench/probes/refresh_cpu.py: getrusage self + children, "
                               f"{refresh.REFRESHES} refreshes after a first one, counts {list(refresh.COUNTS)}",
     }
-    report.write_json(args.json, rows + start_rows + appliance_rows + storage_rows + io_rows + hvm_rows, method,
-                      sizes, {"floor": floors, "xenbox": xenboxes}, guests,
+    report.write_json(args.json, rows + firmware_rows + start_rows + appliance_rows + storage_rows + io_rows + hvm_rows,
+                      method, sizes, {"floor": floors, "xenbox": xenboxes}, guests,
                       {"throughput": asdict(stored.throughput) if stored.throughput else None,
+                       "firmware_size": asdict(firmware),
                        "hvm": hvm_details(stored.hvm, hvm_alone)})
     print(f"Results: {args.json}; serial logs: {args.logs}")
     return 0

@@ -9,6 +9,10 @@ from firmware.python import CONSOLE_IMPORTS
 from firmware.run import run
 
 
+# How the root filesystem is compressed; bench/firmware_size.py compresses the firmware alone the same way.
+SQUASHFS_OPTIONS = ["-comp", "zstd", "-Xcompression-level", "15", "-b", "256K"]
+
+
 def make_squashfs(ctx: Context) -> None:
     live = ctx.iso_tree / "live"
     live.mkdir(parents=True, exist_ok=True)
@@ -16,8 +20,7 @@ def make_squashfs(ctx: Context) -> None:
     target.unlink(missing_ok=True)
     order = ctx.work / "squashfs.sort"
     order.write_text(import_order(ctx.rootfs))
-    run(["mksquashfs", ctx.rootfs, target, "-comp", "zstd", "-Xcompression-level", "15",
-         "-b", "256K", "-sort", order, "-noappend", "-quiet", "-progress"])
+    run(["mksquashfs", ctx.rootfs, target, *SQUASHFS_OPTIONS, "-sort", order, "-noappend", "-quiet", "-progress"])
     # The initramfs checks this, so an older XenBox stick is never taken for this one.
     (live / "build-id").write_text(ctx.version + "\n")
 
