@@ -1,22 +1,38 @@
-"""UEFI (OVMF) boot from the image attached as a USB stick; a CPU without VT-x/AMD-V, then power-off."""
+"""UEFI (OVMF) boot from the image attached as a USB stick; a CPU without VT-x/AMD-V under SeaBIOS, then
+power-off. Each also reads the console on tty1, the screen, from QEMU's screendump (tests/e2e/screen_text.py):
+UEFI's GOP framebuffer in one, VGA text mode in the other."""
 import re
 
+from conftest import REPO
 from machine import Shell, booted, leave_first_boot_for_later, wait_for_console
+from screen_text import wait_for_tty1
+
+FONTS = REPO / "images" / "cache"       # where the Terminus console font's package is kept once fetched
 
 
-def test_uefi_usb_stick_boot_reaches_the_overview(iso):
-    with booted(iso, "uefi-usb", uefi=True, usb_stick=True) as console:
+def test_uefi_usb_stick_boot_reaches_the_overview(iso, tmp_path):
+    monitor = tmp_path / "monitor.sock"
+    with booted(iso, "uefi-usb", uefi=True, usb_stick=True, monitor=monitor) as console:
         wait_for_console(console)
         leave_first_boot_for_later(console)
         # Boot messages still come on the serial line: the console draws itself again after them.
         console.wait_for_screen(r"(?s)HVM: available \(AMD-V\).*Domains", 60)
+        # tty1's console is one of its own: it shows the host's HVM line on the overview or, as no one answered
+        # the first-boot steps there, on their first step
+        screen = wait_for_tty1(monitor, tmp_path / "tty1.ppm", r"^ +HVM: available \(AMD-V\)", FONTS)
+        print("tty1 under OVMF (its GOP framebuffer):\n" + "\n".join(screen))
 
 
-def test_cpu_without_hvm_says_so(iso):
-    with booted(iso, "pv-only", cpu="Haswell-noTSX") as console:
+def test_cpu_without_hvm_says_so(iso, tmp_path):
+    monitor = tmp_path / "monitor.sock"
+    with booted(iso, "pv-only", cpu="Haswell-noTSX", monitor=monitor) as console:
         wait_for_console(console)
         leave_first_boot_for_later(console)
         console.wait_for_screen(r"(?s)HVM: unavailable — this CPU has no VT-x/AMD-V.*Domains", 60)
+        # the dash is no ASCII glyph: read as '?'
+        screen = wait_for_tty1(monitor, tmp_path / "tty1.ppm", r"^ +HVM: unavailable \? this CPU has no VT-x/AMD-V",
+                               FONTS)
+        print("tty1 under SeaBIOS (VGA text mode):\n" + "\n".join(screen))
         # PV guests need no VT-x/AMD-V: the sample appliance (PV) starts here too. Wait until it
         # is up (its own start-up done), so power-off meets a guest that can answer a clean shutdown.
         console.wait_for_output(rb"xenbox: appliance sample-web started", 400)
