@@ -95,6 +95,7 @@ def finish(pools: Targets, name: str, volumes: list[dict], token: str, say: Say)
     done = []
     for volume in volumes:
         target, disk = pools(volume["pool"]), volume["target"]
+        target.free()           # refuses a pool not there now (a share not mounted reads as an empty folder)
         temporary = target.taken(name, adding_name(disk, token))
         if temporary is not None:
             old = target.taken(name, disk)
@@ -117,6 +118,7 @@ def discard(pools: Targets, name: str, volumes: list[dict], token: str, say: Say
     removed = []
     for volume in volumes:
         target = pools(volume["pool"])
+        target.free()
         made = target.taken(name, adding_name(volume["target"], token))
         if made is not None:
             target.remove(Path(made))
