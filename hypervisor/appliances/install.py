@@ -151,8 +151,11 @@ def _onto_volumes(staging: Staging, volumes: Targets | None, pool: str, name: st
                   say: Say, clock: Callable[[], float]) -> None:
     for image in images:
         target = volumes(pool)
+        size = human_size(image.size_mib * bundle_disks.MIB)
+        say(f"{image.file.name} goes onto a {size} volume on pool {pool}, {name}.{image.target}")
         staging.volume(pool, image.target)
-        path, fresh = target.make(name, bundle_disks.adding_name(image.target, staging.token), image.size_mib, say)
+        path, fresh = target.make(name, bundle_disks.adding_name(image.target, staging.token), image.size_mib,
+                                  lambda line: None)        # said above, by the name it will have
         if image.format == "raw":
             copy_onto_volume(image.file, path, fresh, say, clock)
         else:

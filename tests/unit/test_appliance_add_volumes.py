@@ -78,6 +78,7 @@ def test_the_image_becomes_a_volume_sized_for_it_and_the_manifest_points_there(t
     assert volume.stat().st_size == 525 * MIB and volume.stat().st_blocks * 512 < 40 * MIB     # holes kept
     with open(volume, "rb") as copied, open(source / "data.img", "rb") as original:
         assert copied.read(size) == original.read() and copied.read() == bytes(525 * MIB - size)
+    assert "data.img goes onto a 525 MiB volume on pool files, sample-web.xvda" in said
     progress = [line for line in said if line.startswith("copying data.img")]
     assert progress[0].startswith("copying data.img: 8 MiB of ") and "(1%)" in progress[0]
     assert said[-1].startswith("copied data.img: ")
