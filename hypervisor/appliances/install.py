@@ -50,7 +50,8 @@ def install_bundle(source: Path, into: Path, say: Say = lambda line: None, repla
                    volumes: Targets | None = None, pool: str = "local") -> Path:
     """Install `source` into `into`/<name>; returns that folder. `autostart` overrides keys of the
     manifest's [autostart] table (an answer file's enabled/order). `volumes` opens a pool by its name
-    (importing.pool_target): given it, a folder bundle's disk images go onto volumes on `pool`."""
+    (importing.pool_target): given it, the bundle's disk images go onto volumes on `pool` (a .tar's are
+    unpacked first, beside the rest, then moved onto them)."""
     into.mkdir(parents=True, exist_ok=True)
     for line in sweep(into, volumes):       # what an earlier add, killed, left behind
         say(line)
@@ -60,8 +61,7 @@ def install_bundle(source: Path, into: Path, say: Say = lambda line: None, repla
             manifest = load_bundle(source)          # a bad manifest stops here, before any copy
             name = manifest.name
             if volumes is not None:
-                document = tomllib.loads(read_manifest_text(source))
-                images = bundle_disks.image_disks(manifest.disks, document.get("disks", []), disk_size)
+                images = _images_of(source, manifest)
             _check_room(into, tree_size(source) - sum(image.allocated for image in images), source)
             _refuse_existing(into / name, replace)
             if images:
@@ -73,8 +73,11 @@ def install_bundle(source: Path, into: Path, say: Say = lambda line: None, repla
             _check_room(into, tar_size(source), source)
             say(f"unpacking {source.name}")
             root = unpack_bundle(source, staging.copy, MANIFEST_NAME)
-            name = load_bundle(root).name
+            manifest = load_bundle(root)
+            name = manifest.name
             _refuse_existing(into / name, replace)
+            if volumes is not None and (images := _images_of(root, manifest)):
+                _check_volumes(volumes(pool), name, images, source, replaced=replace and (into / name).exists())
             staging.named(name)
         if autostart or images:     # rewritten only when asked to change it (the manifest's comments are lost)
             manifest_file = root / MANIFEST_NAME
@@ -86,6 +89,9 @@ def install_bundle(source: Path, into: Path, say: Say = lambda line: None, repla
         target = into / name
         try:
             _onto_volumes(staging, volumes, pool, name, images, say, clock)
+            for image in images:
+                if image.file.is_relative_to(staging.folder.resolve()):     # a .tar's, unpacked: on its volume now
+                    image.file.unlink()
             _put_in_place(staging, root, target, name, into, replace)
         except BaseException:
             if staging.pending and not staging.in_place():
@@ -115,9 +121,10 @@ def _put_in_place(staging: Staging, root: Path, target: Path, name: str, into: P
                            "it again") from None
 
 
-def read_manifest_text(bundle: Path) -> str:
+def _images_of(bundle: Path, manifest) -> list[ImageDisk]:
     from hypervisor.appliances.manifest import read_manifest
-    return read_manifest(bundle).decode("utf-8-sig")
+    document = tomllib.loads(read_manifest(bundle).decode("utf-8-sig"))
+    return bundle_disks.image_disks(manifest.disks, document.get("disks", []), disk_size)
 
 
 def disk_size(file: Path, disk_format: str) -> int:

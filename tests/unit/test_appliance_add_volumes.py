@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -252,13 +253,19 @@ def test_the_sweep_removes_a_volume_whose_copy_never_took_its_name(tmp_path):
     assert list(into.iterdir()) == [] and list(pool.iterdir()) == []
 
 
+@pytest.mark.parametrize("source_kind", ["folder", "tar"])
 @pytest.mark.parametrize("replace", [False, True], ids=["add", "replace"])
-def test_an_add_killed_at_any_change_leaves_an_appliance_whose_volume_is_its_own_once_swept(tmp_path, replace):
+def test_an_add_killed_at_any_change_leaves_an_appliance_whose_volume_is_its_own_once_swept(tmp_path, replace,
+                                                                                           source_kind):
     """The cut of test_appliance_interrupted.py (a SIGKILL just before the N-th change, for every N), with the
     image going onto a volume: after the sweep the appliance is the old or the new one, with its own volume,
     and nothing made for the copy is left on the pool."""
     old, new = web(tmp_path, "old"), web(tmp_path, "new")
     old_volume, new_volume = (old / "data.img").read_bytes(), (new / "data.img").read_bytes()
+    if source_kind == "tar":
+        with tarfile.open(tmp_path / "new.tar", "w") as tar:
+            tar.add(new, arcname="web")
+        new = tmp_path / "new.tar"
     total = changes_made(tmp_path, new, replace)
     assert total >= 10
     states = set()
@@ -319,3 +326,14 @@ def killed_at(change: int, source: Path, into: Path, pool: Path, replace: bool, 
         return True
     assert os.WEXITSTATUS(status) == 0, "the install failed by itself, not by the cut"
     return False
+
+
+def test_a_tar_bundles_image_is_unpacked_then_moved_onto_its_volume(tmp_path):
+    source, pool = web(tmp_path, mib=1), tmp_path / "pool"
+    archive = tmp_path / "web.tar"
+    with tarfile.open(archive, "w") as tar:
+        tar.add(source, arcname="web")
+    folder = install_bundle(archive, tmp_path / "installed", volumes=file_pool(pool), pool="files")
+    assert not (folder / "data.img").exists() and [d.pool for d in load_bundle(folder).disks] == ["files"]
+    image = (source / "data.img").read_bytes()
+    assert volume_of(pool)[:len(image)] == image and [p.name for p in pool.iterdir()] == ["sample-web.xvda.raw"]
