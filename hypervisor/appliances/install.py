@@ -223,7 +223,7 @@ def copy_tree(source: Path, target: Path, say: Say, clock: Callable[[], float] =
                 (target / relative / name).symlink_to(os.readlink(path))
                 if name in subfolders:
                     subfolders.remove(name)          # a linked folder is copied as the link, not walked
-            elif name in files and path.is_file() and path not in leave_out:    # no fifos or devices
+            elif name in files and path.is_file() and path.resolve() not in leave_out:   # no fifos or devices
                 copy_file(path, target / relative / name, say, clock)
 
 

@@ -217,10 +217,13 @@ def test_on_a_file_not_made_just_now_the_holes_are_written_as_zeros(tmp_path):
         copy_onto_volume(tmp_path / "big.img", volume, fresh=True, say=lambda line: None)
 
 
-def test_add_bundle_opens_the_pool_it_is_told(tmp_path):
+def test_add_bundle_opens_the_pool_it_is_told_and_takes_a_relative_path(tmp_path, monkeypatch):
     pool = tmp_path / "pool"
-    folder = add_bundle(web(tmp_path), tmp_path / "installed", has_data_store=lambda: True, pool="files",
+    web(tmp_path)
+    monkeypatch.chdir(tmp_path / "new")
+    folder = add_bundle(Path("web"), tmp_path / "installed", has_data_store=lambda: True, pool="files",
                         volumes=file_pool(pool))
+    assert not (folder / "data.img").exists()
     assert volume_of(pool).startswith(b"new") and [d.pool for d in load_bundle(folder).disks] == ["files"]
 
 
