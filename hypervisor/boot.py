@@ -179,11 +179,12 @@ def boot(say: Say, safe: bool, xl: Xl | None = None, cmdline_path: Path = Path("
          store: DataStore | None = None, appliance_dirs: tuple[Path, ...] = APPLIANCE_DIRS) -> int:
     boot_problems.clear()           # the overview lists this boot's, not the last one's
     step(say, "mounting the data store", lambda say: read_data_store(say, safe, store))
-    step(say, "removing unfinished appliance copies", lambda say: remove_unfinished_installs(say, appliance_dirs[0]))
     step(say, "host setup", lambda say: set_up_host(say, cmdline_path.read_text(), store))
     step(say, "reading console.toml", check_console)
     step(say, "attaching iSCSI targets", attach_iscsi)
     step(say, "attaching pools", attach_pools)
+    # After the pools: an interrupted add's volumes may be on one (bundle_disks.py).
+    step(say, "removing unfinished appliance copies", lambda say: remove_unfinished_installs(say, appliance_dirs[0]))
     if safe:
         say("safe mode: no appliances are started")
         return 0

@@ -7,7 +7,8 @@
 - `xlcfg`      manifest -> xl.cfg for `xl create`, and /etc/xen/*.cfg -> appliance.toml;
                `importing` places that appliance's paths in a new bundle
 - `xlsyntax`   the xl.cfg language: settings, disk specs, vif specs, quoting
-- `catalog`    the installed appliances; `install` adds a bundle; `launch` starts one, `autostart` all;
+- `catalog`    the installed appliances; `install` adds a bundle (`bundle_disks`: its disk images onto
+               guest volumes; `staging`: put in place in one step); `launch` starts one, `autostart` all;
                `saved` restores a guest from its save file
 - `claims`     which host disks, pools and volumes the appliances use, for storage to be told
 

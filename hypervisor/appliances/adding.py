@@ -3,6 +3,9 @@ screen's `a` (answer files install theirs through install_bundle too, with their
 console's `a` imports too: an OVA/OVF, a disk image or an xl.cfg found on the device or in the folder,
 through importing.py's functions, the same as `xenbox appliance import`.
 
+A bundle's disk images become guest volumes on the pool the operator picks (`pool`: `local`, the data
+store's volume group, unless told otherwise), as an imported image's do (bundle_disks.py).
+
 A bundle is a folder or a .tar on dom0, or one on a stick or disk that is mounted read-only while it
 is read and unmounted after. Onto a host without a data store nothing is added: it would be gone at the
 next boot. Every refusal is a NothingAdded whose message names the thing and the fix.
@@ -13,9 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from hypervisor.appliances.bundle_disks import Targets
 from hypervisor.appliances.install import InstallError, install_bundle
 from hypervisor.appliances.on_media import Found, bundle_on, bundles_on, found_on
 from hypervisor.settings.problems import FileProblems
+from hypervisor.storage import StorageError
 from hypervisor.storage.datastore import MOUNTPOINT, DataStore
 from hypervisor.storage.media import MediaError, mounted_read_only
 
@@ -42,21 +47,26 @@ class Several:
 
 
 def add_bundle(source: Path, into: Path, say: Say = lambda line: None, replace: bool = False,
-               has_data_store: Callable[[], bool] | None = None) -> Path:
-    """The bundle `source` installed into `into`; returns its folder."""
+               has_data_store: Callable[[], bool] | None = None, pool: str = "local",
+               volumes: Targets | None = None) -> Path:
+    """The bundle `source` installed into `into`, its disk images onto volumes on `pool`; returns its
+    folder. `volumes` opens a pool by name (importing.pool_target unless a test gives its own)."""
+    from hypervisor.appliances.disk_images import ImageRefused
+    from hypervisor.appliances.importing import ImportRefused, pool_target
     if into.is_relative_to(MOUNTPOINT) and not (has_data_store or DataStore().is_mounted)():
         raise NothingAdded(NO_DATA_STORE)
     if not source.exists():
         raise NothingAdded(f"{source} does not exist: give a bundle folder or a .tar of one", not_found=True)
     try:
-        return install_bundle(source, into, say, replace=replace)
-    except (InstallError, FileProblems) as error:
+        return install_bundle(source, into, say, replace=replace, volumes=volumes or pool_target, pool=pool)
+    except (InstallError, FileProblems, ImportRefused, ImageRefused, StorageError) as error:
         raise NothingAdded(f"{source} was not added: {error}") from error
 
 
 def add_from_device(device: str, bundle: str | None, into: Path, say: Say = lambda line: None,
                     replace: bool = False, has_data_store: Callable[[], bool] | None = None,
-                    only_one_is_chosen: bool = True, imports: bool = False) -> Path | Several:
+                    only_one_is_chosen: bool = True, imports: bool = False, pool: str = "local",
+                    volumes: Targets | None = None) -> Path | Several:
     """The bundle `bundle` on `device` (or its only one) installed; Several when it holds more and none
     was named (or, for the CLI, which says what it adds, when none was named at all; or, with `imports`,
     when it holds a file to import too). The device is unmounted again either way."""
@@ -73,7 +83,7 @@ def add_from_device(device: str, bundle: str | None, into: Path, say: Say = lamb
                                    "at its top or one folder down", not_found=True)
             if len(found) > 1 or (bundle is None and not only_one_is_chosen):
                 return Several(device, found)
-            return add_bundle(bundle_on(root, found[0]), into, say, replace, lambda: True)
+            return add_bundle(bundle_on(root, found[0]), into, say, replace, lambda: True, pool, volumes)
     except MediaError as error:
         raise NothingAdded(f"nothing was added from {device}: {error}") from error
 

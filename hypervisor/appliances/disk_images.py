@@ -169,9 +169,10 @@ class DiskImages:
         self._run = run
         self._follow = follow
 
-    def probe(self, source: Source) -> Image:
-        """Every check of the module's docstring, or ImageRefused naming the file and the fix."""
-        return self._probe(source, depth=0)
+    def probe(self, source: Source, format: str | None = None) -> Image:
+        """Every check of the module's docstring, or ImageRefused naming the file and the fix. `format`:
+        the one a bundle's manifest says, instead of the one its name says."""
+        return self._probe(source, depth=0, expected=format)
 
     def _probe(self, source: Source, depth: int, expected: str | None = None) -> Image:
         name = source.name

@@ -28,6 +28,7 @@ from hypervisor.appliances.disk_images import NewGuest
 from hypervisor.appliances.install import copy_file, install_bundle
 from hypervisor.appliances.manifest import MANIFEST_NAME, NAME, load_bundle, xvd_name
 from hypervisor.appliances.xlcfg import ImportedAppliance, manifest_from_xl_cfg
+from hypervisor.settings.atomic import sync_directory
 from hypervisor.settings.names import NAME_VALID
 from hypervisor.settings.problems import FileProblems
 from hypervisor.settings.tomlwrite import dumps
@@ -238,6 +239,8 @@ class PoolTarget(Protocol):
     def taken(self, appliance: str, target: str) -> str | None: ...
     def make(self, appliance: str, target: str, size_mib: int, say: Say) -> tuple[Path, bool]: ...
     def remove(self, path: Path) -> None: ...
+    def rename(self, path: Path, appliance: str, target: str) -> Path: ...
+    def forget(self, appliance: str, target: str) -> None: ...
 
 
 class LocalTarget:
@@ -255,7 +258,7 @@ class LocalTarget:
             raise ImportRefused(f"the data store cannot take its disks now ({status.problem})")
         if status.group is None:
             raise ImportRefused("this host has no data store for its disks: set one up on the Storage screen (key t), "
-                                "or import onto a pool with --pool NAME")
+                                "or give another pool with --pool NAME (files, or one added by name)")
         self._group = status.group.name
         return status.group
 
@@ -272,6 +275,14 @@ class LocalTarget:
 
     def remove(self, path: Path) -> None:
         self._lvm.remove_lv(path.parent.name, path.name)
+
+    def rename(self, path: Path, appliance: str, target: str) -> Path:
+        name = volume_name(appliance, target)
+        self._lvm.rename_lv(path.parent.name, path.name, name)
+        return path.with_name(name)
+
+    def forget(self, appliance: str, target: str) -> None:
+        """A volume is made in one step (lvcreate): none is ever half made."""
 
 
 class FileTarget:
@@ -297,6 +308,16 @@ class FileTarget:
 
     def remove(self, path: Path) -> None:
         path.unlink(missing_ok=True)
+
+    def rename(self, path: Path, appliance: str, target: str) -> Path:
+        new = path.with_name(f"{volume_name(appliance, target)}.raw")
+        os.rename(path, new)
+        sync_directory(new.parent)
+        return new
+
+    def forget(self, appliance: str, target: str) -> None:
+        """The half-made image a cut in FilePool.volume leaves."""
+        (self._pool.folder / f".{volume_name(appliance, target)}.raw.partial").unlink(missing_ok=True)
 
 
 def pool_target(name: str, run: runner.Runner = runner.run) -> PoolTarget:

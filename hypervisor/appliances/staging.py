@@ -13,6 +13,10 @@ appliance's name once known, and, just before the rename, the new copy's inode n
 the cases apart afterwards: if the appliance's folder has it, the new copy is in place and the leftover
 is the old one (or nothing); if not, the leftover is an unfinished copy and the appliance is untouched.
 
+A bundle's disk images go onto guest volumes (bundle_disks.py); the record lists each before it is made.
+The sweep then removes the volumes of a copy that never took the appliance's name, and finishes giving
+them their names for one that did. Until that is done the work folder stays, and says so.
+
 An installer holds a lock (flock) on its work folder, so a sweep never removes a copy still being made.
 """
 from __future__ import annotations
@@ -29,6 +33,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from hypervisor.appliances import bundle_disks
+from hypervisor.appliances.bundle_disks import Targets
 from hypervisor.settings.atomic import sync_directory
 from hypervisor.settings.tomlwrite import dumps
 
@@ -43,6 +49,9 @@ class Staging:
     def __init__(self, into: Path, source: Path, replace: bool) -> None:
         self.into, self.source, self.replace = into, source, replace
         self.name: str | None = None
+        self.volumes: list[dict] = []       # {pool, target}: made under bundle_disks.adding_name
+        self.pending = False                # volumes recorded that are neither finished nor removed
+        self._copy_inode: int | None = None
 
     def __enter__(self) -> Staging:
         with _locked(self.into):        # no sweep between making the folder and locking it
@@ -58,7 +67,8 @@ class Staging:
 
     def __exit__(self, *exception) -> None:
         try:
-            remove_work_folder(self.folder)
+            if not self.pending:        # else the record is what the next sweep finishes or removes them by
+                remove_work_folder(self.folder)
         except OSError:
             pass            # the next sweep removes it, and says so
         finally:
@@ -69,15 +79,32 @@ class Staging:
         """Where the bundle is copied or unpacked."""
         return self.folder / "copy"
 
+    @property
+    def token(self) -> str:
+        """What this copy's volumes are told apart by."""
+        return self.folder.name.removeprefix(WORK_PREFIX)
+
     def named(self, name: str) -> None:
         self.name = name
         self._record()
+
+    def volume(self, pool: str, target: str) -> None:
+        """Recorded, on disk, before the volume is made."""
+        self.volumes.append({"pool": pool, "target": target})
+        self.pending = True
+        self._record()
+
+    def in_place(self) -> bool:
+        """The copy has taken the appliance's name."""
+        return self.name is not None and self._copy_inode is not None and \
+            _inode(self.into / self.name) == self._copy_inode
 
     def put_in_place(self, root: Path, target: Path) -> None:
         """Make the finished copy at `root` (in self.copy) the appliance at `target`: raises FileExistsError
         when `target` appeared meanwhile (without replace), or OSError with CANNOT_EXCHANGE's numbers."""
         sync_tree(root)
-        self._record(copy_inode=os.stat(root).st_ino)
+        self._copy_inode = os.stat(root).st_ino
+        self._record()
         if self.replace and target.exists():
             exchange(root, target)
         else:
@@ -89,33 +116,36 @@ class Staging:
                 raise
         sync_directory(target.parent)
 
-    def _record(self, **more: object) -> None:
+    def _record(self) -> None:
         """Replaced whole and on disk before the step it describes (no `.prev` hard link, as
         write_atomically keeps: the bundle may be added onto a FAT stick, which has none)."""
-        record = {"source": str(self.source), "replace": self.replace, **({"name": self.name} if self.name else {})}
+        record = {"source": str(self.source), "replace": self.replace, **({"name": self.name} if self.name else {}),
+                  **({"token": self.token, "volumes": self.volumes} if self.volumes else {}),
+                  **({"copy_inode": self._copy_inode} if self._copy_inode is not None else {})}
         temporary = self.folder / f".{RECORD}.new"
         with open(temporary, "w", encoding="utf-8") as file:
-            file.write(dumps({**record, **more}))
+            file.write(dumps(record))
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, self.folder / RECORD)
         sync_directory(self.folder)
 
 
-def sweep(into: Path) -> list[str]:
+def sweep(into: Path, pools: Targets | None = None) -> list[str]:
     """Remove what interrupted installs left in `into`; one sentence for each. A copy still being made
-    (its installer holds the lock) is left alone."""
+    (its installer holds the lock) is left alone. `pools` opens the pools a copy's volumes are on
+    (importing.pool_target unless a test gives its own)."""
     try:
         with _locked(into):
             return [said for folder in sorted(into.iterdir()) if _is_work_folder(folder)
-                    if (said := _sweep_one(into, folder))]
+                    if (said := _sweep_one(into, folder, pools))]
     except FileNotFoundError:
         return []           # no appliances folder (no data store yet): nothing was installed
     except OSError as error:
         return [f"could not look for unfinished appliance copies in {into}: {error.strerror}"]
 
 
-def _sweep_one(into: Path, folder: Path) -> str | None:
+def _sweep_one(into: Path, folder: Path, pools: Targets | None) -> str | None:
     try:
         fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     except OSError:
@@ -123,14 +153,39 @@ def _sweep_one(into: Path, folder: Path) -> str | None:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         said = f"removed {describe(into, folder)}"
+        volumes = _volumes(into, folder, pools)
         remove_work_folder(folder)
-        return said
+        return said + volumes
     except BlockingIOError:
         return None         # an install is still copying into it
     except OSError as error:
         return f"could not remove {folder}, left by an interrupted add or replace: {error.strerror}"
     finally:
         os.close(fd)
+
+
+def _volumes(into: Path, folder: Path, pools: Targets | None) -> str:
+    """The volumes a work folder's copy was given: named for its appliance once the copy is in place,
+    else removed. What was done, to add to the sweep's sentence; OSError (the folder then stays)."""
+    record = _read_record(folder)
+    volumes, name, token = record.get("volumes"), record.get("name"), record.get("token")
+    if not volumes or not isinstance(name, str) or not isinstance(token, str):
+        return ""
+    if pools is None:
+        from hypervisor.appliances.importing import pool_target
+        pools = pool_target
+    said: list[str] = []
+    try:
+        if record.get("copy_inode") is not None and _inode(into / name) == record["copy_inode"]:
+            done = bundle_disks.finish(pools, name, volumes, token, said.append)
+            what = f"; its volume{'s' * (len(done) > 1)} {', '.join(done)} put in place"
+        else:
+            removed = bundle_disks.discard(pools, name, volumes, token, said.append)
+            what = f", and the volume{'s' * (len(removed) > 1)} made for it, {', '.join(removed)}" if removed else ""
+    except Exception as error:      # a pool not there now: ImportRefused, StorageError
+        raise OSError(errno.EAGAIN, f"its volumes could not be seen to ({error}); the next boot or add tries "
+                                    "again") from None
+    return what + "".join(f"; {line}" for line in said)
 
 
 def describe(into: Path, folder: Path) -> str:

@@ -241,9 +241,9 @@ def cmd_add(args, xl: Xl) -> int:
     try:
         if args.from_device:
             added = add_from_device(args.from_device, args.source, Path(args.into), say, args.replace,
-                                    only_one_is_chosen=False)      # a script names what it adds
+                                    only_one_is_chosen=False, pool=args.pool)      # a script names what it adds
         else:
-            added = add_bundle(Path(args.source), Path(args.into), say, args.replace)
+            added = add_bundle(Path(args.source), Path(args.into), say, args.replace, pool=args.pool)
     except NothingAdded as error:
         return fail(str(error), EXIT_NOT_FOUND if error.not_found else EXIT_FAILED)
     if isinstance(added, Several):
@@ -380,12 +380,14 @@ def add_commands(groups) -> None:
     command("check", cmd_check, "check an appliance bundle folder's appliance.toml",
             ("folder", {"help": "bundle folder holding appliance.toml"}))
     add_import_command(commands, cmd_import)      # xl.cfg files here; images and packages in appliance_import.py
-    add = command("add", cmd_add, "install an appliance bundle (a folder or a .tar of one), its images copied "
-                                  "with progress", ("source", {"nargs": "?", "help": "bundle folder or .tar; with "
+    add = command("add", cmd_add, "install an appliance bundle (a folder or a .tar of one), its disk images "
+                                  "copied onto guest volumes with progress", ("source", {"nargs": "?", "help": "bundle folder or .tar; with "
                                                                "--from-device, its path on the device"}))
     add.add_argument("--from-device", metavar="DEVICE", help="a USB stick or disk partition holding the bundle "
                      "(sdb1): mounted read-only while it is read, then unmounted; without SOURCE, lists its bundles")
     add.add_argument("--replace", action="store_true", help="replace an installed appliance of the same name")
+    add.add_argument("--pool", default="local", help="where its disk images go: local (a volume on the data store, "
+                     "the default), files (an image on the data store), or a pool added by name")
     add.add_argument("--into", default=str(APPLIANCE_DIRS[0]), help=f"where appliances live (default {APPLIANCE_DIRS[0]})")
     command("autostart", cmd_autostart, "start the autostart appliances in order (run at boot)")
     add_display_command(commands)

@@ -174,6 +174,15 @@ class Lvm:
             self._need(self.vg(vg), size - current[0].size, f"growing {name} to {human_size(size)}")
             self._lvm(["lvresize", "--size", f"{size}b", f"{vg}/{name}"])
 
+    def rename_lv(self, vg: str, name: str, new: str) -> None:
+        """One step (lvrename): an open volume keeps its guest, under its new name."""
+        _check_name("volume group", vg)
+        _check_name("volume", name)
+        _check_name("volume", new)
+        self._lvm(["lvrename", vg, name, new], [
+            ("already exists", f"VG {vg} already has a volume called {new}: delete or rename that one first"),
+            ("not found", f"VG {vg} has no volume {name}: it may have been renamed or removed already")])
+
     def remove_lv(self, vg: str, name: str) -> None:
         _check_name("volume group", vg)
         _check_name("volume", name)

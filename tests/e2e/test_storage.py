@@ -30,7 +30,8 @@ MEDIUM_KERNEL = "/run/xenbox/medium/boot/vmlinuz"
 SEED = "seeded-by-an-image-file"
 # The boot medium's kernel, copied into the bundle (a guest is given no path outside it, see
 # guest_paths.py), and the sample's busybox ramdisk; the volume is the guest's first disk, xvda, a raw image
-# file in the bundle its second, xvdb (attached through a loop device), a qcow2 image on the files
+# file in the bundle its second, xvdb (which `appliance add` copies onto the data store volume keeper.xvdb,
+# sized for it: never into the bundle's folder on the small settings filesystem), a qcow2 image on the files
 # pool its third, xvdc (served by a QEMU that libxl starts in dom0 for it), and the second partition
 # of a SCSI LUN plugged into the host, named by its WWN, its fourth, xvdd; the LUN of an iSCSI target
 # reached over the network, attached with CHAP, its fifth, xvde; a raw image on an NFS share (the pool
@@ -278,7 +279,8 @@ def test_a_volume_on_the_data_store_keeps_what_its_guest_wrote_across_a_host_reb
         assert shell.status == 0 and "pool nas: ready, 10.0.2.2:/xenbox" in said, said
         listed = shell.run("xenbox storage pool list")
         assert re.search(r"nas +nfs +[\d.]+ [KMGT]iB +[\d.]+ [KMGT]iB +10\.0\.2\.2:/xenbox", listed), listed
-        # The bundle is made in dom0's /tmp, then added: copied onto the data store, its image with progress.
+        # The bundle is made in dom0's /tmp, then added: copied onto the data store, its image onto a volume of
+        # the volume group with progress.
         bundle = "/tmp/keeper"
         shell.run(f"mkdir -p {bundle} && cp {MEDIUM_KERNEL} {bundle}/")      # lines typed short: see XEN-NOTES
         shell.run(f"cp /usr/share/xenbox/appliances/sample-web/initrd.img {bundle}/ && "
@@ -289,6 +291,11 @@ def test_a_volume_on_the_data_store_keeps_what_its_guest_wrote_across_a_host_reb
         said = shell.run(f"xenbox appliance add {bundle}", 300)
         assert shell.status == 0 and f"added appliance keeper in {KEEPER}" in said, said
         assert "copied seed.img: 24 MiB in" in said, said
+        assert "seed.img goes onto a 24 MiB volume on pool local, keeper.xvdb" in said, said
+        said = shell.run(f"ls {KEEPER}; grep 'target = \"xvdb\"' {KEEPER}/appliance.toml; "
+                         "lvs --noheadings --units m -o lv_name,lv_size xenbox")
+        assert "seed.img" not in said and re.search(r"keeper\.xvdb +24\.00m", said), said
+        assert '{ mode = "ro", pool = "local", size_mib = 24, target = "xvdb" }' in said, said
         # Named by keeper, the LUN's second partition is kept from the data store's hands (no signature on it).
         assert "sda2: given to appliance keeper as its disk xvdd" in shell.run("xenbox storage disks")
         said = shell.run("xenbox appliance start keeper", 300)

@@ -27,10 +27,14 @@ def toml_problem(path):
     return None
 
 
-def sha256(folder):
+def sha256(folder, name):
+    """The appliance's disk.img: on its data store volume (`xenbox appliance add` puts it there, as xvda), or in
+    its folder (an answer file's install)."""
     path = os.path.join(folder or "/nonexistent", "disk.img")
     if not os.path.isfile(path):
-        return None
+        path = f"/dev/xenbox/{name}.xvda"
+        if not folder or not os.path.exists(path):
+            return None
     digest = hashlib.sha256()
     with open(path, "rb") as file:
         for block in iter(lambda: file.read(1 << 20), b""):
@@ -54,7 +58,7 @@ manifests = glob.glob(f"{ROOT}/appliances/*/appliance.toml")
 appliances = xenbox_json("appliance", "list")
 if isinstance(appliances, list):
     for row in appliances:
-        row["sha256"] = sha256(row.get("folder"))
+        row["sha256"] = sha256(row.get("folder"), row.get("name"))
 address = subprocess.run(["ip", "-4", "-o", "address", "show", "dev", "xenbr0"], capture_output=True, text=True)
 report = {
     "status": xenbox_json("storage", "status"),

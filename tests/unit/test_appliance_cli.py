@@ -206,7 +206,15 @@ def stick(tmp_path, monkeypatch):
     return folder, events
 
 
-def test_add_from_a_device_lists_its_bundles_then_adds_the_one_named_and_unmounts(tmp_path, stick, capsys):
+def test_add_from_a_device_lists_its_bundles_then_adds_the_one_named_and_unmounts(tmp_path, stick, capsys,
+                                                                                   monkeypatch):
+    """Its image goes onto the pool named: a real file pool in the test's folder (pools added by name are
+    read from the data store, which this host has not)."""
+    from hypervisor.appliances import importing
+    from hypervisor.storage.pools import FilePool
+    opened = []
+    monkeypatch.setattr(importing, "pool_target", lambda name: opened.append(name) or importing.FileTarget(
+        name, FilePool(folder=tmp_path / "nas", problem=lambda: None)))
     folder, events = stick
     into = tmp_path / "appliances"
     assert run("add", "--from-device", "sdb1", "--into", str(into))[0] == 0
@@ -214,8 +222,9 @@ def test_add_from_a_device_lists_its_bundles_then_adds_the_one_named_and_unmount
     assert "xenbox: bundles on sdb1:\n  bundles/web/\n" in out
     assert "`xenbox appliance add --from-device sdb1 bundles/web/`" in out
     assert events == ["mount sdb1", "umount sdb1"] and not into.exists()
-    assert run("add", "--from-device", "sdb1", "bundles/web/", "--into", str(into))[0] == 0
-    assert (into / "sample-web" / "appliance.toml").is_file()
+    assert run("add", "--from-device", "sdb1", "bundles/web/", "--into", str(into), "--pool", "nas")[0] == 0
+    assert (into / "sample-web" / "appliance.toml").is_file() and not (into / "sample-web" / "data.img").exists()
+    assert set(opened) == {"nas"} and (tmp_path / "nas" / "sample-web.xvda.raw").is_file()
     assert events[2:] == ["mount sdb1", "umount sdb1"]
     assert run("add", "--from-device", "sdb1", "photos", "--into", str(into))[0] == 1
     assert "photos is no bundle on the device (a folder holding appliance.toml or a .tar of one); it holds " \

@@ -108,7 +108,13 @@ def test_small_files_are_copied_without_progress_lines(tmp_path):
     assert said == [] and (tmp_path / "b").read_bytes() == b"x" * 1000
 
 
-def test_xenbox_appliance_add(tmp_path, capsys):
+def test_xenbox_appliance_add(tmp_path, capsys, monkeypatch):
+    """Its image goes onto a volume on the data store, which this host has not: a real file pool stands in
+    (test_appliance_add_volumes.py)."""
+    from hypervisor.appliances import importing
+    from hypervisor.storage.pools import FilePool
+    monkeypatch.setattr(importing, "pool_target", lambda name: importing.FileTarget(
+        name, FilePool(folder=tmp_path / "volumes", problem=lambda: None)))
     bundle = bundle_with_a_disk(tmp_path, mib=1)
     args = build_parser().parse_args(["appliance", "add", str(bundle), "--into", str(tmp_path / "installed")])
     assert args.handler(args, Xl(run=None)) == 0

@@ -65,3 +65,24 @@ def test_vg_and_lv_lifecycle_on_a_loop_device(loop):
     assert [(lv.name, lv.size, lv.active) for lv in lvm.lvs(name)] == [("web", 12 * MIB, True)]
     lvm.remove_lv(name, "web")
     assert lvm.lvs(name) == []
+
+
+def test_a_volume_is_renamed_in_one_step_and_the_refusals_name_the_fix(loop):
+    """As `appliance add` names a bundle's new volume once its copy is in place. The volumes are made inactive
+    (lvcreate -an -Zn), which needs no device-mapper, so this runs on any kernel."""
+    if not Path("/sys/class/misc/device-mapper").exists():      # LVM told so, as --driverloaded n would
+        with open(Path(os.environ["LVM_SYSTEM_DIR"]) / "lvm.conf", "a") as config:
+            config.write("global { activation = 0 }\n")
+    name = f"xbtest{os.getpid()}"
+    lvm = Lvm()
+    lvm.create_vg(name, [loop])
+    for volume in ("web.xvda.adding-k2j4", "web.xvdb"):
+        subprocess.run(["lvcreate", "-an", "-Zn", "-n", volume, "-L", "8m", name], check=True, capture_output=True)
+    lvm.rename_lv(name, "web.xvda.adding-k2j4", "web.xvda")
+    assert sorted(lv.name for lv in lvm.lvs(name)) == ["web.xvda", "web.xvdb"]
+    with pytest.raises(StorageError, match=f"^VG {name} already has a volume called web.xvdb: delete or rename"):
+        lvm.rename_lv(name, "web.xvda", "web.xvdb")
+    with pytest.raises(StorageError, match=f"^VG {name} has no volume web.xvdc: it may have been renamed"):
+        lvm.rename_lv(name, "web.xvdc", "web.xvdd")
+    with pytest.raises(StorageError, match="is not a usable volume name"):
+        lvm.rename_lv(name, "web.xvda", "../data")

@@ -524,8 +524,18 @@ def test_footer_shows_every_key_on_three_lines_at_80_columns():
     drive(test)
 
 
-def test_a_bundle_is_added_from_the_console_with_its_copy_said_and_a_broken_one_named(tmp_path):
+def data_store_volumes_in(folder: Path, monkeypatch) -> None:
+    """The console's add puts a bundle's images on the data store's volume group (pool local), which this
+    test host has not (and its kernel no device-mapper to make one): a real file pool in `folder` stands in."""
+    from hypervisor.appliances import importing
+    from hypervisor.storage.pools import FilePool
+    monkeypatch.setattr(importing, "pool_target", lambda name: importing.FileTarget(
+        name, FilePool(folder=folder, problem=lambda: None)))
+
+
+def test_a_bundle_is_added_from_the_console_with_its_copy_said_and_a_broken_one_named(tmp_path, monkeypatch):
     import shutil
+    data_store_volumes_in(tmp_path / "volumes", monkeypatch)
     places = Places(tmp_path / "saved", tmp_path / "cores", tmp_path / "logs", tmp_path / "installed")
     good, broken = tmp_path / "stick" / "web", tmp_path / "stick" / "broken"
     shutil.copytree(SAMPLE_WEB, good)
@@ -547,6 +557,8 @@ def test_a_bundle_is_added_from_the_console_with_its_copy_said_and_a_broken_one_
         assert pilot.app.notified[-1] == ("Added appliance sample-web: select it and press u to start it.",
                                           "information")
         assert (tmp_path / "installed" / "sample-web" / "appliance.toml").is_file()
+        assert not (tmp_path / "installed" / "sample-web" / "data.img").exists()      # its image is a volume
+        assert (tmp_path / "volumes" / "sample-web.xvda.raw").is_file()
         await pilot.press("a")
         await pilot.pause()
         pilot.app.screen.query_one(Input).value = str(broken)
@@ -559,6 +571,7 @@ def test_a_bundle_is_added_from_the_console_with_its_copy_said_and_a_broken_one_
 
 
 def test_a_bundle_is_added_from_a_stick_the_console_mounts_listing_them_when_there_are_several(tmp_path, monkeypatch):
+    data_store_volumes_in(tmp_path / "volumes", monkeypatch)
     """Mounting is the boundary (no stick on this build host; test_storage_media has the mount itself):
     `sdb1` is taken for a block device, and the mount is a stand-in recording each mount and unmount
     around a folder holding the stick's files. The bundles are installed for real."""
