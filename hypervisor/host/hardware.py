@@ -47,7 +47,7 @@ class Iommu:
             return "unknown (Xen's boot lines are no longer in its log)"
         if self.enabled:
             return f"enabled ({self.vendor})" if self.vendor else "enabled"
-        return "off: none found, or switched off in the firmware (PCI passthrough needs it)"
+        return "off (none, or off in the firmware; PCI passthrough needs it)"
 
 
 @dataclass(frozen=True)
@@ -274,8 +274,9 @@ def sections(hardware: Hardware) -> list[tuple[str, list[str]]]:
         nics += [f"{'':<8} firmware {file} missing" for file in nic.firmware]
     controllers = [c.line for c in hardware.controllers]
     drivers = {c.address: c.driver or "no driver" for c in hardware.controllers}
-    disks = [f"{d.name:<8} {human_size(d.size):>9}  {d.stable_id or 'no stable id'}  on "
-             + (f"{d.controller} ({drivers[d.controller]})" if d.controller else "no controller found")
-             for d in hardware.disks]
+    disks = []
+    for d in hardware.disks:      # two lines each: a stable id can be 60 characters long
+        on = f"{d.controller} ({drivers[d.controller]})" if d.controller else "no controller found"
+        disks += [f"{d.name:<8} {human_size(d.size):>9}  on {on}", f"{'':<8} id {d.stable_id or 'none'}"]
     return [("CPU", cpu_lines), ("Memory", memory), ("NICs", nics or ["none found"]),
             ("Disk controllers", controllers or ["none found"]), ("Disks", disks or ["none found"])]

@@ -95,10 +95,12 @@ def test_the_whole_report_and_its_text(sysfs):
     assert report.cpu.microcode.said == "this CPU cannot load microcode under Xen"
     text = dict(hardware.sections(report))
     assert text["CPU"][2:5] == ["VT-x/AMD-V available (AMD-V)", "HAP        yes (EPT/NPT)",
-                                "IOMMU      off: none found, or switched off in the firmware (PCI passthrough needs it)"]
+                                "IOMMU      off (none, or off in the firmware; PCI passthrough needs it)"]
     assert "eth0     8139cp       52:54:00:12:34:57  link up, carrier, in xenbr0" in text["NICs"]
     assert "0000:00:09.0  SCSI (sym53c8xx, 1000:0012)" in text["Disk controllers"]
-    assert "sdc         64 MiB  scsi-0QEMU_QEMU_HARDDISK_XB-LSI  on 0000:00:09.0 (sym53c8xx)" in text["Disks"]
+    at = text["Disks"].index("sdc         64 MiB  on 0000:00:09.0 (sym53c8xx)")
+    assert text["Disks"][at + 1] == "         id scsi-0QEMU_QEMU_HARDDISK_XB-LSI"
+    assert max(len(line) for _, lines in hardware.sections(report) for line in lines) <= 76    # 80 columns
 
 
 def run_cli(sysfs, *flags):
