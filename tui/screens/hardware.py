@@ -19,6 +19,7 @@ from tui.widgets.header import ClockedScreen, ScreenHeader
 from tui.widgets.key_footer import KeyFooter
 
 
+HARDWARE_KEY_WIDTH = 13     # "P Power off" and a space: the app's keys show here too
 PARTS = 5       # CPU, memory, NICs, disk controllers, disks: sections()'s blocks
 
 
@@ -43,7 +44,7 @@ class HardwareScreen(ClockedScreen):
             yield Static("Reading the hardware ...", classes="box", id="part-0")
             for number in range(1, PARTS):
                 yield Static("", classes="box", id=f"part-{number}")
-        yield KeyFooter()
+        yield KeyFooter(HARDWARE_KEY_WIDTH)
 
     def on_mount(self) -> None:
         self.sub_title = "Hardware"
