@@ -58,6 +58,8 @@ class Machine:
     reboot: bool = False             # a guest reboot restarts the machine; else QEMU exits (tests see it end)
     host_forwards: list[str] = field(default_factory=list)   # user-net hostfwd rules: "tcp:127.0.0.1:8080-10.0.2.16:80"
     nics: int = 1                    # e1000 NICs (eth0, eth1, ...), each on a user network of its own
+    nic_models: list[str] = field(default_factory=list)   # instead: one NIC per QEMU model named, in order
+    devices: list[str] = field(default_factory=list)      # more QEMU arguments: controllers and their disks
     # Xen's serial keys (Ctrl-A three times) stay on only when the firmware asks: board/pc/grub.cfg
     # reads this SMBIOS system SKU. A developer's `make run` and the e2e tests' hang diagnosis want them.
     xen_serial_keys: bool = False
@@ -93,10 +95,10 @@ class Machine:
             argv += ["-device", "virtio-scsi-pci,id=scsi0"]
         if self.monitor:
             argv += ["-monitor", f"unix:{self.monitor},server,nowait"]
-        for number in range(self.nics):
+        for number, model in enumerate(self.nic_models or ["e1000"] * self.nics):
             forwards = "".join(f",hostfwd={rule}" for rule in self.host_forwards) if number == 0 else ""
-            argv += ["-netdev", f"user,id=net{number}{forwards}", "-device", f"e1000,netdev=net{number}"]
-        return argv
+            argv += ["-netdev", f"user,id=net{number}{forwards}", "-device", f"{model},netdev=net{number}"]
+        return argv + self.devices
 
 
 def pick_accel(iso_tree_kernel: Path) -> str:

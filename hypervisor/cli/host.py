@@ -42,6 +42,19 @@ def host_info(args: argparse.Namespace, xl: Xl) -> int:
     return 0
 
 
+def host_hardware(args: argparse.Namespace, xl: Xl, root: Path = Path("/")) -> int:
+    from hypervisor.host.hardware import as_json, read_hardware, sections
+    hardware = read_hardware(xl, root / "sys", root / "proc" / "cpuinfo")
+    if args.json:
+        print(json.dumps(as_json(hardware), indent=2))
+        return 0
+    for title, lines in sections(hardware):
+        print(title)
+        for line in lines:
+            print(f"  {line}")
+    return 0
+
+
 def host_shutdown_guests(args: argparse.Namespace, xl: Xl) -> int:
     shutdown_guests(xl, timeout=args.timeout, say=say)
     return 0
@@ -95,6 +108,10 @@ def add_commands(groups) -> None:
     info = host.add_parser("info", help="hostname, addresses, Xen version, CPU, memory and HVM support")
     info.add_argument("--json", action="store_true", help="print JSON")
     info.set_defaults(handler=host_info)
+    hardware = host.add_parser("hardware", help="CPU (microcode, VT-x/AMD-V, HAP, IOMMU), memory, NICs, "
+                               "disk controllers and disks")
+    hardware.add_argument("--json", action="store_true", help="print JSON")
+    hardware.set_defaults(handler=host_hardware)
     stop = host.add_parser("shutdown-guests", help="shut every guest down cleanly, destroy what remains")
     stop.add_argument("--timeout", type=float, default=60, help="seconds to wait before destroying (default 60)")
     stop.set_defaults(handler=host_shutdown_guests)

@@ -201,3 +201,26 @@ def test_the_new_guest_steps():
     for said in ("New guest, step 1: Name", "The new guest's name (letters, digits, _ . -):", "debian-web",
                  "Type, then Enter to go on; Esc goes back a step.", "esc Back"):
         assert has_line(lines, said), (said, lines)
+
+
+def test_the_hardware_screen(tmp_path):
+    """The Hardware screen (key h) on the mixed machine's capture (tests/fixtures/hardware/qemu-mix)."""
+    from hypervisor.host.hardware import read_hardware
+    from hypervisor.xen.xl import Xl
+    from sysfs_tree import rebuild
+    from test_host_hardware import MIX, answer
+    from tui.screens.hardware import HardwareScreen
+    from tui_pilot import ScreenApp
+    sysfs = rebuild(MIX / "sysfs.json", tmp_path / "capture")
+
+    async def draw():
+        read = lambda: read_hardware(Xl(run=answer), sysfs, sysfs.parent / "proc" / "cpuinfo")   # noqa: E731
+        app = ScreenApp(HardwareScreen(Xl(run=answer), read))
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            return picture(app, "hardware")
+    lines = asyncio.run(draw())
+    for said in ("model      QEMU Virtual CPU version 2.5+ (2 cores)", "VT-x/AMD-V available (AMD-V)",
+                 "3071 MiB total, 1918 MiB free (Xen)", "eth0     8139cp       52:54:00:12:34:57"):
+        assert has_line(lines, said), (said, lines)
+    assert has_line(lines, "u Update") and has_line(lines, "esc Back")

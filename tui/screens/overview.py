@@ -46,7 +46,7 @@ class OverviewScreen(ClockedScreen):
     #datastore { height: auto; padding: 0 1; }
     """
     BINDINGS = [Binding("a", "appliances", "Appliances"), Binding("t", "storage", "Storage"),
-                Binding("n", "network", "Network")]
+                Binding("n", "network", "Network"), Binding("h", "hardware", "Hardware")]
 
     def __init__(self, xl: Xl) -> None:
         super().__init__()
@@ -98,6 +98,10 @@ class OverviewScreen(ClockedScreen):
     def action_network(self) -> None:
         from tui.screens.network import NetworkScreen
         self.app.push_screen(NetworkScreen())
+
+    def action_hardware(self) -> None:
+        from tui.screens.hardware import HardwareScreen
+        self.app.push_screen(HardwareScreen(self.xl))
 
     def action_storage(self) -> None:
         from tui.screens.storage import StorageScreen

@@ -16,6 +16,8 @@ def describe(host: HostSummary) -> str:
         f"CPU     {host.cpu_model} - {host.cores} cores",
         f"Memory  {host.memory_total_mib} MiB total, {host.memory_free_mib} MiB free ({used} MiB in use)",
         host.hvm.line,
+        # a driver that asked for firmware the image lacks: the NIC or disk behind it may not work
+        *(f"Firmware {problem.line}" for problem in host.missing_firmware),
     ])
 
 

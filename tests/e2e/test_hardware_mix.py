@@ -1,0 +1,76 @@
+"""Several NICs and disk controllers in one boot (issue 21's hardware matrix under QEMU, real drivers):
+`xenbox host hardware --json` names each NIC's driver and each controller with its disk; each disk is in
+the Storage listing (`xenbox storage disks --json`) with the same stable id; the management NIC is under
+xenbr0 with a DHCP address from QEMU's user network (10.0.2.x). The rest of the matrix is the slow variant."""
+import json
+
+import pytest
+
+from hardware_mix import CONTROLLERS, MORE_CONTROLLERS, MORE_NICS, NICS, mix_devices
+from machine import OVERVIEW, Shell, booted, leave_first_boot_for_later, wait_for_console
+
+# xenbr0's DHCP lease: udhcpc runs in the background from the boot on; seconds under TCG when idle.
+DHCP_WAIT = "for i in $(seq 90); do ip -4 -o a s xenbr0 | grep -q ' 10.0.2.' && break; sleep 2; done"
+
+
+def one_line_json(shell: Shell, command: str):
+    """A command's JSON printed on one line (a boot message may land among the shell's lines)."""
+    said = shell.run(f"{command} | python3 -m json.tool --compact")
+    assert shell.status == 0, said
+    return json.loads(next(line for line in said.splitlines() if line.startswith(("{", "["))))
+
+
+def check_the_mix(iso, tmp_path, name: str, nics: dict[str, str], controllers: dict, not_yet: tuple = ()) -> None:
+    """`not_yet`: controllers whose driver binds but whose disk Linux has not been seen to find here: the rest
+    is checked, then the test is an expected failure while the disk stays missing (a pass once it shows)."""
+    with booted(iso, name, nic_models=list(nics), devices=mix_devices(tmp_path, controllers)) as console:
+        wait_for_console(console)
+        leave_first_boot_for_later(console)
+        with Shell(console) as shell:
+            shell.run(DHCP_WAIT)
+            address = shell.run("ip -4 -o a s xenbr0")
+            hardware = one_line_json(shell, "xenbox host hardware --json")
+            listed = one_line_json(shell, "xenbox storage disks --json")
+            drivers_said = shell.run("dmesg | grep -i -E 'mpt|sas|sym|nvme|scsi' | tail -40")
+        # The console's Hardware screen (key h) over the serial line: the management NIC's line, then back.
+        console.press("h")
+        console.wait_for_screen(r"(?s)VT-x/AMD-V available.*NICs.*carrier, in xenbr0", 180)
+        console.press("\x1b")
+        console.wait_for_screen(OVERVIEW, 180)
+
+    assert " 10.0.2." in address, address
+    found = {nic["driver"]: nic for nic in hardware["nics"]}
+    assert set(found) == set(nics.values()), hardware["nics"]
+    management = [nic for nic in hardware["nics"] if nic["bridge"] == "xenbr0"]
+    # its cable has a peer (pcnet32 leaves operstate "unknown": the carrier is what tells)
+    assert len(management) == 1 and management[0]["carrier"] is True, hardware["nics"]
+    assert all(nic["mac"] and nic["firmware_state"] == "ok" for nic in hardware["nics"]), hardware["nics"]
+
+    drivers = {c["address"]: c["driver"] for c in hardware["controllers"]}
+    storage_ids = {disk["name"]: disk["stable_id"] for disk in listed}
+    missing = []
+    for label, controller in controllers.items():
+        assert controller.driver in drivers.values(), (label, hardware["controllers"])
+        disk = next((d for d in hardware["disks"] if d["stable_id"] and controller.serial in d["stable_id"]), None)
+        if disk is None and label in not_yet:
+            missing.append(label)
+            continue
+        assert disk is not None, (label, hardware["disks"], drivers_said)
+        assert drivers.get(disk["controller"]) == controller.driver, (label, disk, hardware["controllers"])
+        assert disk["size"] == 64 << 20, disk
+        assert storage_ids.get(disk["name"]) == disk["stable_id"], (label, disk, listed)
+    if missing:
+        pytest.xfail(f"no disk behind {', '.join(missing)} (driver bound, no target found):\n{drivers_said}")
+
+
+def test_three_nics_and_four_disk_controllers_in_one_boot(iso, tmp_path):
+    check_the_mix(iso, tmp_path, "hardware-mix", NICS, CONTROLLERS)
+
+
+@pytest.mark.slow
+def test_the_rest_of_the_matrix_in_one_boot(iso, tmp_path):
+    # mptsas binds QEMU's mptsas1068 ("ioc0: LSISAS1068 A0 ... Ports=8") but reports no end device, so no
+    # disk: seen in three slow boots (2026-12-07). A boot with that controller alone, 30 s after the console:
+    # /sys/class/sas_phy has phy-2:0..7, sas_port and sas_end_device are empty, no target under host2; the
+    # kernel says nothing more. Not yet understood (QEMU's SAS IO unit page, or DMA under Xen's dom0).
+    check_the_mix(iso, tmp_path, "hardware-mix-more", MORE_NICS, MORE_CONTROLLERS, not_yet=("mpt",))
