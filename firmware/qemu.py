@@ -51,6 +51,7 @@ class Machine:
     memory_mib: int | None = None
     vga: bool = False
     disks: list[Path] = field(default_factory=list)
+    cdroms: list[Path] = field(default_factory=list)    # more CD-ROM drives on IDE, each holding an image
     monitor: Path | None = None      # a unix socket for QEMU's monitor (tests unplug disks there)
     scsi: bool = False               # a virtio-scsi controller (scsi0), empty: tests plug LUNs into it
     serial: str = "stdio"
@@ -88,6 +89,8 @@ class Machine:
             # The CD first: SeaBIOS tries hard disks before it, and a partitioned one (a GPT's
             # protective MBR carries the boot signature) would be jumped into and hang, silent.
             argv += ["-drive", f"media=cdrom,format=raw,readonly=on,file={self.iso}", "-boot", "order=d"]
+        for cdrom in self.cdroms:
+            argv += ["-drive", f"media=cdrom,format=raw,readonly=on,file={cdrom}"]
         for number, disk in enumerate(self.disks):
             argv += ["-drive", f"if=none,id=disk{number},format=raw,file={disk}",
                      "-device", f"virtio-blk-pci,drive=disk{number},id=vdisk{number},serial=XB-DISK-{number}"]

@@ -87,8 +87,12 @@ def disk_spec(disk: Disk, hvm: bool = False) -> str:
     params = [f"format={disk.format}", f"vdev={disk.target}", f"access={disk.mode}"]
     # Raw disks go to the kernel's block backend through XenBox's small hotplug script: Xen's is
     # too slow under load and needs util-linux's losetup for image files. An HVM guest's image
-    # files are left to its device model, which opens them itself; block devices never are.
-    uses_script = disk.format == "raw" and (disk.pool is not None or disk.device is not None or not hvm)
+    # files are left to its device model, which opens them itself; block devices never are, but for
+    # a host CD/DVD drive: libxl 4.17 has no backend for a CD-ROM given a script ("no suitable
+    # backend for disk hdc"), and the device model reads the drive as it reads an ISO.
+    host_drive = disk.cdrom and disk.device is not None
+    uses_script = disk.format == "raw" and not host_drive and (disk.pool is not None or disk.device is not None
+                                                                or not hvm)
     script = [f"script={BLOCK_SCRIPT}"] if uses_script else []
     # qcow2 is read by QEMU: libxl starts one in dom0 for a PV/PVH guest's qcow2 disks (and an HVM
     # guest's device model serves its own). Named, so the xl.cfg says which backend a disk has.

@@ -8,6 +8,8 @@ sr1) is not: it follows probe order. The drive XenBox booted from is never offer
 """
 from __future__ import annotations
 
+import fcntl
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +23,9 @@ ATA_PORT = re.compile(r"^ata(\d+)$")
 SCSI_DEVICE = re.compile(r"^\d+:(\d+:\d+:\d+)$")         # host:channel:target:lun; the host number follows probe order
 USB_PORT = re.compile(r"^\d+-[\d.]+$")                   # 2-1, 1-1.4
 SECTOR = 512
+# linux/cdrom.h: the drive's own word on its tray. The size sysfs shows is no answer: an empty drive reads
+# as 1 GiB there (the sr driver's guess when the drive cannot say its capacity, seen under QEMU).
+CDROM_DRIVE_STATUS, CDSL_CURRENT, CDS_DISC_OK = 0x5326, 0x7FFFFFFF, 4
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,22 @@ def place_id(device_path: Path, sysfs: Path = Path("/sys")) -> str | None:
     return "-".join(words)
 
 
-def cd_drives(sysfs: Path = Path("/sys"), booted: Callable[[], str | None] = boot_device) -> list[CdDrive]:
+def disc_in(path: str) -> bool:
+    """Whether the drive at `path` holds a disc it can read (opened without waiting for one)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        return fcntl.ioctl(fd, CDROM_DRIVE_STATUS, CDSL_CURRENT) == CDS_DISC_OK
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def cd_drives(sysfs: Path = Path("/sys"), booted: Callable[[], str | None] = boot_device,
+              has_disc: Callable[[str], bool] = disc_in) -> list[CdDrive]:
     """The host's CD/DVD drives (sr*), the boot medium left out, by kernel name."""
     boot = booted()
     found = []
@@ -71,7 +91,8 @@ def cd_drives(sysfs: Path = Path("/sys"), booted: Callable[[], str | None] = boo
         device = block / "device"
         model = " ".join(filter(None, (_read(device / "vendor"), _read(device / "model"))))
         sectors = _read(block / "size")
-        found.append(CdDrive(block.name, path, stable_id, model, int(sectors) * SECTOR if sectors.isdigit() else 0))
+        disc = int(sectors) * SECTOR if sectors.isdigit() and has_disc(path) else 0
+        found.append(CdDrive(block.name, path, stable_id, model, disc))
     return found
 
 

@@ -1,10 +1,11 @@
 """New HVM guests made with `xenbox appliance create` from an ISO of the ISO library, on one booted host:
 a BIOS (SeaBIOS) guest booting a real rescue ISO that nobody here built (Debian's grub-rescue-pc) and a UEFI
 (OVMF) guest built beside it, then the CD ejected from the running guest and kept ejected across a restart, in
-which the guest boots from its disk.
+which the guest boots from its disk. Last, a guest boots from the disc in the host's own second CD drive.
 
-The host gets a blank disk for its data store and a stick holding the ISO and a small script (new_guests/
-hvm.py) that reads Xen, the device model's process and QEMU's monitor (QMP) in dom0.
+The host gets a blank disk for its data store, a stick holding the ISO and a small script (new_guests/
+hvm.py) that reads Xen, the device model's process and QEMU's monitor (QMP) in dom0, and a second CD drive
+holding the same ISO (the first holds XenBox).
 One machine serves every test here, in order: each step leaves the host as the next expects.
 """
 import hashlib
@@ -50,7 +51,7 @@ def shell(iso, tmp_path_factory):
     data = folder / "data.img"
     with open(data, "wb") as disk:
         disk.truncate(2048 * 1024 * 1024)
-    with booted(iso, "new-guests", disks=[data, stick(folder)]) as console:
+    with booted(iso, "new-guests", disks=[data, stick(folder)], cdroms=[RESCUE_ISO]) as console:
         wait_for_console(console)
         leave_first_boot_for_later(console)
         with Shell(console) as shell:
@@ -187,3 +188,24 @@ def test_a_cd_goes_into_a_drive_the_guest_was_started_with_empty(shell):
     run(shell, "xenbox appliance cd-insert bios-cd $I")
     assert cd_of(guest(shell, "bios-cd"))["file"] is not None
     assert run(shell, f"grep -c isos/$I {APPLIANCES}/bios-cd/appliance.toml").strip() == "1"
+
+def test_a_guest_boots_from_the_disc_in_the_hosts_cd_drive(shell):
+    run(shell, "xl destroy bios-cd")            # one small HVM guest at a time on this host
+    drives = json.loads(run(shell, "xenbox storage cd-drives --json"))
+    # The boot medium (XenBox's own drive, sr0) is never offered; the second drive is, by its place on the
+    # controller, and so is the empty drive QEMU's PC always has on the secondary IDE channel (no disc in it:
+    # sysfs shows its size as 1 GiB, the kernel's guess, and the drive's own status says it is empty).
+    assert [(d["path"], d["disc_bytes"]) for d in drives] == [("/dev/sr1", RESCUE_ISO.stat().st_size),
+                                                              ("/dev/sr2", 0)], drives
+    drive = drives[0]["stable_id"]
+    assert drive.startswith("pci-") and drive.endswith("-ata-1.1"), drive        # the primary channel's slave
+    said = run(shell, f"$C drive-cd --cd-drive {drive} --disk-size 64M --memory 128", GUEST_START)
+    assert "drive-cd created and started" in said
+    assert run(shell, f"grep -c 'device = \"{drive}\"' {APPLIANCES}/drive-cd/appliance.toml").strip() == "1"
+    deadline = time.monotonic() + 300
+    while ((cd := cd_of(guest(shell, "drive-cd")))["read"] or 0) < GRUB_READ and time.monotonic() < deadline:
+        time.sleep(5)
+    assert cd["file"] == "/dev/sr1" and (cd["read"] or 0) >= GRUB_READ, f"GRUB never read from the host's drive: {cd}"
+    refused = shell.run("xenbox appliance cd-eject drive-cd")
+    assert shell.status == 1 and "is the host's CD/DVD drive" in refused, refused
+    run(shell, "xl destroy drive-cd")
