@@ -31,8 +31,9 @@ ADDING = "adding-"
 REPLACED = "replaced-"
 
 
-class Target(Protocol):
-    """A pool the volumes go on (importing.py's LocalTarget and FileTarget)."""
+class PoolTarget(Protocol):
+    """A pool guest volumes go on, for an added bundle's images and an import's disks: their room, their
+    names, and making and removing them (importing.py's LocalTarget and FileTarget)."""
     name: str
 
     def free(self) -> int: ...
@@ -43,7 +44,7 @@ class Target(Protocol):
     def forget(self, appliance: str, target: str) -> None: ...       # what a cut left of one being made
 
 
-Targets = Callable[[str], Target]       # a pool's name -> its target (importing.pool_target)
+Targets = Callable[[str], PoolTarget]       # a pool's name -> its target (importing.pool_target)
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,11 @@ import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Callable
 
 from hypervisor import runner
 from hypervisor.appliances import disk_images, guest_paths
+from hypervisor.appliances.bundle_disks import PoolTarget
 from hypervisor.appliances.disk_images import NewGuest
 from hypervisor.appliances.install import copy_file, install_bundle
 from hypervisor.appliances.manifest import MANIFEST_NAME, NAME, load_bundle, xvd_name
@@ -229,18 +230,6 @@ class ImportedGuest:
     firmware: str
     disks: tuple[ImportedDisk, ...]
     warnings: tuple[str, ...]
-
-
-class PoolTarget(Protocol):
-    """Where the imported disks go: their room, their names, and making and removing them."""
-    name: str
-
-    def free(self) -> int: ...
-    def taken(self, appliance: str, target: str) -> str | None: ...
-    def make(self, appliance: str, target: str, size_mib: int, say: Say) -> tuple[Path, bool]: ...
-    def remove(self, path: Path) -> None: ...
-    def rename(self, path: Path, appliance: str, target: str) -> Path: ...
-    def forget(self, appliance: str, target: str) -> None: ...
 
 
 class LocalTarget:
