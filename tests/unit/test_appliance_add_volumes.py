@@ -8,9 +8,7 @@ is checked on a real loop device.
 """
 import os
 import shutil
-import signal
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
@@ -27,7 +25,7 @@ from hypervisor.cli.main import build_parser
 from hypervisor.storage.pools import FilePool
 from hypervisor.xen.xl import Xl
 
-from test_appliance_interrupted import CHANGES, WRITING
+from test_appliance_interrupted import install_killed_at
 
 SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "appliances" / "sample-web"
 MIB = 1024 * 1024
@@ -306,29 +304,7 @@ def changes_made(tmp_path: Path, source: Path, replace: bool) -> int:
 
 
 def killed_at(change: int, source: Path, into: Path, pool: Path, replace: bool, count_into: Path | None = None) -> bool:
-    pid = os.fork()
-    if pid == 0:
-        try:
-            made = 0
-
-            def cut_before_a_change(event: str, args: tuple) -> None:
-                nonlocal made
-                if event in CHANGES or event == "open" and isinstance(args[2], int) and args[2] & WRITING:
-                    made += 1
-                    if made == change:
-                        os.kill(os.getpid(), signal.SIGKILL)
-            sys.addaudithook(cut_before_a_change)
-            install_bundle(source, into, replace=replace, volumes=file_pool(pool), pool="files")
-            if count_into:
-                count_into.write_text(str(made))
-            os._exit(0)
-        except BaseException:
-            os._exit(1)
-    _, status = os.waitpid(pid, 0)
-    if os.WIFSIGNALED(status):
-        return True
-    assert os.WEXITSTATUS(status) == 0, "the install failed by itself, not by the cut"
-    return False
+    return install_killed_at(change, source, into, replace, count_into, volumes=file_pool(pool), pool="files")
 
 
 def test_a_tar_bundles_image_is_unpacked_then_moved_onto_its_volume(tmp_path):

@@ -52,10 +52,10 @@ def files(folder: Path) -> dict[str, bytes]:
 
 
 def install_killed_at(change: int, source: Path, into: Path, replace: bool, count_into: Path | None = None,
-                      prepare=lambda: None) -> bool:
-    """Run install_bundle in a forked child that SIGKILLs itself just before its `change`-th change to the
-    filesystem (or where `prepare`, run in the child first, says); True if it was killed, False if the install
-    made fewer changes and finished."""
+                      prepare=lambda: None, **install_options) -> bool:
+    """Run install_bundle (with `install_options`) in a forked child that SIGKILLs itself just before its
+    `change`-th change to the filesystem (or where `prepare`, run in the child first, says); True if it was
+    killed, False if the install made fewer changes and finished."""
     pid = os.fork()
     if pid == 0:                        # the child: never returns into pytest
         try:
@@ -69,7 +69,7 @@ def install_killed_at(change: int, source: Path, into: Path, replace: bool, coun
                     if made == change:
                         os.kill(os.getpid(), signal.SIGKILL)
             sys.addaudithook(cut_before_a_change)
-            install_bundle(source, into, replace=replace)
+            install_bundle(source, into, replace=replace, **install_options)
             if count_into:
                 count_into.write_text(str(made))
             os._exit(0)
