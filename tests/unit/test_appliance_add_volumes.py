@@ -25,19 +25,8 @@ from hypervisor.cli.main import build_parser
 from hypervisor.storage.pools import FilePool
 from hypervisor.xen.xl import Xl
 
+from test_appliance_install import MIB, SAMPLE, Clock
 from test_appliance_interrupted import install_killed_at
-
-SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "appliances" / "sample-web"
-MIB = 1024 * 1024
-
-
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        self.now += 1.0
-        return self.now
 
 
 def web(tmp_path: Path, which: str = "new", mib: int = 0, sparse_mib: int = 0) -> Path:
