@@ -35,8 +35,8 @@ def test_a_1kib_paste_at_115200_baud_reaches_dom0_intact(iso):
     """Slow suite, on an otherwise idle host: it passed twice here, and failed in a clean `make test` run
     (Dec 2026) with another emulated machine beside it, 22 bytes lost at about byte 128 of the paste. That is
     Xen's serial input ring for dom0 (128 bytes, fixed at Xen's build) filling while dom0's vCPU, emulated on
-    a host with no core to spare, did not run for the 11 ms it takes to fill. Not XenBox's to fix (README:
-    the serial port); real hardware gives dom0 its time."""
+    a host with no core to spare, did not run for the 11 ms it takes to fill. Not XenBox's to fix (docs/design.md,
+    on pasted lines); real hardware gives dom0 its time."""
     with booted(iso, "com2-paste", serial_on_com2=True) as console:
         console.wait_for_output(rb"\(console on COM2\)", LIMIT)
         console.press("2")
