@@ -185,9 +185,13 @@ def test_a_cd_goes_into_a_drive_the_guest_was_started_with_empty(shell):
     from the drive's PV backend at start, then "Error happened with the QMP connection to QEMU", seen here in
     Dec 2026). So launch starts such a drive with a blank placeholder and ejects it before the guest runs."""
     assert cd_of(guest(shell, "bios-cd"))["file"] is None             # started just now with the drive empty
+    # Paused, as in the test before: once, in a clean CI run with the guest running GRUB, this host (dom0 and
+    # Xen under TCG, beside another emulated machine) froze for good during this cd-insert, typed keys unechoed.
+    run(shell, "xl pause bios-cd")
     run(shell, "xenbox appliance cd-insert bios-cd $I")
     assert cd_of(guest(shell, "bios-cd"))["file"] is not None
     assert run(shell, f"grep -c isos/$I {APPLIANCES}/bios-cd/appliance.toml").strip() == "1"
+
 
 def test_a_guest_boots_from_the_disc_in_the_hosts_cd_drive(shell):
     run(shell, "xl destroy bios-cd")            # one small HVM guest at a time on this host
