@@ -14,6 +14,7 @@ from typing import Callable
 
 from hypervisor.answer.parse import Answer, Appliance, disk_problems
 from hypervisor.appliances.catalog import APPLIANCE_DIRS
+from hypervisor.appliances.bundle_disks import Targets
 from hypervisor.appliances.install import install_bundle
 from hypervisor.appliances.manifest import MANIFEST_NAME, load_bundle, parse_manifest_bytes
 from hypervisor.appliances.safe_tar import sketch_bundle
@@ -92,6 +93,27 @@ def host_problems(answer: Answer, folder: Path | None, disks: list[Disk], boot_d
             problems.append(Problem(f"storage.pools[{index}]", pool.name, "is kept on the data store, and this "
                                     "answer file makes none: add storage.data_disks"))
     problems += find_bundles(answer, folder)[1]
+    problems += pool_problems(answer)
+    return problems
+
+
+def pool_problems(answer: Answer) -> list[Problem]:
+    """An appliance's disk images go onto volumes on a pool that exists by the appliances step: the data
+    store's own (local, files) or a folder pool of this answer file. An NFS share is mounted only later."""
+    folders = {pool.name for pool in answer.storage.pools if pool.type == "file"}
+    problems = []
+    for index, appliance in enumerate(answer.appliances):
+        if appliance.pool is None:
+            continue
+        where = f"appliances[{index}].pool"
+        if not answer.storage.data_disks:
+            problems.append(Problem(where, appliance.pool, "needs a data store to put volumes on: add "
+                                                           "storage.data_disks, or leave pool out"))
+        elif appliance.pool not in {"local", "files"} | folders:
+            problems.append(Problem(where, appliance.pool, "must be local (the data store's volume group), files "
+                                    "(its image folder) or the name of a type = \"file\" pool of this answer "
+                                    "file" + (f" ({', '.join(sorted(folders))})" if folders else "") +
+                                    "; an NFS share is mounted after the appliances are installed"))
     return problems
 
 
@@ -195,11 +217,17 @@ def _appliances(answer: Answer, folder: Path | None, say: Say) -> None:
         say(f"answer file: appliance {installed.name} installed in {installed}")
 
 
-def _install(bundle: Bundle, say: Say) -> Path:
+def _install(bundle: Bundle, say: Say, has_data_store: Callable[[], bool] | None = None,
+             volumes: Targets | None = None) -> Path:
+    """Its disk images become volumes on its pool, as `xenbox appliance add` does; with no data store
+    (nothing kept anyway) they stay in its folder. `volumes` opens a pool by name (importing.pool_target)."""
+    from hypervisor.appliances.importing import pool_target
     overrides = {key: value for key, value in (("enabled", bundle.appliance.autostart),
                                                 ("order", bundle.appliance.order)) if value is not None}
+    on_store = (has_data_store or DataStore().is_mounted)()
     return install_bundle(bundle.path, INSTALL_INTO, lambda line: say(f"answer file: {line}"), replace=True,
-                          autostart=overrides)
+                          autostart=overrides, volumes=(volumes or pool_target) if on_store else None,
+                          pool=bundle.appliance.pool or "local")
 
 
 Refused = Callable[[FileProblems, str, str], None]     # (the file's problems, what the boot does instead, the fix)

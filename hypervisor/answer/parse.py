@@ -82,6 +82,7 @@ class Appliance:
     source: str                  # a bundle folder or .tar relative to the answer file, or a built-in appliance
     autostart: bool | None       # None: as the appliance's own manifest says
     order: int | None
+    pool: str | None = None      # where its disk images go as volumes; None: local (the data store's VG)
 
 
 @dataclass(frozen=True)
@@ -354,6 +355,7 @@ def _appliances(doc: TableReader) -> tuple[Appliance, ...]:
         source = table.string("source", 'add source = "<bundle folder or .tar next to answer.toml>" '
                                         "or a built-in appliance's name")
         autostart, order = table.boolean("autostart"), table.integer("order")
+        pool = table.string("pool", pattern=NAME, valid=NAME_VALID)
         table.finish()
         if source is None:
             continue
@@ -370,7 +372,7 @@ def _appliances(doc: TableReader) -> tuple[Appliance, ...]:
         if first.setdefault(source, index) != index:
             table.problem("source", source, f"is already installed by appliances[{first[source]}]")
             continue
-        appliances.append(Appliance(source, autostart, order))
+        appliances.append(Appliance(source, autostart, order, pool))
     return tuple(appliances)
 
 

@@ -107,6 +107,9 @@ def test_the_answer_file_sets_the_host_up_with_no_keystrokes(console):
         assert shell.run("cat /sys/class/net/eth0/operstate").strip() == "down"
         assert shell.run("cat /etc/resolv.conf").strip() == "nameserver 10.0.2.3"
         assert "enabled = true" in shell.run("cat /var/lib/xenbox/appliances/sample-web/appliance.toml")
+        # its disk image became a volume in the data store's volume group, as `appliance add` does, and runs from it
+        assert "sample-web.xvda" in shell.run("lvs --noheadings -o lv_name xenbox").split()
+        assert "data.img" not in shell.run("ls /var/lib/xenbox/appliances/sample-web").split()
         assert shell.run("stat -c %a /var/lib/xenbox/config/console.toml").strip() == "600"
 
 

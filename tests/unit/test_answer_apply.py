@@ -123,12 +123,50 @@ def test_a_built_in_appliance_is_installed_with_the_answer_files_autostart(tmp_p
     answer = parse_answer('[[appliances]]\nsource = "sample-web"\nautostart = false\norder = 3\n', "answer.toml")
     bundles, problems = answer_apply.find_bundles(answer, tmp_path)
     assert problems == [] and [b.path for b in bundles] == [built_in / "sample-web"]
-    installed = answer_apply._install(bundles[0], lambda line: None)
+    installed = answer_apply._install(bundles[0], lambda line: None, has_data_store=lambda: False)
     assert installed == tmp_path / "installed" / "sample-web"
+    assert (installed / "data.img").is_file()           # no data store: nothing is kept, and no pool to hold it
     text = (installed / "appliance.toml").read_text()
     assert "[autostart]\nenabled = false\norder = 3" in text
     assert "enabled = true" in (built_in / "sample-web" / "appliance.toml").read_text()     # the original untouched
     assert [p.name for p in (tmp_path / "installed").iterdir()] == ["sample-web"]          # no staging left
+
+
+def test_an_appliances_disk_image_goes_onto_a_volume_on_its_pool(tmp_path, built_in):
+    """As `xenbox appliance add` does (test_appliance_add_volumes): a real file pool in the test's folder."""
+    from hypervisor.appliances.importing import FileTarget
+    from hypervisor.storage.pools import FilePool
+    sample_bundle(built_in)
+    answer = parse_answer('[storage]\ndata_disks = ["/dev/vda"]\n[[appliances]]\nsource = "sample-web"\n'
+                          'pool = "files"\n', "answer.toml")
+    assert answer_apply.host_problems(answer, tmp_path, [BLANK], None) == []
+    pool, opened = tmp_path / "pool", []
+
+    def volumes(name):
+        opened.append(name)
+        return FileTarget(name, FilePool(folder=pool, problem=lambda: None))
+    [bundle] = answer_apply.find_bundles(answer, tmp_path)[0]
+    installed = answer_apply._install(bundle, lambda line: None, has_data_store=lambda: True, volumes=volumes)
+    assert opened and set(opened) == {"files"}
+    assert not (installed / "data.img").exists()
+    image, volume = (SAMPLE / "data.img").read_bytes(), (pool / "sample-web.xvda.raw").read_bytes()
+    assert volume[:len(image)] == image and not volume[len(image):].strip(b"\0")      # a whole MiB, the rest zeros
+    text = (installed / "appliance.toml").read_text()
+    assert 'pool = "files"' in text and "data.img" not in text
+
+
+@pytest.mark.parametrize("answer, problem", [
+    ('[[appliances]]\nsource = "sample-web"\npool = "local"\n',
+     "appliances[0].pool = 'local': needs a data store to put volumes on: add storage.data_disks"),
+    ('[storage]\ndata_disks = ["/dev/vda"]\n[[storage.pools]]\nname = "more"\ntype = "file"\npath = "/mnt/d"\n'
+     '[[appliances]]\nsource = "sample-web"\npool = "nas"\n',
+     "appliances[0].pool = 'nas': must be local (the data store's volume group), files (its image folder) or the "
+     'name of a type = "file" pool of this answer file (more); an NFS share is mounted after'),
+])
+def test_an_appliances_pool_must_be_there_by_the_appliances_step(tmp_path, built_in, answer, problem):
+    sample_bundle(built_in)
+    problems = [str(p) for p in answer_apply.host_problems(parse_answer(answer, "answer.toml"), tmp_path, [BLANK], None)]
+    assert len(problems) == 1 and problems[0].startswith(problem), problems
 
 
 def test_the_answer_file_is_found_on_the_labelled_volume_before_the_boot_medium(tmp_path):

@@ -119,6 +119,7 @@ def test_three_mistakes_are_reported_together():
     ('[[appliances]]\nsource = "web app"', "appliances[0].source = 'web app': must be a bundle folder or .tar"),
     ('[[appliances]]\nsource = "web"\n[[appliances]]\nsource = "web"', "appliances[1].source = 'web': is already installed by appliances[0]"),
     ('[[appliances]]\nsource = "web"\norder = "first"', "appliances[0].order: must be a whole number"),
+    ('[[appliances]]\nsource = "web"\npool = "my pool"', "appliances[0].pool = 'my pool': must be "),
     ('appliances = ["web"]', "appliances: must be a list of tables, each written [[appliances]]"),
     ('[network\n', "line 1, column 9:"),
 ])
