@@ -198,6 +198,8 @@ def test_bundles_on_a_disk_are_added_from_it_read_only_and_it_is_unmounted_after
     console.press("a")
     console.wait_for_screen(r"Add an appliance: its bundle", 180)
     console.type_line("vdb")
+    console.wait_for_screen(r"Put vdb's disk images on which pool\?", 180)
+    console.type_line("")                               # Enter: local, as offered (a volume on the data store)
     # What the stick holds, listed to pick from (arrows and Enter), the first one highlighted
     console.wait_for_screen(r"(?s)vdb holds these\. Which one is to be added or imported\?.*stick-one/.*stick-two\.tar", 300)
     console.type_line("")                               # Enter: the first

@@ -524,18 +524,23 @@ def test_footer_shows_every_key_on_three_lines_at_80_columns():
     drive(test)
 
 
-def data_store_volumes_in(folder: Path, monkeypatch) -> None:
+def data_store_volumes_in(folder: Path, monkeypatch) -> list[str]:
     """The console's add puts a bundle's images on the data store's volume group (pool local), which this
     test host has not (and its kernel no device-mapper to make one): a real file pool in `folder` stands in."""
     from hypervisor.appliances import importing
     from hypervisor.storage.pools import FilePool
-    monkeypatch.setattr(importing, "pool_target", lambda name: importing.FileTarget(
-        name, FilePool(folder=folder, problem=lambda: None)))
+    opened = []
+
+    def pool_target(name):
+        opened.append(name)
+        return importing.FileTarget(name, FilePool(folder=folder, problem=lambda: None))
+    monkeypatch.setattr(importing, "pool_target", pool_target)
+    return opened       # the pools' names, as the add opened them
 
 
 def test_a_bundle_is_added_from_the_console_with_its_copy_said_and_a_broken_one_named(tmp_path, monkeypatch):
     import shutil
-    data_store_volumes_in(tmp_path / "volumes", monkeypatch)
+    opened = data_store_volumes_in(tmp_path / "volumes", monkeypatch)
     places = Places(tmp_path / "saved", tmp_path / "cores", tmp_path / "logs", tmp_path / "installed")
     good, broken = tmp_path / "stick" / "web", tmp_path / "stick" / "broken"
     shutil.copytree(SAMPLE_WEB, good)
@@ -553,16 +558,26 @@ def test_a_bundle_is_added_from_the_console_with_its_copy_said_and_a_broken_one_
         assert "give the bundle's full path" in str(prompt.query_one("#problem", Static).render())
         prompt.query_one(Input).value = str(good)
         await pilot.press("enter")
+        await pilot.pause()
+        asked = pilot.app.screen
+        assert "Put web's disk images on which pool? local (volumes on the data store), files" in asked.question
+        assert asked.query_one(Input).value == "local"
+        asked.query_one(Input).value = "files"
+        await pilot.press("enter")
         await settle(pilot)
         assert pilot.app.notified[-1] == ("Added appliance sample-web: select it and press u to start it.",
                                           "information")
+        assert set(opened) == {"files"}                # checked for room, then written onto
         assert (tmp_path / "installed" / "sample-web" / "appliance.toml").is_file()
+        assert 'pool = "files"' in (tmp_path / "installed" / "sample-web" / "appliance.toml").read_text()
         assert not (tmp_path / "installed" / "sample-web" / "data.img").exists()      # its image is a volume
         assert (tmp_path / "volumes" / "sample-web.xvda.raw").is_file()
         await pilot.press("a")
         await pilot.pause()
         pilot.app.screen.query_one(Input).value = str(broken)
         await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("enter")                 # local, as offered
         await settle(pilot)
         message, severity = pilot.app.notified[-1]
         assert severity == "error" and message.startswith(f"{broken} was not added: ")
@@ -603,7 +618,9 @@ def test_a_bundle_is_added_from_a_stick_the_console_mounts_listing_them_when_the
         await type_in(pilot, "sdc1")
         assert "/dev/sdc1 is not a disk or partition of this host" in str(
             pilot.app.screen.query_one("#problem", Static).render())
-        await type_in(pilot, "sdb1")             # one bundle on it: added straight away
+        await type_in(pilot, "sdb1")
+        assert "Put sdb1's disk images on which pool?" in pilot.app.screen.question
+        await type_in(pilot, "local")            # one bundle on it: added straight away
         assert pilot.app.notified[-1] == ("Added appliance sample-web from sdb1 (sdb1 is unmounted again): select "
                                           "it and press u to start it.", "information")
         assert events == ["mount sdb1", "umount sdb1"]
@@ -612,11 +629,12 @@ def test_a_bundle_is_added_from_a_stick_the_console_mounts_listing_them_when_the
             (SAMPLE_WEB / "appliance.toml").read_text().replace('name = "sample-web"', 'name = "db"'))
         await pilot.press("a")
         await pilot.pause()
-        await type_in(pilot, "/dev/sdb1")        # two: listed to pick from, the stick unmounted meanwhile
+        await type_in(pilot, "/dev/sdb1")
+        await type_in(pilot, "local")            # two: listed to pick from, the stick unmounted meanwhile
         assert pilot.app.screen.question == "sdb1 holds these. Which one is to be added or imported?"
         assert pilot.app.screen.shown == ["Bundles", "  more/db/", "  web/"]
         assert events[2:] == ["mount sdb1", "umount sdb1"]
-        await pilot.press("enter")                 # the first, highlighted to begin with
+        await pilot.press("enter")                 # the first, highlighted to begin with; the pool is not asked again
         await settle(pilot)
         assert pilot.app.notified[-1][0].startswith("Added appliance db from sdb1")
         assert events[4:] == ["mount sdb1", "umount sdb1"]

@@ -166,12 +166,14 @@ def test_an_ova_on_a_stick_is_picked_and_imported_under_its_ovfs_name_the_stick_
         await pilot.press("a")
         await pilot.pause()
         await type_in(pilot, "sdb1")
+        await type_in(pilot, "mine")             # for a bundle on it; a package's import asks again, offering it
         assert pilot.app.screen.shown == ["Bundles", "  bundle/", "OVA and OVF packages", "  web.ova"]
         assert events == ["mount sdb1", "umount sdb1"]       # not kept mounted while the operator picks
         await pick(pilot, "web.ova")
         assert pilot.app.screen.question == ("Import web.ova on sdb1 as the appliance named (leave it empty for the "
                                              "name its OVF gives):")
         await type_in(pilot, "")
+        assert pilot.app.screen.query_one(Input).value == "mine"
         await type_in(pilot, "mine")
         await type_in(pilot, "")
         assert pilot.app.notified[-1] == ("Imported web.ova on sdb1 as appliance web, disks xvda (16 MiB on mine) "

@@ -125,6 +125,7 @@ class Choose:
     where: str                      # "sdb1", or the folder
     found: tuple = ()               # on_media.Found, listed by kind
     device: str | None = None
+    pool: str = "local"             # where a bundle picked from the list puts its disk images (already asked)
 
     @property
     def question(self) -> str:
@@ -162,10 +163,18 @@ def look_in(folder: Path) -> Job:
     return Job(f"Looking in {folder}", f"Could not look in {folder}", call)
 
 
-def add(source: Path | typed.OnDevice, into: Path, has_data_store: Callable[[], bool] | None = None) -> Job:
-    """Installed as `xenbox appliance add` does (hypervisor/appliances/adding.py): checked first, images
-    copied with progress. From a device, it is mounted read-only first and unmounted after; with several
-    bundles on it, or files to import, what it holds is listed to pick from (Choose)."""
+def bundle_pool_question(source: Path | typed.OnDevice) -> Question:
+    shown = source.name if isinstance(source, Path) else (source.bundle or source.device)
+    return Question(f"Put {shown}'s disk images on which pool? local (volumes on the data store), files (image "
+                    "files there), or a pool added by name (`xenbox storage pools`):", typed.pool_name, "local")
+
+
+def add(source: Path | typed.OnDevice, into: Path, has_data_store: Callable[[], bool] | None = None,
+        pool: str = "local") -> Job:
+    """Installed as `xenbox appliance add --pool POOL` does (hypervisor/appliances/adding.py): checked first,
+    images copied onto volumes on `pool` with progress. From a device, it is mounted read-only first and
+    unmounted after; with several bundles on it, or files to import, what it holds is listed to pick from
+    (Choose, which keeps the pool)."""
     from hypervisor.appliances.adding import NothingAdded, Several, add_bundle, add_from_device
     from hypervisor.appliances.on_media import Found
     on_device = isinstance(source, typed.OnDevice)
@@ -178,14 +187,14 @@ def add(source: Path | typed.OnDevice, into: Path, has_data_store: Callable[[], 
         try:
             if on_device:
                 added = add_from_device(source.device, source.bundle, into, say, has_data_store=has_data_store,
-                                        imports=True)
+                                        imports=True, pool=pool)
             else:
-                added = add_bundle(source, into, say, has_data_store=has_data_store)
+                added = add_bundle(source, into, say, has_data_store=has_data_store, pool=pool)
         except NothingAdded as error:
             raise NotDone(_sentence(str(error))) from error
         if isinstance(added, Several):      # several bundles, or files to import too: picked from a list
             found = added.found or tuple(Found("bundle", bundle) for bundle in added.bundles)
-            return Choose(added.device, found, added.device)
+            return Choose(added.device, found, added.device, pool)
         unmounted = f" from {source.device} ({source.device} is unmounted again)" if on_device else ""
         return f"Added appliance {added.name}{unmounted}: select it and press u to start it."
     return Job(f"Adding {shown}", f"Could not add {source if not on_device else shown}", call, reports=True)
@@ -199,9 +208,9 @@ def import_name_question(source: typed.ToImport, taken: frozenset[str]) -> Quest
                     placeholder="" if default else "the name in the OVF")
 
 
-def pool_question(source: typed.ToImport) -> Question:
+def pool_question(source: typed.ToImport, default: str = "local") -> Question:
     return Question(f"Put {source.path}'s disks on which pool? local (a volume on the data store), files (an image "
-                    "file there), or a pool added by name (`xenbox storage pools`):", typed.pool_name, "local")
+                    "file there), or a pool added by name (`xenbox storage pools`):", typed.pool_name, default)
 
 
 def size_question(source: typed.ToImport) -> Question:

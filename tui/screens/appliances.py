@@ -318,22 +318,25 @@ class AppliancesScreen(ClockedScreen):
     def action_add(self) -> None:
         self._ask(jobs.add_question(), self._add)
 
-    def _add(self, source: Path | typed.OnDevice | typed.LookIn | typed.ToImport) -> None:
-        """A bundle is added; a folder's contents listed to pick from; a file to import asked about first."""
+    def _add(self, source: Path | typed.OnDevice | typed.LookIn | typed.ToImport, pool: str | None = None) -> None:
+        """A bundle is added onto the pool asked for (once: a bundle picked from a stick's list keeps the
+        answer); a folder's contents listed to pick from; a file to import asked about first."""
         if isinstance(source, typed.LookIn):
             self._run(jobs.look_in(source.folder))
         elif isinstance(source, typed.ToImport):
-            self._import(source)
+            self._import(source, pool or "local")
+        elif pool is None:
+            self._ask(jobs.bundle_pool_question(source), lambda chosen: self._add(source, chosen))
         else:
-            self._run(jobs.add(source, self.places.appliances))
+            self._run(jobs.add(source, self.places.appliances, pool=pool))
 
     def _pick(self, choose: jobs.Choose) -> None:
         def picked(path: str | None) -> None:
             if path is not None:
-                self._add(choose.picked(path))
+                self._add(choose.picked(path), choose.pool if choose.device else None)
         self.app.push_screen(Pick(choose.question, choose.groups()), picked)
 
-    def _import(self, source: typed.ToImport) -> None:
+    def _import(self, source: typed.ToImport, default_pool: str = "local") -> None:
         """What `xenbox appliance import` takes as options, asked in turn: the name, the pool, memory and
         vCPUs (an xl.cfg says all of its own, as for the CLI); then imported in a worker."""
         into = self.places.appliances
@@ -344,7 +347,7 @@ class AppliancesScreen(ClockedScreen):
         def sized(name: str, pool: str, size: tuple[int | None, int | None]) -> None:
             self._run(jobs.import_file(source, into, Answers(name or None, pool, *size)))
         self._ask(jobs.import_name_question(source, frozenset(self._rows)), lambda name: self._ask(
-            jobs.pool_question(source), lambda pool: self._ask(
+            jobs.pool_question(source, default_pool), lambda pool: self._ask(
                 jobs.size_question(source), lambda size: sized(name, pool, size))))
 
     def action_new_guest(self) -> None:
