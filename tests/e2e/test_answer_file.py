@@ -1,8 +1,8 @@
 """Headless setup from an answer file on a second virtual disk labelled XENBOX: no keystrokes at all.
 
 It sets a static address on the machine's second NIC (network.interface = "eth1": xenbr0 moves off
-eth0, the one the boot bridged), the hostname, a data store on an empty disk, the console password and an
-appliance that autostarts; the host then loses power (QEMU's system_reset: no clean shutdown, the
+eth0, the one the boot bridged), the hostname, a data store on an empty disk, the console password, an
+appliance that autostarts and a bundle beside the file whose disk image becomes a data store volume; the host then loses power (QEMU's system_reset: no clean shutdown, the
 harder case; test_storage covers the clean reboot), and all of it is still there. The console locks
 once the password is set: no key on the serial line gets past it to Xen or the kernel's SysRq, a
 wrong password is refused, the right one lets the operator in. After the power cut it is locked from its
@@ -11,6 +11,9 @@ is hung up and the console locks.
 This machine boots the image as shipped: Xen's serial keys off (machine.booted keeps them on elsewhere).
 One machine serves every test here, in order.
 """
+import hashlib
+import os
+
 import pytest
 
 from answer_volume import answer_volume, blank_disk
@@ -40,13 +43,32 @@ password_hash = "$y$j9T$iuMyB.FwXnYCR9Rg.E215.$64ELharyTbQiYuV/t0D1x5ngpwHDthbxH
 source = "sample-web"
 autostart = true
 order = 5
+
+[[appliances]]
+source = "bundles/disk-web"
 """
+# Installed, never started: its disk image goes onto a volume in the data store's volume group (pool local).
+DISK_IMAGE = os.urandom(3 << 20)
+DISK_WEB = {"bundles/disk-web/disk.img": DISK_IMAGE, "bundles/disk-web/appliance.toml": b"""
+name = "disk-web"
+description = "An answer file's bundle with a disk image"
+type = "hvm"
+[memory]
+initial_mib = 64
+[boot]
+order = ["disk"]
+[[disks]]
+file = "disk.img"
+target = "xvda"
+[autostart]
+enabled = false
+"""}
 
 
 @pytest.fixture(scope="module")
 def console(iso, tmp_path_factory):
     folder = tmp_path_factory.mktemp("answer")
-    disks = [blank_disk(folder, "data.img", 2048), answer_volume(folder, ANSWER)]
+    disks = [blank_disk(folder, "data.img", 2048), answer_volume(folder, ANSWER, DISK_WEB)]
     monitor = folder / "monitor.sock"
     with booted(iso, "answer-file", disks=disks, reboot=True, monitor=monitor, nics=2,
                 xen_serial_keys=False) as console:
@@ -107,9 +129,11 @@ def test_the_answer_file_sets_the_host_up_with_no_keystrokes(console):
         assert shell.run("cat /sys/class/net/eth0/operstate").strip() == "down"
         assert shell.run("cat /etc/resolv.conf").strip() == "nameserver 10.0.2.3"
         assert "enabled = true" in shell.run("cat /var/lib/xenbox/appliances/sample-web/appliance.toml")
-        # its disk image became a volume in the data store's volume group, as `appliance add` does, and runs from it
-        assert "sample-web.xvda" in shell.run("lvs --noheadings -o lv_name xenbox").split()
-        assert "data.img" not in shell.run("ls /var/lib/xenbox/appliances/sample-web").split()
+        # the bundle's disk image became a volume in the data store's volume group, as `appliance add` makes one
+        assert "disk-web.xvda" in shell.run("lvs --noheadings -o lv_name xenbox").split()
+        assert shell.run("ls /var/lib/xenbox/appliances/disk-web").split() == ["appliance.toml"]
+        digest = hashlib.sha256(DISK_IMAGE).hexdigest()
+        assert shell.run(f"head -c {len(DISK_IMAGE)} /dev/xenbox/disk-web.xvda | sha256sum").split()[0] == digest
         assert shell.run("stat -c %a /var/lib/xenbox/config/console.toml").strip() == "600"
 
 

@@ -1,7 +1,8 @@
 """Several NICs and disk controllers in one boot (issue 21's hardware matrix under QEMU, real drivers):
 `xenbox host hardware --json` names each NIC's driver and each controller with its disk; each disk is in
-the Storage listing (`xenbox storage disks --json`) with the same stable id; the management NIC is under
-xenbr0 with a DHCP address from QEMU's user network (10.0.2.x). The rest of the matrix is the slow variant."""
+the Storage listing (`xenbox storage disks --json`) with the same stable id and becomes the data store in turn;
+the management NIC is under xenbr0 with a DHCP address from QEMU's user network (10.0.2.x), and so is another
+one chosen on the console's Network screen (each NIC has a user network of its own). The rest of the matrix is the slow variant."""
 import json
 
 import pytest
@@ -37,6 +38,13 @@ def check_the_mix(iso, tmp_path, name: str, nics: dict[str, str], controllers: d
         console.wait_for_screen(r"(?s)VT-x/AMD-V available.*NICs.*carrier, in xenbr0", 180)
         console.press("\x1b")
         console.wait_for_screen(OVERVIEW, 180)
+        chosen = choose_another_management_nic(console, hardware["nics"])
+        with Shell(console) as shell:
+            shell.run(DHCP_WAIT)
+            moved_address = shell.run("ip -4 -o a s xenbr0")
+            moved = one_line_json(shell, "xenbox host hardware --json")
+            data_stores = {disk["stable_id"]: data_store_on(shell, disk["name"]) for disk in hardware["disks"]
+                           if any(c.serial in (disk["stable_id"] or "") for c in controllers.values())}
 
     assert " 10.0.2." in address, address
     found = {nic["driver"]: nic for nic in hardware["nics"]}
@@ -59,8 +67,46 @@ def check_the_mix(iso, tmp_path, name: str, nics: dict[str, str], controllers: d
         assert drivers.get(disk["controller"]) == controller.driver, (label, disk, hardware["controllers"])
         assert disk["size"] == 64 << 20, disk
         assert storage_ids.get(disk["name"]) == disk["stable_id"], (label, disk, listed)
+    # another NIC chosen as the management NIC on the console's Network screen: under xenbr0, with its own lease
+    assert [nic["name"] for nic in moved["nics"] if nic["bridge"] == "xenbr0"] == [chosen], moved["nics"]
+    assert " 10.0.2." in moved_address, moved_address
+    # each controller's disk became the data store in turn (then taken apart again for the next)
+    assert data_stores and all(said == "" for said in data_stores.values()), data_stores
     if missing:
         pytest.xfail(f"no disk behind {', '.join(missing)} (driver bound, no target found):\n{drivers_said}")
+
+
+def choose_another_management_nic(console, nics: list[dict]) -> str:
+    """On the Network screen (key n): i, a NIC not under xenbr0 typed over auto, a to apply, y to keep it."""
+    chosen = next(nic["name"] for nic in nics if nic["bridge"] != "xenbr0")
+    console.press("n")
+    console.wait_for_screen(r"Management interface", 180)
+    console.press("i")
+    console.wait_for_screen(r"The NIC bridged into xenbr0", 180)
+    console.press("\x15", pause=1)                     # Ctrl-U: the "auto" offered goes
+    console.type_line(chosen)
+    console.wait_for_screen(r"Changes", 180)
+    console.press("a")
+    console.wait_for_screen(r"The new network settings are in force", 300)
+    console.press("y")
+    console.wait_for_screen(r"In force until the next boot", 180)      # no data store yet to keep them on
+    console.press("\x1b")
+    console.wait_for_screen(OVERVIEW, 180)
+    return chosen
+
+
+def data_store_on(shell: Shell, disk: str) -> str:
+    """`xenbox storage init` on the disk, its data store checked, then taken apart by hand (XenBox has no command
+    for that) so that the next disk can be one: what went wrong, or "" when all did as it should."""
+    said = shell.run(f"xenbox storage init {disk}", 600)
+    if shell.status != 0:
+        return f"init: {said}"
+    status = one_line_json(shell, "xenbox storage status --json")
+    pvs = shell.run("pvs --noheadings -o pv_name").split()
+    problem = "" if f"/dev/{disk}" in pvs and status.get("mounted") else f"not the data store: {status} {pvs}"
+    shell.run(f"umount /var/lib/xenbox && vgremove -ff -y xenbox && pvremove -ff -y /dev/{disk} && "
+              f"wipefs -q -a /dev/{disk}", 300)
+    return problem or ("" if shell.status == 0 else "could not be taken apart again")
 
 
 def test_three_nics_and_four_disk_controllers_in_one_boot(iso, tmp_path):
