@@ -1,21 +1,22 @@
 """Issue 21's boot-time figure: XenBox's boot with device firmware and CPU microcode, against the same ISO
 without them (target: unchanged within noise).
 
-The baseline ISO is remade from the measured one, no second build: xorriso writes it with the measured ISO's
-boot equipment replayed, its root squashfs recompressed without /usr/lib/firmware (the build's own mksquashfs
-options, firmware/iso.py) and boot/ucode.cpio replaced by an empty cpio (its trailer alone), so that GRUB still
-loads the module and Xen's `ucode=scan` finds nothing in it. The two boot alternately, with the firmware
+The baseline ISO is remade from the measured one, no second build: its /boot and /live are taken out, the root
+squashfs recompressed without /usr/lib/firmware (the build's own mksquashfs options, firmware/iso.py) and
+boot/ucode.cpio replaced by an empty cpio (its trailer alone), so that GRUB still loads the module and Xen's
+`ucode=scan` finds nothing in it; then grub-mkrescue makes the disc with the same label, as the build does. The two boot alternately, with the firmware
 first, and each figure is the median; the noise is the spread of the baseline's own boots.
 """
 from __future__ import annotations
 
+import re
 import shutil
 import statistics
 import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bench.iso import extract
+from bench.iso import make_disc
 from bench.measure import XENBOX, Run, boot
 from bench.report import Figure
 from firmware.device_firmware import FIRMWARE_DIR, UCODE_CPIO
@@ -43,22 +44,41 @@ def empty_cpio() -> bytes:
     return subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], input=b"", capture_output=True, check=True).stdout
 
 
+def volume_id(iso: Path) -> str:
+    """The ISO's label, by which the initramfs finds its boot medium."""
+    said = run(["xorriso", "-indev", iso, "-pvd_info"], quiet=True)
+    return re.search(r"^Volume Id\s*:\s*(\S+)", said, re.MULTILINE).group(1)
+
+
+def iso_tree(iso: Path, tree: Path) -> None:
+    """What the build hands grub-mkrescue (firmware/iso.py): /boot, with only our grub.cfg of GRUB's
+    files, and /live; grub-mkrescue adds its own GRUB, EFI image and boot catalog again."""
+    run(["xorriso", "-osirrox", "on", "-indev", iso, "-extract", "/boot", tree / "boot",
+         "-extract", "/live", tree / "live"], quiet=True)
+    for path in [tree, *tree.rglob("*")]:
+        if path.is_dir() and not path.is_symlink():
+            path.chmod(0o755)           # xorriso keeps the ISO's read-only modes
+    grub = tree / "boot" / "grub"
+    for entry in grub.iterdir() if grub.is_dir() else ():
+        if entry.name != "grub.cfg":
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+
+
 def without_firmware(iso: Path, work: Path) -> Path:
     """work/xenbox-without-firmware.iso: `iso` less its device firmware and microcode."""
     folder = work / "without-firmware"
     shutil.rmtree(folder, ignore_errors=True)
-    found = extract(iso, folder, [ROOT_SQUASHFS])
-    tree = folder / "root"
-    run(["unsquashfs", "-quiet", "-d", tree, found[ROOT_SQUASHFS]], quiet=True)
-    shutil.rmtree(tree / FIRMWARE_DIR)
-    squashfs = folder / "rootfs.squashfs"
-    run(["mksquashfs", tree, squashfs, *SQUASHFS_OPTIONS, "-noappend", "-quiet"], quiet=True)
-    ucode = folder / "ucode.cpio"
-    ucode.write_bytes(empty_cpio())
-    out = work / "xenbox-without-firmware.iso"
-    out.unlink(missing_ok=True)
-    run(["xorriso", "-indev", iso, "-outdev", out, "-boot_image", "any", "replay",
-         "-update", squashfs, ROOT_SQUASHFS, "-update", ucode, "/" + UCODE_CPIO, "-commit"], quiet=True)
+    tree = folder / "iso"
+    iso_tree(iso, tree)
+    squashfs = tree / ROOT_SQUASHFS.lstrip("/")
+    root = folder / "root"
+    run(["unsquashfs", "-quiet", "-d", root, squashfs], quiet=True)
+    shutil.rmtree(root / FIRMWARE_DIR)
+    squashfs.unlink()
+    run(["mksquashfs", root, squashfs, *SQUASHFS_OPTIONS, "-noappend", "-quiet"], quiet=True)
+    (tree / UCODE_CPIO).unlink(missing_ok=True)
+    (tree / UCODE_CPIO).write_bytes(empty_cpio())
+    out = make_disc(tree, work / "xenbox-without-firmware.iso", volume_id(iso))
     shutil.rmtree(folder, ignore_errors=True)
     return out
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bench import firmware_boot
-from bench.firmware_boot import PROFILE, Rounds, figures, without_firmware
+from bench.firmware_boot import PROFILE, Rounds, figures, volume_id, without_firmware
 from bench.measure import Run
 
 
@@ -23,12 +23,14 @@ def small_iso(tmp_path: Path) -> Path:
     (root / "etc/hostname").write_text("xenbox\n")
     tree = tmp_path / "tree"
     (tree / "live").mkdir(parents=True)
-    (tree / "boot").mkdir()
+    (tree / "boot/grub/i386-pc").mkdir(parents=True)
+    (tree / "boot/grub/grub.cfg").write_text("menuentry XenBox {}\n")
+    (tree / "boot/grub/i386-pc/normal.mod").write_bytes(b"an older GRUB's module")
     subprocess.run(["mksquashfs", root, tree / "live/rootfs.squashfs", "-quiet", "-noappend"], check=True)
     (tree / "boot/ucode.cpio").write_bytes(b"microcode" * 1000)
     (tree / "live/build-id").write_text("20261207-test\n")
     iso = tmp_path / "xenbox.iso"
-    subprocess.run(["xorriso", "-as", "mkisofs", "-quiet", "-R", "-V", "XENBOX", "-o", iso, tree], check=True)
+    subprocess.run(["xorriso", "-as", "mkisofs", "-quiet", "-R", "-V", "XENBOX_BOOT", "-o", iso, tree], check=True)
     return iso
 
 
@@ -48,6 +50,9 @@ def test_the_baseline_iso_is_the_same_less_firmware_and_microcode(tmp_path):
     assert not (root / "usr/lib/firmware").exists()
     assert (root / "etc/hostname").read_text() == "xenbox\n"
     assert (tmp_path / "baseline/live/build-id").read_text() == "20261207-test\n"    # the initramfs still finds it
+    assert volume_id(baseline) == "XENBOX_BOOT"
+    assert (tmp_path / "baseline/boot/grub/grub.cfg").read_text() == "menuentry XenBox {}\n"
+    assert (tmp_path / "baseline/boot/grub/i386-pc/normal.mod").read_bytes() != b"an older GRUB's module"  # remade
     ucode = (tmp_path / "baseline/boot/ucode.cpio").read_bytes()
     assert b"TRAILER!!!" in ucode and b"microcode" not in ucode     # a module GRUB loads, holding nothing
     listed = subprocess.run(["cpio", "-it", "--quiet"], input=ucode, capture_output=True, check=True).stdout
