@@ -315,7 +315,7 @@ def pool_target(name: str, run: runner.Runner = runner.run) -> PoolTarget:
     try:
         pool = open_pool(name, run)
     except StorageError as error:
-        raise ImportRefused(f"--pool {name}: {error}") from None
+        raise ImportRefused(str(error)) from None      # it names the pool, for the CLI and the console alike
     return FileTarget(name, pool)
 
 

@@ -214,6 +214,21 @@ def test_add_bundle_opens_the_pool_it_is_told_and_takes_a_relative_path(tmp_path
     assert volume_of(pool).startswith(b"new") and [d.pool for d in load_bundle(folder).disks] == ["files"]
 
 
+def test_a_pool_this_host_has_not_is_refused_by_its_name_and_nothing_is_installed(tmp_path, monkeypatch):
+    """The host's own pool list (storage.named_pools), read from a pools.toml in the test's folder."""
+    from hypervisor.storage import named_pools
+    real = named_pools.NamedPools
+    monkeypatch.setattr(named_pools, "NamedPools", lambda run=None: real(config=tmp_path / "pools.toml",
+                                                                          stored=lambda: True))
+    into = tmp_path / "installed"
+    with pytest.raises(NothingAdded) as refused:
+        add_bundle(web(tmp_path), into, has_data_store=lambda: True, pool="nas")
+    assert str(refused.value) == (f"{tmp_path}/new/web was not added: this host has no pool nas (it has: local, "
+                                  "files): add it with `xenbox storage pool add`, or name another pool in "
+                                  "appliance.toml")
+    assert list(into.iterdir()) == []
+
+
 def test_xenbox_appliance_add_with_a_pool_and_without_a_data_store(tmp_path, capsys, monkeypatch):
     source, into = web(tmp_path), tmp_path / "installed"
     args = build_parser().parse_args(["appliance", "add", str(source), "--into", str(into)])
