@@ -106,6 +106,15 @@ def print_hvm(rows: list[report.Figure]) -> None:
     print(f"\nIssue 17's target, as measured here:\n{report.verdicts(rows)}")
 
 
+def write_part(args, part: str, key: str, method: str, rows: list[report.Figure], details, booted: bool = True
+               ) -> None:
+    """What `--only PART` measured, into bench.json under `key` with how it was measured; says where it went."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    report.write_json(args.json, rows, {"xenbox_iso": str(args.iso), "measured_at": stamp, "only": part, key: method},
+                      {}, {}, extra={key: details})
+    print(f"Results: {args.json}" + (f"; serial logs: {args.logs}" if booted else ""))
+
+
 def only_hvm(args) -> int:
     """`--only hvm`: one XenBox boot with a data store and a stick, then the CD in QEMU alone."""
     try:
@@ -117,11 +126,9 @@ def only_hvm(args) -> int:
     alone = hvm_baseline(args.work, args.logs)
     rows = hvm.figures(run, alone)
     print_hvm(rows)
-    method = {"xenbox_iso": str(args.iso), "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-              "only": "hvm", "hvm": HVM_METHOD.replace("last in the storage boot", "in one XenBox boot with a blank "
-                                                      "20 GiB disk (the data store) and a stick")}
-    report.write_json(args.json, rows, method, {}, {}, extra={"hvm": hvm_details(run, alone)})
-    print(f"Results: {args.json}; serial logs: {args.logs}")
+    write_part(args, "hvm", "hvm", HVM_METHOD.replace("last in the storage boot", "in one XenBox boot with a blank "
+                                                      "20 GiB disk (the data store) and a stick"),
+               rows, hvm_details(run, alone))
     return 0 if run and alone else 1
 
 
@@ -155,12 +162,9 @@ def only_throughput(args) -> int:
     rows = throughput.figures(run)
     print_throughput(rows)
     print("Times are TCG emulation on a shared host: read the ratios.")
-    method = {"xenbox_iso": str(args.iso), "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-              "only": "throughput", "throughput": THROUGHPUT_METHOD.replace(
-                  "in the storage boot, after its figures", "in one XenBox boot with a blank 20 GiB disk (the data "
-                                                            "store)")}
-    report.write_json(args.json, rows, method, {}, {}, extra={"throughput": asdict(run) if run else None})
-    print(f"Results: {args.json}; serial logs: {args.logs}")
+    write_part(args, "throughput", "throughput", THROUGHPUT_METHOD.replace(
+        "in the storage boot, after its figures", "in one XenBox boot with a blank 20 GiB disk (the data store)"),
+        rows, asdict(run) if run else None)
     return 0 if run else 1
 
 
@@ -181,15 +185,13 @@ def only_firmware(args) -> int:
         return failed(error, args.logs)
     rows = firmware_size.figures(size)
     print_firmware(rows)
-    method = {"xenbox_iso": str(args.iso), "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-              "only": "firmware", "firmware_size": FIRMWARE_METHOD}
-    report.write_json(args.json, rows, method, {}, {}, extra={"firmware_size": asdict(size)})
-    print(f"Results: {args.json}")
+    write_part(args, "firmware", "firmware_size", FIRMWARE_METHOD, rows, asdict(size), booted=False)
     return 0
 
 
-FIRMWARE_BOOT_METHOD = ("the measured ISO against one remade from it by xorriso (its boot equipment replayed) with "
-                        "the root squashfs recompressed without /usr/lib/firmware and boot/ucode.cpio an empty cpio; "
+FIRMWARE_BOOT_METHOD = ("the measured ISO against one remade from its /boot and /live by grub-mkrescue under the "
+                        "same label, as the build makes it, with the root squashfs recompressed without "
+                        "/usr/lib/firmware and boot/ucode.cpio an empty cpio; "
                         "booted alternately, with the firmware first, to the console's HVM line, no probes; medians; "
                         "the target: no later than the baseline's median plus the spread of its own boots")
 
@@ -214,11 +216,8 @@ def only_firmware_boot(args) -> int:
     rows = firmware_boot.figures(measured)
     print_firmware_boot(rows, rounds)
     print("Times are TCG emulation on a shared host: read them against the baseline's spread.")
-    method = {"xenbox_iso": str(args.iso), "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-              "only": "firmware-boot", "firmware_boot": FIRMWARE_BOOT_METHOD}
-    report.write_json(args.json, rows, method, {}, {}, extra={"firmware_boot": {
-        "with_firmware": [r.times for r in measured.with_firmware], "without": [r.times for r in measured.without]}})
-    print(f"Results: {args.json}; serial logs: {args.logs}")
+    write_part(args, "firmware-boot", "firmware_boot", FIRMWARE_BOOT_METHOD, rows, {
+        "with_firmware": [r.times for r in measured.with_firmware], "without": [r.times for r in measured.without]})
     return 0
 
 
