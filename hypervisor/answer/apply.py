@@ -25,6 +25,7 @@ from hypervisor.settings.atomic import write_atomically
 from hypervisor.settings.problems import FileProblems, Problem
 from hypervisor.storage.datastore import MOUNTPOINT, DataStore
 from hypervisor.storage.disks import Disk
+from hypervisor.storage.pools import POOLS
 
 SETTINGS = MOUNTPOINT / "config" / "answer.toml"       # the answer file as applied: the host's settings
 KEPT_POOLS = ("iscsi", "nfs", "file")      # kept on the data store, attached by every boot
@@ -109,7 +110,7 @@ def pool_problems(answer: Answer) -> list[Problem]:
         if not answer.storage.data_disks:
             problems.append(Problem(where, appliance.pool, "needs a data store to put volumes on: add "
                                                            "storage.data_disks, or leave pool out"))
-        elif appliance.pool not in {"local", "files"} | folders:
+        elif appliance.pool not in {*POOLS, *folders}:
             problems.append(Problem(where, appliance.pool, "must be local (the data store's volume group), files "
                                     "(its image folder) or the name of a type = \"file\" pool of this answer "
                                     "file" + (f" ({', '.join(sorted(folders))})" if folders else "") +

@@ -125,7 +125,7 @@ class Choose:
     where: str                      # "sdb1", or the folder
     found: tuple = ()               # on_media.Found, listed by kind
     device: str | None = None
-    pool: str = "local"             # where a bundle picked from the list puts its disk images (already asked)
+    pool: str | None = None         # a device's: where a bundle picked from it puts its disk images (asked first)
 
     @property
     def question(self) -> str:
@@ -163,10 +163,15 @@ def look_in(folder: Path) -> Job:
     return Job(f"Looking in {folder}", f"Could not look in {folder}", call)
 
 
+def pool_question(what: str, default: str = "local") -> Question:
+    """Where a bundle's disk images or an import's disks go, as `--pool` says for the CLI."""
+    return Question(f"Put {what} on which pool? local (volumes on the data store), files (image files there), or a "
+                    "pool added by name (`xenbox storage pools`):", typed.pool_name, default)
+
+
 def bundle_pool_question(source: Path | typed.OnDevice) -> Question:
     shown = source.name if isinstance(source, Path) else (source.bundle or source.device)
-    return Question(f"Put {shown}'s disk images on which pool? local (volumes on the data store), files (image "
-                    "files there), or a pool added by name (`xenbox storage pools`):", typed.pool_name, "local")
+    return pool_question(f"{shown}'s disk images")
 
 
 def add(source: Path | typed.OnDevice, into: Path, has_data_store: Callable[[], bool] | None = None,
@@ -208,9 +213,8 @@ def import_name_question(source: typed.ToImport, taken: frozenset[str]) -> Quest
                     placeholder="" if default else "the name in the OVF")
 
 
-def pool_question(source: typed.ToImport, default: str = "local") -> Question:
-    return Question(f"Put {source.path}'s disks on which pool? local (a volume on the data store), files (an image "
-                    "file there), or a pool added by name (`xenbox storage pools`):", typed.pool_name, default)
+def import_pool_question(source: typed.ToImport, default: str = "local") -> Question:
+    return pool_question(f"{source.path}'s disks", default)
 
 
 def size_question(source: typed.ToImport) -> Question:

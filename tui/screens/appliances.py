@@ -333,7 +333,7 @@ class AppliancesScreen(ClockedScreen):
     def _pick(self, choose: jobs.Choose) -> None:
         def picked(path: str | None) -> None:
             if path is not None:
-                self._add(choose.picked(path), choose.pool if choose.device else None)
+                self._add(choose.picked(path), choose.pool)
         self.app.push_screen(Pick(choose.question, choose.groups()), picked)
 
     def _import(self, source: typed.ToImport, default_pool: str = "local") -> None:
@@ -347,7 +347,7 @@ class AppliancesScreen(ClockedScreen):
         def sized(name: str, pool: str, size: tuple[int | None, int | None]) -> None:
             self._run(jobs.import_file(source, into, Answers(name or None, pool, *size)))
         self._ask(jobs.import_name_question(source, frozenset(self._rows)), lambda name: self._ask(
-            jobs.pool_question(source, default_pool), lambda pool: self._ask(
+            jobs.import_pool_question(source, default_pool), lambda pool: self._ask(
                 jobs.size_question(source), lambda size: sized(name, pool, size))))
 
     def action_new_guest(self) -> None:
