@@ -21,6 +21,8 @@ CONSOLE_UP = rf"{OVERVIEW}|{FIRST_BOOT}"
 BOOT_TIMEOUT = 600
 # A typed line's echo: seconds when idle; a minute has been seen on a loaded CI host.
 ECHO_WAIT = 90
+# The console's screen, back from the shell: seconds when idle; then a redraw is asked for.
+REDRAW_AFTER = 60
 
 
 @contextlib.contextmanager
@@ -108,7 +110,10 @@ class Shell:
             match = self.console.wait_for_output(pattern, min(timeout, ECHO_WAIT), since=since)
         except Timeout:
             self._push_through_if_stuck(f"{end}-$?", since)
-            match = self.console.wait_for_output(pattern, max(timeout - ECHO_WAIT, 1), since=since)
+            try:
+                match = self.console.wait_for_output(pattern, max(timeout - ECHO_WAIT, 1), since=since)
+            except Timeout as timeout_error:
+                raise Timeout(f"{timeout_error}\n{self.console.ask_xen_where_its_cpus_are()}") from None
         self.status = int(match.group(2))
         return match.group(1).decode(errors="replace").replace("\r", "")
 
@@ -127,4 +132,12 @@ class Shell:
     def __exit__(self, *exc) -> None:
         self.console.type_line("exit")
         self.console.screen.reset()
-        self.console.wait_for_screen(self.back_to, 180)
+        try:
+            self.console.wait_for_screen(self.back_to, REDRAW_AFTER)
+        except Timeout:
+            # Seen on CI with two machines busy: the console came back drawn in part (its clock ticking in
+            # a header whose other rows stayed blank). Ctrl-L is the console's own redraw key, there for a
+            # serial terminal that lost part of a frame; an operator would press it too.
+            self.console.note(f"{self.back_to!r} not drawn within {REDRAW_AFTER} s of exit: typing Ctrl-L")
+            self.console.press("\x0c")
+            self.console.wait_for_screen(self.back_to, 180 - REDRAW_AFTER)

@@ -183,10 +183,25 @@ class SerialConsole:
         Only on a machine booted with Xen's serial keys kept on (machine.booted's default):
         as shipped, XenBox's GRUB menu turns them off.
         """
+        self._ask_xen("q0")
+
+    def ask_xen_where_its_cpus_are(self) -> str:
+        """For a host gone silent (no echo, no clock): each physical CPU's place in Xen ('d') and the run
+        queues ('r'). Returns the lines that say where; the whole dump goes into the serial log. If Xen
+        does not answer either, the emulator below it is what stopped."""
+        since = len(self.transcript)
+        self._ask_xen("dr")
+        said = self.transcript[since:].decode(errors="replace").splitlines()
+        where = [line.strip() for line in said if re.search(r"Dumping CPU|RIP:|Xen call trace|\[<[0-9a-f]+>\]", line)]
+        if not said:
+            return "Xen did not answer its debug keys either: the emulated machine itself stopped."
+        return "Xen's CPUs were at:\n" + "\n".join(where[:40])
+
+    def _ask_xen(self, keys: str) -> None:
         if not self.child.isalive():
             return
         self.press("\x01\x01\x01", pause=1)
-        for key in "q0":
+        for key in keys:
             self.press(key, pause=5)
         self.press("\x01\x01\x01", pause=1)
 
