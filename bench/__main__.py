@@ -134,7 +134,9 @@ def only_hvm(args) -> int:
 
 THROUGHPUT_METHOD = (f"in the storage boot, after its figures: PV guests made from the sample appliance's kernel and "
                      f"initramfs, each with a {throughput.VOLUME_MIB} MiB data store volume (xvda) and a NIC on "
-                     f"xenbr0, one after the other (the second with {throughput.INDIRECT}), commands typed at its "
+                     f"xenbr0, one after the other (the second with {throughput.INDIRECT}), then an HVM guest with PV "
+                     f"drivers (the image's own bzImage, the same initramfs, an e1000 and an IDE disk that its "
+                     f"netfront and blkfront take over, both seen connected), commands typed at its "
                      f"console (xl console) and timed by its /proc/uptime; disk: busybox dd bs=1M "
                      f"count={throughput.VOLUME_MIB} from /dev/zero with oflag=direct conv=fsync, then back to "
                      f"/dev/null with iflag=direct; baseline: dom0's busybox dd, the same, on an identical volume "

@@ -9,11 +9,14 @@ dom0's own in the same boot, so what is printed is a ratio and never a timed ass
 - network: the guest fetches a 128 MiB file from dom0's busybox httpd over the guest bridge (busybox `wget -O
   /dev/null`); the baseline is dom0 fetching it from the same server with the same busybox over 127.0.0.1.
 
-Each is done ROUNDS times on each side (write, read, fetch, again), and the figure is the median. Two guests
+Each is done ROUNDS times on each side (write, read, fetch, again), and the figure is the median. Three guests
 are measured one after the other: the sample's kernel as it is, whose blkfront splits dd's 1 MiB into
-requests of 128 KiB (its default of 32 indirect segments), and the same with
-xen_blkfront.max_indirect_segments=256 on its command line (1 MiB requests), which is the guest's setting,
-not dom0's. Commands run in a guest through its console (`xl console`, from dom0's shell on the serial line)
+requests of 128 KiB (its default of 32 indirect segments); the same with xen_blkfront.max_indirect_segments=256
+on its command line (1 MiB requests), which is the guest's setting, not dom0's; and an HVM guest with PV
+drivers: the image's own kernel (a bzImage, which QEMU's direct kernel boot loads; the sample's unpacked
+vmlinux it refuses) with the sample's initramfs, an emulated e1000 and IDE disk that its netfront and blkfront
+take over. XenBox's manifests boot HVM guests only from their disks, so that guest is made from a written
+xl.cfg. Commands run in a guest through its console (`xl console`, from dom0's shell on the serial line)
 and are timed by its own /proc/uptime, dom0's by dom0's. Measured in the storage boot (bench/storage.py),
 after its figures and before the HVM ones, or alone with `--only throughput`.
 """
@@ -57,8 +60,34 @@ bridge = "xenbr0"
 """
 CMDLINE = "console=hvc0 quiet"
 INDIRECT = "xen_blkfront.max_indirect_segments=256"
-# name, kernel command line, label
-GUESTS = (("bench-io", CMDLINE, "PV guest"), ("bench-io-big", f"{CMDLINE} {INDIRECT}", "  1 MiB requests"))
+# An HVM guest's console is its PV one too (hvc0), which `xl console -t pv` reaches as for the PV guests.
+# 256 MiB: the device model's video memory and firmware come out of it.
+HVM_CONFIG = """type = "hvm"
+name = "{name}"
+memory = 256
+vcpus = 1
+kernel = "{kernel}"
+ramdisk = "{SAMPLE}/initrd.img"
+cmdline = "{cmdline}"
+disk = [ "format=raw,vdev=xvda,access=rw,target={volume}" ]
+vif = [ "bridge=xenbr0,model=e1000" ]
+vnc = 0
+"""
+# The boot medium's kernel (dom0's, Debian's, with blkfront and netfront): where the image mounts it.
+HVM_KERNEL = "/run/xenbox/medium/boot/vmlinuz"
+
+
+@dataclass(frozen=True)
+class BenchGuest:
+    name: str
+    cmdline: str
+    label: str
+    hvm: bool = False
+
+
+GUESTS = (BenchGuest("bench-io", CMDLINE, "PV guest"),
+          BenchGuest("bench-io-big", f"{CMDLINE} {INDIRECT}", "  1 MiB requests"),
+          BenchGuest("bench-hvm", CMDLINE, "HVM guest, PV drivers", hvm=True))
 QUEUE = "/sys/block/xvda/queue"
 DROP = "sync; echo 3 > /proc/sys/vm/drop_caches"
 ADDRESS = re.compile(r"\binet (\d+\.\d+\.\d+\.\d+)/\d+")
@@ -145,12 +174,33 @@ def start_guest(console, name: str, cmdline: str) -> None:
                        "do sleep 2; done", GUEST_START)
 
 
+def start_hvm_guest(console, name: str, cmdline: str) -> None:
+    """The HVM guest, from a written xl.cfg, on a volume made as XenBox makes its guests' (and dom0's here)."""
+    volume = f"/dev/{GROUP_VG}/{name}"
+    config = HVM_CONFIG.format(name=name, kernel=HVM_KERNEL, SAMPLE=SAMPLE, cmdline=cmdline, volume=volume)
+    lines = " ".join(f"'{line}'" for line in config.splitlines())
+    said = shell.run(console, f"lvcreate --yes --name {name} --size {VOLUME_MIB * MIB}b {GROUP_VG}; "
+                              f"printf '%s\\n' {lines} > /tmp/{name}.cfg; echo BENCH-LV $?", 120)
+    if "BENCH-LV 0" not in said:
+        raise ProbeError(f"the HVM guest's volume or xl.cfg was not made:\n{said[-1500:]}")
+    said = shell.run(console, f"xl create /tmp/{name}.cfg; echo BENCH-START $?", GUEST_START)
+    if "BENCH-START 0" not in said:
+        raise ProbeError(f"`xl create /tmp/{name}.cfg` failed:\n{said[-1500:]}")
+    shell.run(console, f"until grep -q 'serving http' /var/log/xen/console/guest-{name}.log 2>/dev/null; "
+                       "do sleep 2; done", GUEST_START)
+
+
+def drivers_connected(output: str) -> bool:
+    """From `xenstore-read` of the guest's vbd and vif frontends' states, in that order: both 4 (connected)."""
+    return re.findall(r"^\s*(\d)\s*$", output, re.MULTILINE)[-2:] == ["4", "4"]
+
+
 def attach(console, name: str) -> None:
     """From dom0's shell onto the guest's. Its busybox shell asks where the cursor is at each prompt; the
     answer, split on a loaded host, would land on its command line as text, so none is given while attached
     (as tests/e2e/test_storage.py does)."""
     console.answers_queries = False
-    console.type_line(f"xl console {name}")
+    console.type_line(f"xl console -t pv {name}")
     console.settle(3)
     console.press("\x15", pause=1)             # Ctrl-U: whatever is on the guest's command line goes
     said = shell.run(console, "echo IN-$(hostname)", 120)
@@ -167,16 +217,22 @@ def detach(console) -> None:
     console.settle(2)
 
 
-def in_guest(console, name: str, cmdline: str, address: str) -> Side:
+def in_guest(console, guest: BenchGuest, address: str) -> Side:
     """A guest started, measured from its own shell, and destroyed, so the next has the CPUs to itself."""
-    start_guest(console, name, cmdline)
+    (start_hvm_guest if guest.hvm else start_guest)(console, guest.name, guest.cmdline)
     try:
-        attach(console, name)
+        if guest.hvm:
+            # its disk and NIC are PV ones, not QEMU's emulated IDE and e1000, or the row would measure those
+            front = f"/local/domain/$(xl domid {guest.name})/device"
+            states = shell.run(console, f"xenstore-read {front}/vbd/51712/state {front}/vif/0/state")
+            if not drivers_connected(states):
+                raise ProbeError(f"{guest.name}'s blkfront and netfront are not both connected:\n{states[-800:]}")
+        attach(console, guest.name)
         request = largest_request(shell.run(console, f"cat {QUEUE}/max_hw_sectors_kb"))
-        return side(console, name, "/dev/xvda", address, request)
+        return side(console, guest.name, "/dev/xvda", address, request)
     finally:
         detach(console)
-        shell.run(console, f"xl destroy {name}", 120)
+        shell.run(console, f"xl destroy {guest.name}", 120)
 
 
 def measure(console) -> ThroughputRun:
@@ -197,10 +253,12 @@ def measure(console) -> ThroughputRun:
         dom0 = side(console, "dom0", DOM0_VOLUME, "127.0.0.1")
         say(f"dom0: {dom0.said()}")
         guests = {}
-        for name, cmdline, _ in GUESTS:
-            say(f"starting {name} ({cmdline}) with a {VOLUME_MIB} MiB volume on the data store")
-            guests[name] = in_guest(console, name, cmdline, address)
-            say(f"{name}: requests of at most {guests[name].request_kib} KiB; {guests[name].said()}")
+        for guest in GUESTS:
+            say(f"starting {guest.name} ({'HVM, ' if guest.hvm else ''}{guest.cmdline}) with a {VOLUME_MIB} MiB "
+                "volume on the data store")
+            guests[guest.name] = in_guest(console, guest, address)
+            say(f"{guest.name}: requests of at most {guests[guest.name].request_kib} KiB; "
+                f"{guests[guest.name].said()}")
     finally:
         shell.run(console, f"kill $(cat {WWW}.pid); rm -rf {WWW} {WWW}.pid; lvremove -y {DOM0_VOLUME}", 120)
     return ThroughputRun(dom0, guests, address)
@@ -223,11 +281,18 @@ def figures(run: ThroughputRun | None) -> list[Figure]:
         return Figure(group, key, label, "MiB/s", base, side.rate(attribute, mib) if side else None,
                       f">= {TARGET:.0%} of dom0's" if target else "", base * TARGET if base and target else None,
                       "dom0, identical volume" if group == GROUP_DISK else "dom0 over its loopback", at_least=True)
-    (plain, _, label), (big, _, big_label) = GUESTS
+    plain, big, hvm = GUESTS
     return [
-        row(GROUP_DISK, "guest_disk_write_mibs", f"{label}: sequential write", "write_s", VOLUME_MIB, plain, True),
-        row(GROUP_DISK, "guest_disk_read_mibs", f"{label}: sequential read", "read_s", VOLUME_MIB, plain, True),
-        row(GROUP_DISK, "guest_disk_write_1m_mibs", f"{big_label}: write", "write_s", VOLUME_MIB, big, False),
-        row(GROUP_DISK, "guest_disk_read_1m_mibs", f"{big_label}: read", "read_s", VOLUME_MIB, big, False),
-        row(GROUP_NET, "guest_net_from_dom0_mibs", f"{label} fetches from dom0", "fetch_s", FILE_MIB, plain, False),
+        row(GROUP_DISK, "guest_disk_write_mibs", f"{plain.label}: sequential write", "write_s", VOLUME_MIB,
+            plain.name, True),
+        row(GROUP_DISK, "guest_disk_read_mibs", f"{plain.label}: sequential read", "read_s", VOLUME_MIB,
+            plain.name, True),
+        row(GROUP_DISK, "guest_disk_write_1m_mibs", f"{big.label}: write", "write_s", VOLUME_MIB, big.name, False),
+        row(GROUP_DISK, "guest_disk_read_1m_mibs", f"{big.label}: read", "read_s", VOLUME_MIB, big.name, False),
+        row(GROUP_DISK, "hvm_guest_disk_write_mibs", f"{hvm.label}: write", "write_s", VOLUME_MIB, hvm.name, False),
+        row(GROUP_DISK, "hvm_guest_disk_read_mibs", f"{hvm.label}: read", "read_s", VOLUME_MIB, hvm.name, False),
+        row(GROUP_NET, "guest_net_from_dom0_mibs", f"{plain.label} fetches from dom0", "fetch_s", FILE_MIB,
+            plain.name, False),
+        row(GROUP_NET, "hvm_guest_net_from_dom0_mibs", f"{hvm.label} fetches from dom0", "fetch_s", FILE_MIB,
+            hvm.name, False),
     ]

@@ -64,9 +64,9 @@ def pause_the_nested_guest(shell, name: str) -> None:
     """Once the test has seen the guest's firmware and GRUB at work, its vCPU is paused for the rest. Twice in
     clean CI runs this host (Xen and dom0 under TCG, beside another emulated machine) froze for good while an
     HVM guest sat in GRUB and dom0 worked its device model (a screendump, a cd-insert): typed keys unechoed,
-    the console's clock stopped. Bookworm's QEMU emulates AMD-V for the nested guest; its VMRUN sets a bit of
-    the vCPU's interrupt word without the lock that other threads take to set theirs. Not XenBox's to fix;
-    a paused guest runs no VMRUN. Its device model, which the next steps talk to, runs on."""
+    the console's clock stopped. Bookworm's QEMU emulates AMD-V for the nested guest; a suspect is its VMRUN,
+    which sets a bit of the vCPU's interrupt word without the lock that other threads take to set theirs.
+    Not XenBox's to fix; a paused guest runs no VMRUN. Its device model, which the next steps talk to, runs on."""
     run(shell, f"xl pause {name}")
 
 

@@ -6,7 +6,7 @@ from bench import report, throughput
 from bench.shell import ProbeError
 from bench.throughput import Side, ThroughputRun
 
-PLAIN, BIG = (name for name, _, _ in throughput.GUESTS)
+PLAIN, BIG, HVM = (guest.name for guest in throughput.GUESTS)
 
 
 def test_the_disk_target_is_seventy_percent_of_dom0s_median_rate(monkeypatch):
@@ -14,12 +14,14 @@ def test_the_disk_target_is_seventy_percent_of_dom0s_median_rate(monkeypatch):
     monkeypatch.setattr(throughput, "FILE_MIB", 64)
     dom0 = Side(write_s=[4.0, 9.0, 3.0], read_s=[2.0], fetch_s=[1.0])     # medians: 64 and 128 MiB/s; 64
     guest = Side([5.0, 5.0, 1.0], [4.0], [2.0], request_kib=128)
-    write, read, write_1m, read_1m, net = throughput.figures(ThroughputRun(dom0, {PLAIN: guest}, "10.0.2.15"))
+    write, read, write_1m, read_1m, hvm_write, _, net, hvm_net = throughput.figures(
+        ThroughputRun(dom0, {PLAIN: guest, HVM: guest}, "10.0.2.15"))
     assert (write.floor, write.xenbox, write.limit, write.met) == (64.0, 51.2, pytest.approx(44.8), True)
     assert (read.floor, read.xenbox, read.met) == (128.0, 64.0, False)      # half of dom0's
     assert read.ratio == 0.5
     assert (net.floor, net.xenbox, net.met) == (64.0, 32.0, None)           # no target: a ratio to read
     assert (write_1m.floor, write_1m.xenbox, write_1m.met) == (64.0, None, None)    # that guest was not measured
+    assert (hvm_write.xenbox, hvm_write.met, hvm_net.xenbox) == (51.2, None, 32.0)  # the target is for PV only
 
 
 def test_a_rate_above_its_limit_meets_an_at_least_target_and_a_time_below_still_meets_an_at_most_one():
@@ -31,7 +33,7 @@ def test_a_rate_above_its_limit_meets_an_at_least_target_and_a_time_below_still_
 
 
 def test_nothing_measured_is_no_verdict():
-    assert [figure.met for figure in throughput.figures(None)] == [None] * 5
+    assert [figure.met for figure in throughput.figures(None)] == [None] * 8
 
 
 def test_both_sides_run_the_same_commands_but_for_the_device_and_the_address():
@@ -44,10 +46,25 @@ def test_both_sides_run_the_same_commands_but_for_the_device_and_the_address():
 
 
 def test_the_guests_differ_only_in_blkfronts_indirect_segments_and_get_a_volume_like_dom0s():
-    (plain, cmdline, _), (big, big_cmdline, _) = throughput.GUESTS
-    assert big_cmdline == f"{cmdline} xen_blkfront.max_indirect_segments=256"
-    manifest = throughput.MANIFEST.format(name=plain, cmdline=cmdline, size_mib=throughput.VOLUME_MIB)
+    plain, big, hvm = throughput.GUESTS
+    assert big.cmdline == f"{plain.cmdline} xen_blkfront.max_indirect_segments=256"
+    assert (plain.hvm, big.hvm, hvm.hvm, hvm.cmdline) == (False, False, True, plain.cmdline)
+    manifest = throughput.MANIFEST.format(name=plain.name, cmdline=plain.cmdline, size_mib=throughput.VOLUME_MIB)
     assert f'pool = "local"\nsize_mib = {throughput.VOLUME_MIB}\n' in manifest and 'bridge = "xenbr0"' in manifest
+
+
+def test_the_hvm_guest_has_emulated_devices_for_its_pv_drivers_to_take_over():
+    config = throughput.HVM_CONFIG.format(name="bench-hvm", kernel=throughput.HVM_KERNEL, SAMPLE=throughput.SAMPLE,
+                                          cmdline=throughput.CMDLINE, volume="/dev/xenbox/bench-hvm")
+    assert 'type = "hvm"' in config and "target=/dev/xenbox/bench-hvm" in config and "model=e1000" in config
+    assert "{" not in config and "'" not in config      # it is typed inside single quotes
+
+
+def test_the_hvm_guests_frontends_count_as_connected_only_when_both_are():
+    echo = "xenstore-read /local/domain/$(xl domid bench-hvm)/device/vbd/51712/state .../vif/0/state\r\r\n"
+    assert throughput.drivers_connected(echo + "4\r\r\n4\r\r\n")
+    assert not throughput.drivers_connected(echo + "4\r\r\n1\r\r\n")
+    assert not throughput.drivers_connected(echo + "xenstore-read: couldn't read path\r\r\n")
 
 
 def test_dom0s_address_on_the_guest_bridge_is_read_from_ip():
