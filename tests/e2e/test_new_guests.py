@@ -70,6 +70,13 @@ def pause_the_nested_guest(shell, name: str) -> None:
     run(shell, f"xl pause {name}")
 
 
+def gone(shell, name: str) -> None:
+    """The guest destroyed, or found gone already: under this host's emulated AMD-V a nested guest in GRUB
+    has triple-faulted on its own (Xen's log: "Triple fault - invoking HVM shutdown action"), and then
+    Xen's destroy races the test's. What the test asserts about the guest came before."""
+    run(shell, f"xl destroy {name} >/dev/null 2>&1; ! xl domid {name} >/dev/null 2>&1")
+
+
 def run(shell, command: str, timeout: float = 300) -> str:
     said = shell.run(command, timeout)
     assert shell.status == 0, f"`{command}` exited {shell.status}: {said}"
@@ -205,7 +212,7 @@ def test_a_cd_goes_into_a_drive_the_guest_was_started_with_empty(shell):
 
 
 def test_a_guest_boots_from_the_disc_in_the_hosts_cd_drive(shell):
-    run(shell, "xl destroy bios-cd")            # one small HVM guest at a time on this host
+    gone(shell, "bios-cd")            # one small HVM guest at a time on this host
     drives = json.loads(run(shell, "xenbox storage cd-drives --json"))
     # The boot medium (XenBox's own drive, sr0) is never offered; the second drive is, by its place on the
     # controller, and so is the empty drive QEMU's PC always has on the secondary IDE channel (no disc in it:
@@ -221,7 +228,6 @@ def test_a_guest_boots_from_the_disc_in_the_hosts_cd_drive(shell):
     while ((cd := cd_of(guest(shell, "drive-cd")))["read"] or 0) < GRUB_READ and time.monotonic() < deadline:
         time.sleep(5)
     assert cd["file"] == "/dev/sr1" and (cd["read"] or 0) >= GRUB_READ, f"GRUB never read from the host's drive: {cd}"
-    pause_the_nested_guest(shell, "drive-cd")
     refused = shell.run("xenbox appliance cd-eject drive-cd")
     assert shell.status == 1 and "is the host's CD/DVD drive" in refused, refused
-    run(shell, "xl destroy drive-cd")
+    gone(shell, "drive-cd")
