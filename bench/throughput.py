@@ -28,6 +28,7 @@ import sys
 from dataclasses import dataclass
 
 from bench import shell
+from bench.boot import Timeout
 from bench.shell import ProbeError
 from bench.report import Figure
 
@@ -100,14 +101,16 @@ class Side:
     read_s: list[float]     # dd of it back, O_DIRECT
     fetch_s: list[float]    # wget of the file to /dev/null
     request_kib: int | None = None  # the largest request its disk takes (max_hw_sectors_kb): dd's 1 MiB is split
+    stopped: str | None = None      # why it has fewer than ROUNDS rounds: the guest died after the first
 
     def rate(self, attribute: str, mib: int) -> float:
         """MiB/s, the median round."""
         return mib / statistics.median(getattr(self, attribute))
 
     def said(self) -> str:
-        return ", ".join(f"{what} {' '.join(f'{t:.2f}' for t in getattr(self, what + '_s'))} s"
-                         for what in ("write", "read", "fetch"))
+        times = ", ".join(f"{what} {' '.join(f'{t:.2f}' for t in getattr(self, what + '_s'))} s"
+                          for what in ("write", "read", "fetch"))
+        return f"{times} ({len(self.fetch_s)} of {ROUNDS} rounds: {self.stopped})" if self.stopped else times
 
 
 @dataclass(frozen=True)
@@ -149,10 +152,21 @@ def bridge_address(output: str) -> str:
 def side(console, who: str, device: str, address: str, request_kib: int | None = None) -> Side:
     """ROUNDS of the three measurements, caches dropped before each, in the shell `console` is typing into."""
     times: dict[str, list[float]] = {"write": [], "read": [], "fetch": []}
+    # A guest that dies under the commands (a nested HVM guest has triple-faulted here) drops its console
+    # back into dom0's shell, where /dev/xvda is no disk: the commands then fail instead of timing dom0.
+    disk_there = f"[ -b {device} ] && "
     for number in range(1, ROUNDS + 1):
-        for what, command in (("write", write(device)), ("read", read(device)), ("fetch", fetch(address))):
-            shell.run(console, DROP)
-            times[what].append(shell.timed(console, f"{who}-{what}-{number}", command))
+        try:
+            for what, command in (("write", write(device)), ("read", read(device)), ("fetch", fetch(address))):
+                shell.run(console, DROP)
+                times[what].append(shell.timed(console, f"{who}-{what}-{number}", disk_there + command))
+        except (ProbeError, Timeout) as error:
+            if number == 1:
+                raise
+            # Whole rounds only, said as such: a nested HVM guest has triple-faulted in its third round here.
+            done = number - 1
+            why = str(error).splitlines()[0][:160]
+            return Side(times["write"][:done], times["read"][:done], times["fetch"][:done], request_kib, why)
     return Side(times["write"], times["read"], times["fetch"], request_kib)
 
 
@@ -256,7 +270,11 @@ def measure(console) -> ThroughputRun:
         for guest in GUESTS:
             say(f"starting {guest.name} ({'HVM, ' if guest.hvm else ''}{guest.cmdline}) with a {VOLUME_MIB} MiB "
                 "volume on the data store")
-            guests[guest.name] = in_guest(console, guest, address)
+            try:
+                guests[guest.name] = in_guest(console, guest, address)
+            except (ProbeError, Timeout) as error:    # its rows stay empty; the other guests are still measured
+                say(f"{guest.name}: not measured: {error}")
+                continue
             say(f"{guest.name}: requests of at most {guests[guest.name].request_kib} KiB; "
                 f"{guests[guest.name].said()}")
     finally:

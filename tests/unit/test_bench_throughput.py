@@ -82,3 +82,24 @@ def test_the_guests_largest_request_is_read_from_its_shell():
     output = "/ # \x1b[6ncat /sys/block/xvda/queue/max_hw_sectors_kb; echo \"BENCH\"\"-DONE\"\r\r\r\n1024\r\r\r\n"
     assert throughput.largest_request(output) == 1024
     assert throughput.largest_request("cat: can't open '/sys/block/xvda/queue/max_hw_sectors_kb'\r\n") is None
+
+
+def test_a_guest_that_stopped_after_some_rounds_says_how_many_and_why(monkeypatch):
+    """The rounds a guest finished still count, said as fewer than ROUNDS; one that stopped in its first is an
+    error (bench.shell fails loudly on a command that failed or never said)."""
+    said = iter(["1.0", "2.0", "4.0", "1.5", "2.5", None])
+
+    def timed(console, name, command):
+        seconds = next(said)
+        if seconds is None:
+            raise ProbeError(f"{name}: no timing line in:\n(the guest is gone)")
+        return float(seconds)
+    monkeypatch.setattr(throughput.shell, "run", lambda console, command, timeout=240: "")
+    monkeypatch.setattr(throughput.shell, "timed", timed)
+    side = throughput.side(None, "bench-hvm", "/dev/xvda", "10.0.2.15")
+    assert (side.write_s, side.read_s, side.fetch_s) == ([1.0], [2.0], [4.0])
+    assert side.stopped == "bench-hvm-fetch-2: no timing line in:"
+    assert side.said().endswith(f"(1 of {throughput.ROUNDS} rounds: bench-hvm-fetch-2: no timing line in:)")
+    said = iter([None])
+    with pytest.raises(ProbeError):
+        throughput.side(None, "bench-hvm", "/dev/xvda", "10.0.2.15")
