@@ -153,9 +153,7 @@ def measure(console, stick: str) -> HvmRun:
     probe = f"python3 {stick}/{PROBE.name}"
     # the autostarted sample guest would share the emulated CPUs with the new one
     shell.run(console, "xl destroy sample-web 2>/dev/null; true", 120)
-    added = shell.run(console, f"xenbox iso add {stick}/{RESCUE_ISO.name}; echo BENCH-ISO $?", 300)
-    if "BENCH-ISO 0" not in added:
-        raise ProbeError(f"`xenbox iso add` failed:\n{added[-1500:]}")
+    shell.run_ok(console, f"xenbox iso add {stick}/{RESCUE_ISO.name}", "`xenbox iso add` failed", 300)
     console.settle(5)
     before = memory.measure(console)
     say(f"dom0 userland Pss before the guest: {before.userland_pss_kib / MIB:.1f} MiB; creating {NAME}")

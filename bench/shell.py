@@ -36,6 +36,15 @@ def run(console, command: str, timeout: float = 240) -> str:
     return console.transcript[since:since + match.start()].decode(errors="replace")
 
 
+def run_ok(console, command: str, failed: str, timeout: float = 240) -> str:
+    """`run`, failing with a ProbeError that starts with `failed` (and shows the output's tail) unless
+    `command` exited 0."""
+    said = run(console, f"{command}; echo BENCH-RC $?", timeout)
+    if "BENCH-RC 0" not in said:
+        raise ProbeError(f"{failed}:\n{said[-1500:]}")
+    return said
+
+
 def seconds(output: str, name: str, command: str = "") -> float:
     """How long the command called `name` took, from its BENCH-TIMED line in `output`; fails loudly if it
     failed or never said."""

@@ -177,13 +177,13 @@ def start_guest(console, name: str, cmdline: str) -> None:
     bundle = f"/tmp/{name}"
     shell.run(console, f"rm -rf {bundle}; mkdir -p {bundle} && cp {SAMPLE}/vmlinux {SAMPLE}/initrd.img {bundle}/")
     shell.run(console, f"printf '%s\\n' {lines} > {bundle}/appliance.toml")
-    said = shell.run(console, f"xenbox appliance add {bundle}; echo BENCH-ADD $?", 300)
-    if "BENCH-ADD 0" not in said:
-        raise ProbeError(f"`xenbox appliance add {bundle}` failed:\n{said[-1500:]}")
-    said = shell.run(console, f"xenbox appliance start {name}; echo BENCH-START $?", GUEST_START)
-    if "BENCH-START 0" not in said:
-        raise ProbeError(f"`xenbox appliance start {name}` failed:\n{said[-1500:]}")
-    # its rc has brought eth0 up by DHCP once it says it serves
+    shell.run_ok(console, f"xenbox appliance add {bundle}", f"`xenbox appliance add {bundle}` failed", 300)
+    shell.run_ok(console, f"xenbox appliance start {name}", f"`xenbox appliance start {name}` failed", GUEST_START)
+    wait_until_serving(console, name)
+
+
+def wait_until_serving(console, name: str) -> None:
+    """Until the guest's init says on its console that it serves: its rc has brought eth0 up by DHCP."""
     shell.run(console, f"until grep -q 'serving http' /var/log/xen/console/guest-{name}.log 2>/dev/null; "
                        "do sleep 2; done", GUEST_START)
 
@@ -193,15 +193,11 @@ def start_hvm_guest(console, name: str, cmdline: str) -> None:
     volume = f"/dev/{GROUP_VG}/{name}"
     config = HVM_CONFIG.format(name=name, kernel=HVM_KERNEL, SAMPLE=SAMPLE, cmdline=cmdline, volume=volume)
     lines = " ".join(f"'{line}'" for line in config.splitlines())
-    said = shell.run(console, f"lvcreate --yes --name {name} --size {VOLUME_MIB * MIB}b {GROUP_VG}; "
-                              f"printf '%s\\n' {lines} > /tmp/{name}.cfg; echo BENCH-LV $?", 120)
-    if "BENCH-LV 0" not in said:
-        raise ProbeError(f"the HVM guest's volume or xl.cfg was not made:\n{said[-1500:]}")
-    said = shell.run(console, f"xl create /tmp/{name}.cfg; echo BENCH-START $?", GUEST_START)
-    if "BENCH-START 0" not in said:
-        raise ProbeError(f"`xl create /tmp/{name}.cfg` failed:\n{said[-1500:]}")
-    shell.run(console, f"until grep -q 'serving http' /var/log/xen/console/guest-{name}.log 2>/dev/null; "
-                       "do sleep 2; done", GUEST_START)
+    shell.run_ok(console, f"lvcreate --yes --name {name} --size {VOLUME_MIB * MIB}b {GROUP_VG} && "
+                          f"printf '%s\\n' {lines} > /tmp/{name}.cfg",
+                 "the HVM guest's volume or xl.cfg was not made", 120)
+    shell.run_ok(console, f"xl create /tmp/{name}.cfg", f"`xl create /tmp/{name}.cfg` failed", GUEST_START)
+    wait_until_serving(console, name)
 
 
 def drivers_connected(output: str) -> bool:
@@ -256,10 +252,8 @@ def measure(console) -> ThroughputRun:
     # the autostarted sample guest would share the emulated CPUs
     shell.run(console, "xl destroy sample-web 2>/dev/null; true", 120)
     # the same command XenBox makes a guest's volume with (storage/lvm.py create_lv), so the same size and group
-    said = shell.run(console, f"lvcreate --yes --name {DOM0_VOLUME.rsplit('/', 1)[1]} --size {VOLUME_MIB * MIB}b "
-                              f"{GROUP_VG}; echo BENCH-LV $?", 120)
-    if "BENCH-LV 0" not in said:
-        raise ProbeError(f"dom0's volume was not made:\n{said[-1500:]}")
+    shell.run_ok(console, f"lvcreate --yes --name {DOM0_VOLUME.rsplit('/', 1)[1]} --size {VOLUME_MIB * MIB}b "
+                          f"{GROUP_VG}", "dom0's volume was not made", 120)
     address = bridge_address(shell.run(console, "ip -4 -o addr show xenbr0"))
     shell.run(console, f"mkdir -p {WWW} && busybox dd if=/dev/zero of={WWW}/big bs=1M count={FILE_MIB} 2>/dev/null; "
                        f"busybox httpd -f -p {PORT} -h {WWW} & echo $! > {WWW}.pid")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import tempfile
 from pathlib import Path
 
@@ -81,6 +82,29 @@ def qemu_monitor(socket_path: Path, command: str) -> str:
         monitor.sendall(command.encode() + b"\n")
         time.sleep(1)
         return monitor.recv(65536).decode(errors="replace")
+
+
+def run_ok(shell: "Shell", command: str, timeout: float = 300) -> str:
+    """`shell.run`, asserting the command exited 0; what it printed is in the failure."""
+    said = shell.run(command, timeout)
+    assert shell.status == 0, f"`{command}` exited {shell.status}: {said}"
+    return said
+
+
+def pv_drivers(shell: "Shell", name: str) -> dict | None:
+    """What `xenbox appliance list --json` says of `name`'s PV drivers (the Appliances screen's line), or None
+    when it is not running. Compact JSON: one line, found among whatever the kernel printed around it."""
+    said = run_ok(shell, "xenbox appliance list --json | python3 -m json.tool --compact", 120)
+    listed = json.loads([line for line in said.splitlines() if line.startswith("[")][-1])
+    return next(row for row in listed if row["name"] == name)["pv_drivers"]
+
+
+def data_store_and_stick(shell: "Shell", stick_at: str) -> None:
+    """For a guest of the test's own: the autostarted sample guest destroyed (its memory and CPU are the new
+    guest's), a data store made on the blank first disk (vda), the stick (vdb) mounted read-only at `stick_at`."""
+    shell.run("xl destroy sample-web 2>/dev/null; true", 120)
+    run_ok(shell, "xenbox storage init /dev/vda", 600)
+    run_ok(shell, f"mkdir -p {stick_at} && mount -o ro /dev/vdb {stick_at}")
 
 
 class Shell:

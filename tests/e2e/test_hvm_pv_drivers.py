@@ -9,14 +9,14 @@ Slow (`make e2e-slow`): a boot of its own and a 64-bit Linux booting nested unde
 kernel time, where a nested guest under this emulated AMD-V has also stopped on its own once before its
 kernel printed anything.
 """
-import json
 import subprocess
 import time
 
 import pytest
 
 from linux_iso import linux_iso
-from machine import Shell, booted, leave_first_boot_for_later, wait_for_console
+from machine import (Shell, booted, data_store_and_stick, leave_first_boot_for_later, pv_drivers,
+                     wait_for_console, run_ok as run)
 
 pytestmark = pytest.mark.slow
 
@@ -41,22 +41,8 @@ def shell(iso, tmp_path_factory):
         wait_for_console(console)
         leave_first_boot_for_later(console)
         with Shell(console) as shell:
-            shell.run("xl destroy sample-web 2>/dev/null; true", 120)     # its CPU is the new guest's
-            run(shell, "xenbox storage init /dev/vda", 600)
-            run(shell, f"mkdir -p {STICK} && mount -o ro /dev/vdb {STICK}")
+            data_store_and_stick(shell, STICK)
             yield shell
-
-
-def run(shell, command: str, timeout: float = 300) -> str:
-    said = shell.run(command, timeout)
-    assert shell.status == 0, f"`{command}` exited {shell.status}: {said}"
-    return said
-
-
-def pv_drivers(shell, name: str) -> dict | None:
-    said = run(shell, "xenbox appliance list --json | python3 -m json.tool --compact", 120)
-    listed = json.loads([line for line in said.splitlines() if line.startswith("[")][-1])
-    return next(row for row in listed if row["name"] == name)["pv_drivers"]
 
 
 def test_a_linux_cd_becomes_an_hvm_guest_whose_pv_drivers_connect_and_the_list_says_so(shell):

@@ -17,7 +17,8 @@ import pytest
 
 from conftest import REPO
 from debian_package import unpacked
-from machine import Shell, booted, leave_first_boot_for_later, wait_for_console
+from machine import (Shell, booted, data_store_and_stick,
+                     leave_first_boot_for_later, wait_for_console, run_ok as run)
 
 pytestmark = pytest.mark.slow
 
@@ -56,18 +57,10 @@ def shell(iso, tmp_path_factory):
         wait_for_console(console)
         leave_first_boot_for_later(console)
         with Shell(console) as shell:
-            shell.run("xl destroy sample-web 2>/dev/null; true", 120)     # its memory and CPU are the installer's
-            run(shell, "xenbox storage init /dev/vda", 600)
-            run(shell, f"mkdir -p {STICK} && mount -o ro /dev/vdb {STICK}")
+            data_store_and_stick(shell, STICK)
             run(shell, f"cp {STICK}/linux {POOL}/di-linux && cp {STICK}/initrd.gz {POOL}/di-initrd.gz", 600)
             run(shell, f"K='--type pv --kernel {POOL}/di-linux --ramdisk {POOL}/di-initrd.gz'")
             yield shell
-
-
-def run(shell, command: str, timeout: float = 300) -> str:
-    said = shell.run(command, timeout)
-    assert shell.status == 0, f"`{command}` exited {shell.status}: {said}"
-    return said
 
 
 def wait_in_log(shell, name: str, pattern: str, timeout: float) -> str:

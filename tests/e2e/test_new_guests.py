@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from machine import Shell, booted, leave_first_boot_for_later, wait_for_console
+from machine import Shell, booted, leave_first_boot_for_later, pv_drivers, wait_for_console, run_ok as run
 
 RESCUE_ISO = Path("/usr/lib/grub-rescue/grub-rescue-cdrom.iso")     # Debian's grub-rescue-pc (ci/host-packages.txt)
 ISO = RESCUE_ISO.name
@@ -77,12 +77,6 @@ def gone(shell, name: str) -> None:
     run(shell, f"xl destroy {name} >/dev/null 2>&1; ! xl domid {name} >/dev/null 2>&1")
 
 
-def run(shell, command: str, timeout: float = 300) -> str:
-    said = shell.run(command, timeout)
-    assert shell.status == 0, f"`{command}` exited {shell.status}: {said}"
-    return said
-
-
 def last_json(said: str) -> dict:
     """The script's one JSON line (the console may have printed kernel messages around it)."""
     return json.loads([line for line in said.splitlines() if line.startswith("{")][-1])
@@ -136,9 +130,7 @@ def test_a_bios_guest_boots_the_iso(shell):
     assert screen["colours"] > 1, f"the guest's screen stayed blank: {screen}"
     assert (screen["width"], screen["height"]) == TEXT_MODE, screen     # SeaBIOS, then GRUB, in VGA text mode
     # GRUB has no PV drivers: the guest's disk stays QEMU's emulated one, its frontend never connected
-    said = run(shell, "xenbox appliance list --json | python3 -m json.tool --compact", 120)
-    listed = json.loads([line for line in said.splitlines() if line.startswith("[")][-1])
-    drivers = next(row for row in listed if row["name"] == "bios-cd")["pv_drivers"]
+    drivers = pv_drivers(shell, "bios-cd")
     assert drivers["summary"] == "no PV drivers (emulated devices)" and drivers["disks"]["devices"] == 1, drivers
 
 

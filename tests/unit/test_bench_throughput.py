@@ -103,3 +103,16 @@ def test_a_guest_that_stopped_after_some_rounds_says_how_many_and_why(monkeypatc
     said = iter([None])
     with pytest.raises(ProbeError):
         throughput.side(None, "bench-hvm", "/dev/xvda", "10.0.2.15")
+
+
+def test_a_command_checked_by_run_ok_fails_with_its_sentence_and_output_unless_it_exited_0(monkeypatch):
+    typed = []
+
+    def run(console, command, timeout=240):
+        typed.append(command)
+        return f"{command}\r\nlvcreate: no space\r\nBENCH-RC 5\r\n" if "lvcreate" in command else "BENCH-RC 0\r\n"
+    monkeypatch.setattr(throughput.shell, "run", run)
+    assert throughput.shell.run_ok(None, "true", "never") == "BENCH-RC 0\r\n"
+    with pytest.raises(ProbeError, match="(?s)dom0's volume was not made:.*lvcreate: no space"):
+        throughput.shell.run_ok(None, "lvcreate x", "dom0's volume was not made")
+    assert typed == ["true; echo BENCH-RC $?", "lvcreate x; echo BENCH-RC $?"]
