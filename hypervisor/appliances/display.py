@@ -20,7 +20,6 @@ import re
 import secrets
 import signal
 import socket
-import ssl
 import sys
 import time
 import tomllib
@@ -30,6 +29,7 @@ from typing import Callable, Iterable
 
 from hypervisor import runner
 from hypervisor.appliances.manifest import MANIFEST_NAME, Manifest, parse_manifest
+from hypervisor.network import certificate as tls_certificate
 from hypervisor.settings.atomic import write_atomically
 from hypervisor.settings.problems import FileProblems
 
@@ -40,7 +40,6 @@ CERT_DIR = Path("/var/lib/xenbox/config/display")    # on the data store: the sa
 NOVNC = Path("/usr/share/novnc")
 TOKEN_MINUTES = 60
 LONGEST_MINUTES = 24 * 60
-CERT_DAYS = 3650
 SERVER_MODULE = "hypervisor.appliances.display_server"
 
 
@@ -158,43 +157,18 @@ class TokenStore:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# The host's certificate
+# The host's certificate (hypervisor.network.certificate makes it)
 
-
-@dataclass(frozen=True)
-class Certificate:
-    cert: Path
-    key: Path
-    fingerprint: str        # SHA-256 of the DER, as `openssl x509 -fingerprint -sha256` prints it
-
-
-def fingerprint(pem: str) -> str:
-    """AB:CD:... — what a browser shows as the certificate's SHA-256 fingerprint."""
-    der = ssl.PEM_cert_to_DER_cert(pem)
-    return ":".join(f"{byte:02X}" for byte in hashlib.sha256(der).digest())
+Certificate = tls_certificate.Certificate
+fingerprint = tls_certificate.fingerprint
 
 
 def certificate(folder: Path = CERT_DIR, hostname: str = "xenbox", run: runner.Runner = runner.run) -> Certificate:
-    """The host's certificate and key, made once (ECDSA P-256, ten years) by openssl and kept in `folder`."""
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    if not (cert.is_file() and key.is_file()):
-        folder.mkdir(parents=True, exist_ok=True)
-        os.chmod(folder, 0o700)
-        new_cert, new_key = folder / ".cert.pem.new", folder / ".key.pem.new"
-        subject = re.sub(r"[^A-Za-z0-9.-]", "-", hostname) or "xenbox"
-        try:
-            run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                 "-nodes", "-days", str(CERT_DAYS), "-subj", f"/CN={subject}",
-                 "-keyout", str(new_key), "-out", str(new_cert)])
-        except runner.CommandError as error:
-            raise DisplayError(f"the display's certificate could not be made: {error.sentence}") from error
-        os.chmod(new_key, 0o600)
-        os.replace(new_key, key)        # the key first: a certificate is never there without its key
-        os.replace(new_cert, cert)
+    """The display's certificate and key, made once and kept in `folder`."""
     try:
-        return Certificate(cert, key, fingerprint(cert.read_text()))
-    except (OSError, ValueError) as error:
-        raise DisplayError(f"{cert} cannot be read ({error}): remove {folder} and a new one is made") from error
+        return tls_certificate.certificate(folder, hostname, run)
+    except tls_certificate.CertificateError as error:
+        raise DisplayError(f"the display's certificate: {error}") from error
 
 
 # ---------------------------------------------------------------------------------------------------------
