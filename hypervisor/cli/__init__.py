@@ -2,7 +2,8 @@
 
 - `main`       the parser and the exit codes; every error the library raises said in one line
 - `output`     say() and fail(): the one way a command speaks
-- `host`       `xenbox host`: info, shutdown-guests, boot, dmesg, uptime
+- `host`       `xenbox host`: info, shutdown-guests, boot, dmesg, uptime, serial
+- `peers`      `xenbox host pair | peers | unpair | peer-listener`: pairing with other XenBox hosts
 - `appliance`  `xenbox appliance`: list, start, stop, every xl action, add, import, autostart
 - `storage`    `xenbox storage`: disks, the data store, guest volumes
 - `iscsi`      `xenbox storage iscsi`: targets attached at boot

@@ -1,4 +1,5 @@
-"""`xenbox host ...`: the host's summary, its guests shut down, what dom0 does at boot, Xen's log, the serial port."""
+"""`xenbox host ...`: the host's summary, its guests shut down, what dom0 does at boot, Xen's log, the serial port;
+pairing with other hosts is in cli/peers.py."""
 from __future__ import annotations
 
 import argparse
@@ -7,6 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hypervisor.cli import peers
 from hypervisor.cli.output import fail, say
 from hypervisor.host import serial_port
 from hypervisor.host.summary import host_summary
@@ -124,3 +126,4 @@ def add_commands(groups) -> None:
     serial.set_defaults(handler=host_serial)
     host.add_parser("dmesg", help="Xen's own log (xl dmesg)").set_defaults(handler=host_dmesg)
     host.add_parser("uptime", help="how long the host and each guest have run").set_defaults(handler=host_uptime)
+    peers.add_commands(host)
