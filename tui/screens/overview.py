@@ -46,7 +46,8 @@ class OverviewScreen(ClockedScreen):
     #datastore { height: auto; padding: 0 1; }
     """
     BINDINGS = [Binding("a", "appliances", "Appliances"), Binding("t", "storage", "Storage"),
-                Binding("n", "network", "Network"), Binding("h", "hardware", "Hardware")]
+                Binding("n", "network", "Network"), Binding("h", "hardware", "Hardware"),
+                Binding("p", "peers", "Peers")]
 
     def __init__(self, xl: Xl) -> None:
         super().__init__()
@@ -102,6 +103,10 @@ class OverviewScreen(ClockedScreen):
     def action_hardware(self) -> None:
         from tui.screens.hardware import HardwareScreen
         self.app.push_screen(HardwareScreen(self.xl))
+
+    def action_peers(self) -> None:
+        from tui.screens.peers import PeersScreen
+        self.app.push_screen(PeersScreen())
 
     def action_storage(self) -> None:
         from tui.screens.storage import StorageScreen
