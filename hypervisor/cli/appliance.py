@@ -22,6 +22,7 @@ from hypervisor.appliances.catalog import APPLIANCE_DIRS, Entry, discover, find,
 from hypervisor.appliances.launch import CannotStart, start
 from hypervisor.appliances.why_stopped import why_not_running
 from hypervisor.cli.appliance_import import add_import_command
+from hypervisor.cli.migration import add_movable_command
 from hypervisor.cli.output import EXIT_FAILED, EXIT_NOT_FOUND, EXIT_USAGE, fail, say
 from hypervisor.settings.problems import FileProblems
 from hypervisor.xen.daemons import CONSOLE_LOGS
@@ -380,6 +381,7 @@ def add_commands(groups) -> None:
     command("check", cmd_check, "check an appliance bundle folder's appliance.toml",
             ("folder", {"help": "bundle folder holding appliance.toml"}))
     add_import_command(commands, cmd_import)      # xl.cfg files here; images and packages in appliance_import.py
+    add_movable_command(commands)                 # could it move to a paired host: cli/migration.py
     add = command("add", cmd_add, "install an appliance bundle (a folder or a .tar of one), its disk images "
                                   "copied onto guest volumes with progress", ("source", {"nargs": "?", "help": "bundle folder or .tar; with "
                                                                "--from-device, its path on the device"}))

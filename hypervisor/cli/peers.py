@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import threading
 from pathlib import Path
@@ -27,14 +26,6 @@ from hypervisor.xen.xl import Xl
 MANAGEMENT_BRIDGE = "xenbr0"
 RECHECK_SECONDS = 5
 ASK_SECONDS = 10
-
-
-def build(cmdline: Path = Path("/proc/cmdline")) -> str:
-    try:
-        found = re.search(r"(?:^|\s)xenbox\.build=(\S+)", cmdline.read_text())
-    except OSError:
-        found = None
-    return found.group(1) if found else "unknown"
 
 
 def host_pair(args: argparse.Namespace, xl: Xl, me: ThisHost = ThisHost()) -> int:
@@ -77,7 +68,7 @@ def host_peers(args: argparse.Namespace, xl: Xl, me: ThisHost = ThisHost()) -> i
         row = {"name": peer.name, "address": peer.address, "fingerprint": peer.fingerprint, "paired": peer.paired}
         if not args.offline:
             try:
-                row["answers"] = me.ask(peer, "hello", timeout=ASK_SECONDS)
+                row["answers"] = me.ask(peer, "facts", timeout=ASK_SECONDS)
             except (PeerUnreachable, PeerRefused, PeersError, CertificateError) as error:
                 row["problem"] = str(error)
         rows.append(row)
@@ -93,10 +84,11 @@ def host_peers(args: argparse.Namespace, xl: Xl, me: ThisHost = ThisHost()) -> i
     return 0
 
 
-def describe(hello: dict) -> str:
+def describe(facts: dict) -> str:
     """One line of what a peer said of itself."""
-    hvm = "HVM guests: yes" if hello.get("hvm") else "HVM guests: no"
-    return f"XenBox {hello.get('build')}, Xen {hello.get('xen')}, {hello.get('memory_free_mib')} MiB free, {hvm}"
+    hvm = "HVM guests: yes" if facts.get("hvm") else "HVM guests: no"
+    return (f"XenBox {facts.get('build')}, Xen {facts.get('xen_version')}, {facts.get('free_memory_mib')} MiB free, "
+            f"{hvm}")
 
 
 def host_unpair(args: argparse.Namespace, xl: Xl, me: ThisHost = ThisHost()) -> int:
@@ -109,21 +101,17 @@ def host_unpair(args: argparse.Namespace, xl: Xl, me: ThisHost = ThisHost()) -> 
     return 0
 
 
-def hello_handler(xl: Xl):
-    """What this host tells a peer that asks `hello`: enough to say whether it could take a guest."""
-    from hypervisor.host.summary import host_summary
-
-    def hello(peer, request) -> dict:
-        summary = host_summary(xl)
-        return {"name": summary.hostname, "build": build(), "xen": summary.xen_version,
-                "memory_free_mib": summary.memory_free_mib, "hvm": summary.hvm.available}
-    return hello
+def facts_handler(xl: Xl):
+    """What this host tells a peer that asks `facts`: what it offers a guest moving here."""
+    from hypervisor.migration.facts import to_message
+    from hypervisor.migration.this_host import gather_facts
+    return lambda peer, request: to_message(gather_facts(xl))
 
 
 def host_peer_listener(args: argparse.Namespace, xl: Xl, me: ThisHost = ThisHost()) -> int:
     """Serve the paired peers on the management address; start again whenever the peers or the address
     change. Ends (0) when no peer is left: init's loop then waits, without Python, for the next pairing."""
-    handlers = {"hello": hello_handler(xl)}
+    handlers = {"facts": facts_handler(xl)}
     while True:
         try:
             peers = me.peers()

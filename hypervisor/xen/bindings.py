@@ -62,7 +62,7 @@ def info_from_bindings(version: dict[str, Any], physinfo: dict[str, Any]) -> Xen
         total, free = memory_from_physinfo(physinfo)
         release = f"{int(version['xen_major'])}.{int(version['xen_minor'])}{version.get('xen_extra', '')}"
         return XenInfo(version=release, nr_cpus=int(physinfo["nr_cpus"]), total_memory_mib=total,
-                       free_memory_mib=free, virt_caps="")
+                       free_memory_mib=free, virt_caps="", hw_caps=str(physinfo.get("hw_caps", "")))
     except (KeyError, TypeError, ValueError) as error:
         raise BindingError(f"Xen's version or host information lacks or garbles {error}") from error
 

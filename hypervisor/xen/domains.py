@@ -86,6 +86,7 @@ class XenInfo:
     total_memory_mib: int
     free_memory_mib: int
     virt_caps: str
+    hw_caps: str = ""           # the CPU's feature words as Xen sees them ("178bf3fd:80002001:..."), hex
 
     @classmethod
     def from_info(cls, info: dict[str, str]) -> "XenInfo":
@@ -96,6 +97,7 @@ class XenInfo:
                 total_memory_mib=int(info["total_memory"]),
                 free_memory_mib=int(info["free_memory"]),
                 virt_caps=info.get("virt_caps", ""),
+                hw_caps=info.get("hw_caps", ""),
             )
         except (KeyError, ValueError) as error:
             raise ParseError(f"`xl info` output lacks or garbles {error}") from error

@@ -70,10 +70,3 @@ def test_without_a_data_store_pairing_says_to_make_one(tmp_path, capsys):
     alpha, _ = hosts(tmp_path)
     assert cli.host_pair(argparse.Namespace(address=None), None, alpha) == 1
     assert "pairing needs a data store" in capsys.readouterr().err
-
-
-def test_the_build_is_read_from_the_kernel_command_line(tmp_path):
-    cmdline = tmp_path / "cmdline"
-    cmdline.write_text("xenbox.label=XENBOX_BOOT xenbox.build=20261207-abc quiet\n")
-    assert cli.build(cmdline) == "20261207-abc"
-    assert cli.build(tmp_path / "none") == "unknown"

@@ -25,11 +25,11 @@ def host(tmp_path, name: str, pairing_port: int, peer_port: int) -> ThisHost:
 
 
 class Serving:
-    """`host`'s peer listener, answering hello as the real one does (its figures made up here)."""
+    """`host`'s peer listener, answering facts as the real one does (its figures made up here)."""
 
     def __init__(self, me: ThisHost) -> None:
         self.listener = Listener(me.identity(), me.peers(), "127.0.0.1", {
-            "hello": lambda peer, request: {"xen": "4.17.6", "memory_free_mib": 900, "hvm": True}},
+            "facts": lambda peer, request: {"xen_version": "4.17.6", "free_memory_mib": 900, "hvm": True}},
             port=me.peer_port)
         threading.Thread(target=self.listener.serve, daemon=True).start()
 

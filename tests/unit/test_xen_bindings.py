@@ -39,7 +39,8 @@ def test_version_cpus_and_memory_from_the_bindings_are_xl_infos():
     from_bindings = info_from_bindings(both["xeninfo"], both["physinfo"])
     from_xl = XenInfo.from_info(parse_info((XEN / "xl-info.txt").read_text()))
     assert from_bindings == XenInfo(version="4.17.7", nr_cpus=2, total_memory_mib=3071, free_memory_mib=1918,
-                                    virt_caps="")
+                                    virt_caps="", hw_caps=from_xl.hw_caps)
+    assert from_xl.hw_caps == "178bf3fd:80002001:20100800:00000007:00000000:00000000:00000000:00000000"
     assert from_xl.version == from_bindings.version and from_xl.nr_cpus == from_bindings.nr_cpus
     assert (from_xl.total_memory_mib, from_xl.free_memory_mib) == (3071, 1918)
 
