@@ -53,9 +53,9 @@ def read_code(text: str) -> str:
         raise Invalid(f"{error}, or Escape") from None
 
 
-def answer_line(hello: dict) -> str:
-    hvm = "HVM yes" if hello.get("hvm") else "HVM no"
-    return f"answers: Xen {hello.get('xen')}, {hello.get('memory_free_mib')} MiB free, {hvm}"
+def answer_line(facts: dict) -> str:
+    hvm = "HVM yes" if facts.get("hvm") else "HVM no"
+    return f"answers: Xen {facts.get('xen_version')}, {facts.get('free_memory_mib')} MiB free, {hvm}"
 
 
 class PeersScreen(ClockedScreen):
@@ -124,7 +124,7 @@ class PeersScreen(ClockedScreen):
     @work(thread=True, group="peers-ask", exit_on_error=False)
     def _ask(self, peer: Peer) -> None:
         try:
-            state = answer_line(self.me.ask(peer, "hello", timeout=ASK_SECONDS))
+            state = answer_line(self.me.ask(peer, "facts", timeout=ASK_SECONDS))
         except (PeerUnreachable, PeerRefused, PeersError, CertificateError) as error:
             state = f"NOT answering: {error}"
         self.app.call_from_thread(self._show_state, peer.name, state)
