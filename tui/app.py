@@ -67,7 +67,9 @@ class XenBoxApp(App):
         self._last_activity = time.monotonic()
         self._lock: LockScreen | None = None
         self._held: list[tuple] = []                # screens asked for while locked: shown once open
-        self._unlocked_with: str | None = None      # the password hash last typed here
+        # The password hashes typed or set on this console: the lock asks again for any other. A hash being
+        # stored is in it from before its file is written, so the lock's next look never races the write.
+        self._known_here: frozenset[str] = frozenset()
         self._problem_said: str | None = None
         self.terminal = 0           # the file descriptor the shell gets as its terminal
         self.first_boot = FirstBootWatch(self, self._first_boot_screen, self._set_up_here, data_store_mounted,
@@ -125,10 +127,10 @@ class XenBoxApp(App):
                 self._lock.dismiss(None)
             return
         if not access.locks:
-            self._unlocked_with = None
+            self._known_here = frozenset()
             return
         idle = time.monotonic() - self._last_activity
-        if access.locked_because or access.password_hash != self._unlocked_with or idle >= access.idle_lock_seconds:
+        if access.locked_because or access.password_hash not in self._known_here or idle >= access.idle_lock_seconds:
             self._show_lock(access)
 
     def _show_lock(self, access: ConsoleAccess) -> None:
@@ -137,7 +139,7 @@ class XenBoxApp(App):
 
     def _unlocked(self, password_hash: str | None) -> None:
         self._lock = None
-        self._unlocked_with = password_hash
+        self._known_here = frozenset({password_hash}) if password_hash else frozenset()
         self._last_activity = time.monotonic()
         held, self._held = self._held, []
         for screen, callback in held:
@@ -172,7 +174,7 @@ class XenBoxApp(App):
 
     def _set_up_here(self, answers) -> None:
         """About to be applied here, the password just typed: this console is not locked by it."""
-        self._unlocked_with = answers.password_hash
+        self._known_here = frozenset({answers.password_hash}) if answers.password_hash else frozenset()
 
     def action_password(self) -> None:
         if not data_store_mounted():
@@ -187,15 +189,27 @@ class XenBoxApp(App):
         from hypervisor.host.password import PasswordError, hash_password
         try:
             hashed = hash_password(password)
-            store_hash(hashed)
-        except (PasswordError, OSError, ValueError) as error:
+        except (PasswordError, ValueError) as error:
             self.call_from_thread(self.notify, f"The password was not changed: {error}", severity="error",
                                   timeout=10)
             return
+        self.call_from_thread(self._storing, hashed)
+        try:
+            store_hash(hashed)
+        except (OSError, ValueError) as error:
+            self.call_from_thread(self._not_stored, hashed, error)
+            return
         self.call_from_thread(self._password_stored, hashed)
 
+    def _storing(self, hashed: str) -> None:
+        self._known_here |= {hashed}        # old and new both open this console while the file changes
+
+    def _not_stored(self, hashed: str, error: Exception) -> None:
+        self._known_here -= {hashed}
+        self.notify(f"The password was not changed: {error}", severity="error", timeout=10)
+
     def _password_stored(self, hashed: str) -> None:
-        self._unlocked_with = hashed
+        self._known_here = frozenset({hashed})
         self.notify("Console password set: both consoles ask for it from now on.", timeout=8)
 
     def action_serial_port(self) -> None:

@@ -135,6 +135,52 @@ def test_w_sets_the_password_twice_typed_hashed_off_the_ui_thread_and_kept(conso
     drive(test)
 
 
+def test_the_lock_looking_while_the_new_password_is_written_does_not_lock_this_console(console_toml, monkeypatch):
+    """Seen in `make torture` under load: the console's two-second look at console.toml came between the
+    new hash's write and the console hearing it was written, and locked the console that had just set it.
+    Here the look is made to come exactly then."""
+    monkeypatch.setattr(console_app, "data_store_mounted", lambda: True)
+    looked = []
+
+    async def test(pilot, app):
+        def store_then_look(hashed):
+            store_hash(hashed, console_toml)
+            app.call_from_thread(app.check_lock)        # the timer's look, in the window
+            looked.append(read_access(console_toml).password_hash == hashed)
+        monkeypatch.setattr(console_app, "store_hash", store_then_look)
+        await pilot.press("w")
+        await type_password(pilot, app, "long-enough-1")
+        await type_password(pilot, app, "long-enough-1")
+        await pilot.pause(0.2)
+        assert looked == [True]
+        assert not isinstance(app.screen, LockScreen)
+        app.check_lock()                                # and every look after it
+        await pilot.pause()
+        assert not isinstance(app.screen, LockScreen)
+    drive(test)
+
+
+def test_a_password_that_could_not_be_kept_locks_nobody_out(console_toml, monkeypatch):
+    monkeypatch.setattr(console_app, "data_store_mounted", lambda: True)
+
+    def full(hashed):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(console_app, "store_hash", full)
+
+    async def test(pilot, app):
+        notes = []
+        monkeypatch.setattr(app, "notify", lambda message, **options: notes.append(message))
+        await pilot.press("w")
+        await type_password(pilot, app, "long-enough-1")
+        await type_password(pilot, app, "long-enough-1")
+        await pilot.pause(0.2)
+        app.check_lock()
+        await pilot.pause()
+        assert any("The password was not changed: [Errno 28] No space left on device" in note for note in notes)
+        assert not isinstance(app.screen, LockScreen) and read_access(console_toml).password_hash is None
+    drive(test)
+
+
 def test_w_without_a_data_store_says_where_the_password_would_live(console_toml, monkeypatch):
     monkeypatch.setattr(console_app, "data_store_mounted", lambda: False)
     notes = []
