@@ -43,6 +43,16 @@ def _seen_address(sock: socket.socket) -> str:
     return address.removeprefix("::ffff:")         # an IPv4 client on a dual-stack socket
 
 
+def _listen_everywhere(port: int) -> socket.socket:
+    """IPv4 and IPv6 where the kernel has IPv6, else IPv4 alone."""
+    if socket.has_dualstack_ipv6():
+        try:
+            return socket.create_server(("", port), family=socket.AF_INET6, dualstack_ipv6=True)
+        except OSError:
+            pass                    # IPv6 switched off in this kernel
+    return socket.create_server(("0.0.0.0", port))
+
+
 class Offer:
     """An open pairing offer. Listening starts here; `wait` serves joiners until the offer ends."""
 
@@ -54,7 +64,7 @@ class Offer:
         self.tries_left = TRIES
         self.cancelled = threading.Event()
         self._context = tls.pairing_server(identity)
-        self._listening = socket.create_server(("", port), family=socket.AF_INET6, dualstack_ipv6=True)
+        self._listening = _listen_everywhere(port)
         self._listening.settimeout(0.5)
         self.port = self._listening.getsockname()[1]
 
