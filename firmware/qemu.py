@@ -61,6 +61,11 @@ class Machine:
     nics: int = 1                    # e1000 NICs (eth0, eth1, ...), each on a user network of its own
     nic_models: list[str] = field(default_factory=list)   # instead: one NIC per QEMU model named, in order
     devices: list[str] = field(default_factory=list)      # more QEMU arguments: controllers and their disks
+    # One more e1000 NIC (after the others) wired to one other machine: (this machine's UDP port, the other's),
+    # QEMU's dgram netdev on the loopback (multicast would need a loopback with MULTICAST, which CI lacks).
+    # The two need different MACs there.
+    lan: tuple[int, int] | None = None
+    lan_mac: str = "52:54:00:4c:00:01"
     # Xen's serial keys (Ctrl-A three times) stay on only when the firmware asks: board/pc/grub.cfg
     # reads this SMBIOS system SKU. A developer's `make run` and the e2e tests' hang diagnosis want them.
     xen_serial_keys: bool = False
@@ -101,6 +106,11 @@ class Machine:
         for number, model in enumerate(self.nic_models or ["e1000"] * self.nics):
             forwards = "".join(f",hostfwd={rule}" for rule in self.host_forwards) if number == 0 else ""
             argv += ["-netdev", f"user,id=net{number}{forwards}", "-device", f"{model},netdev=net{number}"]
+        if self.lan:
+            here, there = self.lan
+            argv += ["-netdev", f"dgram,id=lan,local.type=inet,local.host=127.0.0.1,local.port={here},"
+                                f"remote.type=inet,remote.host=127.0.0.1,remote.port={there}",
+                     "-device", f"e1000,netdev=lan,mac={self.lan_mac}"]
         return argv + self.devices
 
 
