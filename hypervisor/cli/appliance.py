@@ -22,6 +22,7 @@ from hypervisor.appliances.catalog import APPLIANCE_DIRS, Entry, discover, find,
 from hypervisor.appliances.launch import CannotStart, start
 from hypervisor.appliances.why_stopped import why_not_running
 from hypervisor.cli.appliance_import import add_import_command
+from hypervisor.cli.checkpoints import add_checkpoint_commands
 from hypervisor.cli.migration import add_movable_command
 from hypervisor.cli.output import EXIT_FAILED, EXIT_NOT_FOUND, EXIT_USAGE, fail, say
 from hypervisor.settings.problems import FileProblems
@@ -382,6 +383,7 @@ def add_commands(groups) -> None:
             ("folder", {"help": "bundle folder holding appliance.toml"}))
     add_import_command(commands, cmd_import)      # xl.cfg files here; images and packages in appliance_import.py
     add_movable_command(commands)                 # could it move to a paired host: cli/migration.py
+    add_checkpoint_commands(commands)             # cli/checkpoints.py
     add = command("add", cmd_add, "install an appliance bundle (a folder or a .tar of one), its disk images "
                                   "copied onto guest volumes with progress", ("source", {"nargs": "?", "help": "bundle folder or .tar; with "
                                                                "--from-device, its path on the device"}))

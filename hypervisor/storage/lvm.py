@@ -159,6 +159,20 @@ class Lvm:
         self._lvm(["lvcreate", "--yes", "--name", name, "--size", f"{size}b", vg], [
             ("already exists", f"VG {vg} already has a volume called {name}: choose another name")])
 
+    def snapshot_lv(self, vg: str, origin: str, name: str, size: int) -> None:
+        """A snapshot of `origin` as it is now, with `size` bytes for what changes after (as big as the origin:
+        it can never fill up and break)."""
+        _check_name("volume", name)
+        self._need(self.vg(vg), size, f"the snapshot {name}")
+        self._lvm(["lvcreate", "--yes", "--snapshot", "--name", name, "--size", f"{size}b", f"{vg}/{origin}"], [
+            ("already exists", f"VG {vg} already has a volume called {name}: delete it first")])
+
+    def merge_snapshot(self, vg: str, name: str) -> None:
+        """The snapshot's content back into its origin, which must not be open; the snapshot is used up."""
+        _check_name("volume", name)
+        self._lvm(["lvconvert", "--merge", f"{vg}/{name}"], [
+            ("in use", f"the volume {name} comes from is in use: stop its guest first")])
+
     def activate(self, vg: str, name: str) -> None:
         self._lvm(["lvchange", "--activate", "y", f"{vg}/{name}"])
 

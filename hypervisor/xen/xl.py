@@ -173,6 +173,11 @@ class Xl:
         with private_target(state_file, "save"):
             self._xl("save", domain, state_file, timeout=600)
 
+    def save_paused(self, domain: str, state_file: str) -> None:
+        """Suspend the guest to a file and leave it paused, not gone (xl save -p): a checkpoint's memory."""
+        with private_target(state_file, "save"):
+            self._xl("save", "-p", domain, state_file, timeout=600)
+
     def restore(self, state_file: str) -> None:
         self._xl("restore", state_file, timeout=600)
 

@@ -1,0 +1,104 @@
+"""`xenbox appliance checkpoint | checkpoints | checkpoint-restore | checkpoint-delete`: a running guest's
+memory and disks kept at a moment, listed, brought back, deleted (hypervisor/appliances/checkpoints.py)."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from hypervisor.appliances.checkpoints import Checkpoint, CheckpointError, Checkpoints
+from hypervisor.cli.output import EXIT_FAILED, EXIT_USAGE, fail, say
+from hypervisor.storage import human_size
+from hypervisor.xen.xl import Xl
+
+
+def checkpoints_here(xl: Xl) -> Checkpoints:
+    from hypervisor.storage.datastore import DataStore
+    from hypervisor.storage.lvm import Lvm
+    from hypervisor.xen.guest_disks import guest_disks
+    status = DataStore().status()
+    if status.group is None or not status.mounted:
+        raise CheckpointError("checkpoints are kept on the data store, and this host has none mounted: make one "
+                              "first (Storage screen, key t)")
+    return Checkpoints(xl, Lvm(), status.group.name, guest_disks)
+
+
+def cmd_checkpoint(args, xl: Xl) -> int:
+    try:
+        store = checkpoints_here(xl)
+        store.take(args.name, say)
+        if args.keep:
+            for old in store.prune(args.name, args.keep):
+                say(f"deleted the older checkpoint {old.stamp} (keeping {args.keep})")
+    except CheckpointError as error:
+        return fail(str(error))
+    return 0
+
+
+def line(checkpoint: Checkpoint) -> str:
+    disks = ", ".join(s.target for s in checkpoint.snapshots) or "no disks"
+    return (f"{checkpoint.stamp}  {checkpoint.taken}  memory {human_size(checkpoint.memory_bytes)}, disks: {disks}; "
+            f"paused {checkpoint.paused_ms} ms")
+
+
+def cmd_checkpoints(args, xl: Xl) -> int:
+    try:
+        found = checkpoints_here(xl).list(args.name)
+    except CheckpointError as error:
+        return fail(str(error))
+    if args.json:
+        print(json.dumps([{"stamp": c.stamp, "taken": c.taken, "paused_ms": c.paused_ms,
+                           "memory_bytes": c.memory_bytes, "disks": [s.target for s in c.snapshots]}
+                          for c in found], indent=2))
+    elif not found:
+        say(f"{args.name} has no checkpoint: `xenbox appliance checkpoint {args.name}` takes one")
+    for checkpoint in found if not args.json else ():
+        print(line(checkpoint))
+    return 0
+
+
+def cmd_checkpoint_restore(args, xl: Xl) -> int:
+    from hypervisor.appliances.saved import restore
+    if not args.yes:
+        if not sys.stdin.isatty():
+            return fail(f"restoring a checkpoint replaces {args.name} as it runs now, and its disks, with what they "
+                        "were then; add --yes to confirm", EXIT_USAGE)
+        if input(f"{args.name}, its memory and disks, go back to {args.stamp}; what it did since is lost. "
+                 "Type its name to confirm: ").strip() != args.name:
+            return fail("not restored", EXIT_FAILED)
+    try:
+        checkpoint = checkpoints_here(xl).restore(args.name, args.stamp, say,
+                                                  restore_memory=lambda path: restore(Path(path), xl))
+    except CheckpointError as error:
+        return fail(str(error))
+    say(f"{args.name} runs again as it was at {checkpoint.stamp}")
+    return 0
+
+
+def cmd_checkpoint_delete(args, xl: Xl) -> int:
+    try:
+        checkpoint = checkpoints_here(xl).delete(args.name, args.stamp)
+    except CheckpointError as error:
+        return fail(str(error))
+    say(f"checkpoint {checkpoint.stamp} of {args.name} deleted")
+    return 0
+
+
+def add_checkpoint_commands(commands) -> None:
+    take = commands.add_parser("checkpoint", help="keep a running guest's memory and disks as they are now")
+    take.add_argument("name")
+    take.add_argument("--keep", type=int, default=0, help="then delete all but the newest KEEP checkpoints")
+    take.set_defaults(handler=cmd_checkpoint)
+    listed = commands.add_parser("checkpoints", help="an appliance's checkpoints, oldest first")
+    listed.add_argument("name")
+    listed.add_argument("--json", action="store_true", help="print JSON")
+    listed.set_defaults(handler=cmd_checkpoints)
+    back = commands.add_parser("checkpoint-restore", help="the guest as it was at a checkpoint (what runs now is lost)")
+    back.add_argument("name")
+    back.add_argument("stamp")
+    back.add_argument("--yes", action="store_true", help="do not ask; for scripts")
+    back.set_defaults(handler=cmd_checkpoint_restore)
+    gone = commands.add_parser("checkpoint-delete", help="delete a checkpoint: its memory file and disk snapshots")
+    gone.add_argument("name")
+    gone.add_argument("stamp")
+    gone.set_defaults(handler=cmd_checkpoint_delete)
