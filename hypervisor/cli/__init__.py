@@ -6,6 +6,7 @@
 - `peers`      `xenbox host pair | peers | unpair | peer-listener`: pairing with other XenBox hosts
 - `appliance`  `xenbox appliance`: list, start, stop, every xl action, add, import, autostart
 - `migration`  `xenbox appliance movable NAME HOST`: could it move to a paired host, and if not why
+- `checkpoints` `xenbox appliance checkpoint | checkpoints | checkpoint-restore | checkpoint-delete`
 - `storage`    `xenbox storage`: disks, the data store, guest volumes
 - `iscsi`      `xenbox storage iscsi`: targets attached at boot
 - `pool`       `xenbox storage pool`: pools for appliance disks
