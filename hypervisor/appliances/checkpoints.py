@@ -240,6 +240,16 @@ class Checkpoints:
         return [self.delete(name, checkpoint.stamp) for checkpoint in old]
 
 
+def is_due(every_min: int | None, taken: list[Checkpoint], now: datetime) -> bool:
+    """A scheduled checkpoint is due when none was taken yet, or the newest is `every_min` old."""
+    if every_min is None:
+        return False
+    if not taken:
+        return True
+    newest = datetime.strptime(taken[-1].taken, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    return (now - newest).total_seconds() >= every_min * 60 - 30     # the timer's minute is not exact
+
+
 def record_text(checkpoint: Checkpoint) -> str:
     return dumps({"format": 1, "appliance": checkpoint.appliance, "stamp": checkpoint.stamp,
                   "taken": checkpoint.taken, "paused_ms": checkpoint.paused_ms,

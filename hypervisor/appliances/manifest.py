@@ -120,6 +120,13 @@ class Autostart:
 
 
 @dataclass(frozen=True)
+class CheckpointSchedule:
+    """[checkpoint]: one every `every_min` minutes while the guest runs, the newest `keep` kept."""
+    every_min: int | None = None    # None: only when asked (xenbox appliance checkpoint)
+    keep: int = 3
+
+
+@dataclass(frozen=True)
 class Display:
     """An hvm guest's graphical console: off unless asked for, then reached only through websockify
     with TLS and a token (hypervisor/appliances/display.py); libxl's VNC listens on 127.0.0.1 alone."""
@@ -141,6 +148,7 @@ class Manifest:
     bundle_dir: Path
     display: Display = Display()
     hvm: Hvm | None = None          # type = "hvm": its [hvm] table, defaults when absent; None for pv/pvh
+    checkpoint: CheckpointSchedule = CheckpointSchedule()
 
 
 def load_bundle(path: Path | str, extract_into: Path | str | None = None,
@@ -205,11 +213,12 @@ def parse_manifest(text: str, bundle_dir: Path, host: HostLimits | None = None) 
     disks, network = _disks(doc, bundle_dir, kind, hvm), _network(doc, name or "")
     policy, autostart = _policy(doc), _autostart(doc)
     display = _display(doc, kind)
+    checkpoint = _checkpoint(doc)
     doc.finish()
     if problems:
         raise FileProblems(source, problems)
     return Manifest(name, description, kind, memory, vcpus, boot, disks, network, policy, autostart, bundle_dir,
-                    display, hvm)
+                    display, hvm, checkpoint)
 
 
 def _hvm(doc: TableReader, kind: str | None) -> Hvm | None:
@@ -453,6 +462,16 @@ def _autostart(doc: TableReader) -> Autostart:
                           table.integer("delay_s", minimum=0, unit="seconds") or 0)
     table.finish()
     return autostart
+
+
+def _checkpoint(doc: TableReader) -> CheckpointSchedule:
+    table = doc.table("checkpoint")
+    if table is None:
+        return CheckpointSchedule()
+    every = table.integer("every_min", minimum=5, unit="minutes")
+    keep = table.integer("keep", minimum=1)
+    table.finish()
+    return CheckpointSchedule(every, keep if keep is not None else CheckpointSchedule.keep)
 
 
 def _display(doc: TableReader, kind: str | None) -> Display:

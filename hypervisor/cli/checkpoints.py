@@ -84,6 +84,32 @@ def cmd_checkpoint_delete(args, xl: Xl) -> int:
     return 0
 
 
+def cmd_checkpoint_due(args, xl: Xl) -> int:
+    """Run by init every minute while some appliance.toml has [checkpoint] every_min: each running one whose
+    checkpoint is due gets one, and all but its newest `keep` are deleted. One failing stops no other."""
+    from datetime import datetime, timezone
+
+    from hypervisor.appliances.catalog import discover
+    from hypervisor.appliances.checkpoints import is_due
+    failed = 0
+    store = None
+    for entry in discover():
+        schedule = entry.manifest.checkpoint if entry.manifest else None
+        if schedule is None or schedule.every_min is None or xl.domain(entry.name) is None:
+            continue
+        try:
+            store = store or checkpoints_here(xl)
+            if not is_due(schedule.every_min, store.list(entry.name), datetime.now(timezone.utc)):
+                continue
+            store.take(entry.name, say)
+            for old in store.prune(entry.name, schedule.keep):
+                say(f"deleted the older checkpoint {old.stamp} of {entry.name} (keeping {schedule.keep})")
+        except CheckpointError as error:
+            failed += 1
+            fail(f"scheduled checkpoint of {entry.name}: {error}")
+    return EXIT_FAILED if failed else 0
+
+
 def add_checkpoint_commands(commands) -> None:
     take = commands.add_parser("checkpoint", help="keep a running guest's memory and disks as they are now")
     take.add_argument("name")
@@ -102,3 +128,5 @@ def add_checkpoint_commands(commands) -> None:
     gone.add_argument("name")
     gone.add_argument("stamp")
     gone.set_defaults(handler=cmd_checkpoint_delete)
+    commands.add_parser("checkpoint-due", help="(run by init) take the scheduled checkpoints that are due").set_defaults(
+        handler=cmd_checkpoint_due)

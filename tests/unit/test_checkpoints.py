@@ -207,3 +207,29 @@ def test_a_checkpoint_cut_short_is_not_listed(tmp_path):
     (tmp_path / "checkpoints" / "web" / ".20261130T000000Z").mkdir(parents=True)
     (tmp_path / "checkpoints" / "web" / "20261130T000001Z").mkdir()         # its record never written
     assert checkpoints.list("web") == []
+
+
+def test_a_schedule_is_read_from_the_manifest_and_checked(tmp_path):
+    from hypervisor.appliances.manifest import CheckpointSchedule, parse_manifest
+    from hypervisor.settings.problems import FileProblems
+    (tmp_path / "vmlinuz").write_text("k")
+    base = 'name = "web"\ntype = "pv"\n[memory]\ninitial_mib = 64\n[boot]\nkernel = "vmlinuz"\n'
+    assert parse_manifest(base, tmp_path).checkpoint == CheckpointSchedule(None, 3)
+    assert parse_manifest(base + "[checkpoint]\nevery_min = 60\nkeep = 5\n", tmp_path).checkpoint == \
+        CheckpointSchedule(60, 5)
+    with pytest.raises(FileProblems) as raised:
+        parse_manifest(base + '[checkpoint]\nevery_min = 1\nkeep = 0\nevery = "hour"\n', tmp_path)
+    text = str(raised.value)
+    assert "checkpoint.every_min = 1: must be at least 5 minutes" in text
+    assert "checkpoint.keep = 0: must be at least 1" in text
+    assert 'checkpoint.every' in text and "unknown key" in text
+
+
+def test_a_scheduled_checkpoint_is_due_once_the_newest_is_old_enough(tmp_path):
+    from datetime import datetime, timezone
+    from hypervisor.appliances.checkpoints import Checkpoint, is_due
+    at = datetime(2026, 12, 7, 12, 0, tzinfo=timezone.utc)
+    one = [Checkpoint("web", "S", "2026-12-07T11:30:00Z", 10, 1, (), tmp_path)]
+    assert is_due(60, [], at) and not is_due(None, [], at)
+    assert not is_due(60, one, at) and is_due(30, one, at)
+    assert is_due(30, one, at.replace(minute=0, second=0)) and not is_due(31, one, at)
