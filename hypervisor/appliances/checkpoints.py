@@ -101,8 +101,9 @@ def plan_snapshots(name: str, disks: list[GuestDisk], group: str, stamp: str) ->
 class Checkpoints:
     def __init__(self, xl: Xl, lvm: Lvm, group: str, disks_of: Callable[[int], list[GuestDisk]],
                  folder: Path = FOLDER, clock: Callable[[], float] = time.monotonic,
-                 free_bytes: Callable[[Path], int] | None = None) -> None:
+                 free_bytes: Callable[[Path], int] | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
         self.xl, self.lvm, self.group, self.disks_of = xl, lvm, group, disks_of
+        self.sleep = sleep
         self.folder, self.clock = folder, clock
         self.free_bytes = free_bytes or (lambda path: shutil.disk_usage(path).free)
 
@@ -195,6 +196,14 @@ class Checkpoints:
             raise CheckpointError(f"the volume {self.group}/{volume} is gone")
         return found[0].size
 
+    def _wait_closed(self, volume: str, seconds: float = 30) -> None:
+        """Until no backend holds the volume: a destroyed guest's block backend lets go a moment after."""
+        deadline = self.clock() + seconds
+        while any(lv.name == volume and lv.in_use for lv in self.lvm.lvs(self.group)):
+            if self.clock() > deadline:
+                raise CheckpointError(f"the volume {volume} is still in use: stop whatever holds it and try again")
+            self.sleep(0.5)
+
     def _unpause(self, name: str) -> None:
         try:
             self.xl.unpause(name)
@@ -220,8 +229,16 @@ class Checkpoints:
         for snapshot in checkpoint.snapshots:
             size = self._size_of(snapshot.name)
             say(f"putting back disk {snapshot.target} ({snapshot.origin}) as it was at {stamp}")
-            self.lvm.merge_snapshot(self.group, snapshot.name)
-            self.lvm.snapshot_lv(self.group, snapshot.origin, snapshot.name, size)    # restorable again
+            self._wait_closed(snapshot.origin)
+            try:
+                self.lvm.merge_snapshot(self.group, snapshot.name)
+                if any(lv.name == snapshot.name for lv in self.lvm.lvs(self.group)):
+                    # LVM merges an open origin only at its next activation: the guest would get the new disk
+                    raise CheckpointError(f"the volume {snapshot.origin} was still open, so LVM put off putting it "
+                                          "back; nothing was started: try again once no guest uses it")
+                self.lvm.snapshot_lv(self.group, snapshot.origin, snapshot.name, size)    # restorable again
+            except StorageError as error:
+                raise CheckpointError(f"{name} was not restored: {error}") from error
         say(f"restoring {name}'s memory")
         (restore_memory or (lambda path: self.xl.restore(str(path))))(checkpoint.folder / MEMORY)
         return checkpoint

@@ -85,6 +85,7 @@ class Xl:
 class Lv:
     name: str
     size: int
+    in_use: bool = False
 
 
 class Lvm:
@@ -125,7 +126,7 @@ class Clock:
 def store(tmp_path, xl=None, lvm=None, free=10 << 30):
     disks = parse_backends(XENSTORE.replace("qdisk/7", "qdisk/9"), 7)       # web without its qcow2 disk
     return Checkpoints(xl or Xl(), lvm or Lvm(), "xenbox", lambda domid: disks, tmp_path / "checkpoints",
-                       Clock(), free_bytes=lambda path: free)
+                       Clock(), free_bytes=lambda path: free, sleep=lambda seconds: None)
 
 
 def test_a_checkpoint_saves_the_memory_paused_snapshots_the_disks_then_unpauses(tmp_path):
@@ -233,3 +234,26 @@ def test_a_scheduled_checkpoint_is_due_once_the_newest_is_old_enough(tmp_path):
     assert is_due(60, [], at) and not is_due(None, [], at)
     assert not is_due(60, one, at) and is_due(30, one, at)
     assert is_due(30, one, at.replace(minute=0, second=0)) and not is_due(31, one, at)
+
+
+class StillOpen(Lvm):
+    """An origin held open by a backend that never lets go, and a merge LVM therefore puts off."""
+
+    def lvs(self, group):
+        return [Lv(name, size, in_use=name == "web.xvda") for name, size in self.volumes.items()]
+
+
+class MergePutOff(Lvm):
+    def merge_snapshot(self, group, name):
+        self.calls.append(("merge", name))          # LVM: "merging will occur on next activation"
+
+
+def test_a_volume_still_open_or_a_merge_put_off_restores_nothing(tmp_path):
+    for lvm, why in ((StillOpen(), "the volume web.xvda is still in use"),
+                     (MergePutOff(), "LVM put off putting it back; nothing was started")):
+        xl = Xl()
+        checkpoints = store(tmp_path / type(lvm).__name__, xl, lvm)
+        stamp = checkpoints.take("web").stamp
+        with pytest.raises(CheckpointError, match=why):
+            checkpoints.restore("web", stamp)
+        assert ("restore", MEMORY) not in xl.calls
