@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 
 from hypervisor.settings.fields import TableReader
 from hypervisor.settings.names import NAME, NAME_VALID
-from hypervisor.settings.problems import FileProblems, Problem
+from hypervisor.settings.problems import FileProblems, Problem, repeated_names
 from hypervisor.settings.toml_file import syntax_problem
 from hypervisor.network.config import (IPV4_MODES, IPV6_MODES, Addressing, Bridge, NetworkConfig, hostname_problem,
                                        validate)
@@ -233,11 +233,7 @@ def _storage(doc: TableReader, warnings: list[Problem]) -> Storage:
     for where, device in storage.initialised:
         if first.setdefault(device, where) != where:
             table.problems.append(Problem(where, device, f"is already listed at {first[device]}: name each disk once"))
-    names: dict[str, int] = {}
-    for index, pool in enumerate(pools):
-        if pool and names.setdefault(pool.name, index) != index:
-            table.problems.append(Problem(f"storage.pools[{index}].name", pool.name,
-                                          f"is already the name of storage.pools[{names[pool.name]}]"))
+    table.problems += repeated_names("storage.pools", [pool.name if pool else None for pool in pools])
     return storage
 
 

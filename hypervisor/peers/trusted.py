@@ -18,7 +18,7 @@ from hypervisor.network.certificate import Certificate, certificate, fingerprint
 from hypervisor.settings.atomic import write_atomically
 from hypervisor.settings.fields import TableReader
 from hypervisor.settings.names import NAME, NAME_VALID
-from hypervisor.settings.problems import Problem
+from hypervisor.settings.problems import Problem, repeated_names
 from hypervisor.settings.tomlwrite import dumps
 from hypervisor.storage.config_files import KeptFileProblems, read_toml
 from hypervisor.storage.datastore import MOUNTPOINT
@@ -55,10 +55,7 @@ def read_peers(path: Path = CONFIG) -> list[Peer]:
     doc.integer("format", minimum=1)
     peers = [_peer(table) for table in doc.tables("peers")]
     doc.finish()
-    seen: dict[str, int] = {}
-    for index, peer in enumerate(peers):
-        if peer is not None and seen.setdefault(peer.name, index) != index:
-            problems.append(Problem(f"peers[{index}].name", peer.name, f"is already the name of peers[{seen[peer.name]}]"))
+    problems += repeated_names("peers", [peer.name if peer else None for peer in peers])
     if problems:
         raise KeptFileProblems(path, problems)
     return [peer for peer in peers if peer is not None]

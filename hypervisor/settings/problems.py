@@ -22,6 +22,13 @@ class Problem:
         return f"{self.field}{found}: {self.message}"
 
 
+def repeated_names(table: str, names: list[str | None]) -> list[Problem]:
+    """`table[i].name` for each name an earlier entry of the list has already (None: an entry too broken to name)."""
+    first: dict[str, int] = {}
+    return [Problem(f"{table}[{index}].name", name, f"is already the name of {table}[{first[name]}]")
+            for index, name in enumerate(names) if name is not None and first.setdefault(name, index) != index]
+
+
 class FileProblems(ValueError):
     """All the problems of one file, so a person can fix them in one go."""
 

@@ -19,7 +19,7 @@ from hypervisor import runner
 from hypervisor.settings.atomic import write_atomically
 from hypervisor.settings.fields import TableReader
 from hypervisor.settings.names import NAME, NAME_VALID
-from hypervisor.settings.problems import Problem
+from hypervisor.settings.problems import Problem, repeated_names
 from hypervisor.settings.tomlwrite import dumps
 from hypervisor.storage import StorageError
 from hypervisor.storage.config_files import KeptFileProblems, read_toml
@@ -61,11 +61,7 @@ def read_targets(path: Path = CONFIG) -> list[IscsiTarget]:
     doc = TableReader(read_toml(path), "", problems, secrets=SECRETS)
     targets = [_target(table) for table in doc.tables("targets")]
     doc.finish()
-    first: dict[str, int] = {}
-    for index, target in enumerate(targets):
-        if target is not None and first.setdefault(target.name, index) != index:
-            problems.append(Problem(f"targets[{index}].name", target.name,
-                                    f"is already the name of targets[{first[target.name]}]"))
+    problems += repeated_names("targets", [target.name if target else None for target in targets])
     if problems:
         raise KeptFileProblems(path, problems)
     return [target for target in targets if target is not None]

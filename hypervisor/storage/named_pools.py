@@ -17,7 +17,7 @@ from hypervisor import runner
 from hypervisor.settings.atomic import write_atomically
 from hypervisor.settings.fields import TableReader
 from hypervisor.settings.names import NAME, NAME_VALID, OutsideFolder, inside
-from hypervisor.settings.problems import Problem
+from hypervisor.settings.problems import Problem, repeated_names
 from hypervisor.settings.tomlwrite import dumps
 from hypervisor.storage import StorageError
 from hypervisor.storage.config_files import KeptFileProblems, read_toml
@@ -60,10 +60,7 @@ def read_pools(path: Path = CONFIG) -> list[NamedPool]:
     doc = TableReader(read_toml(path), "", problems)
     pools = [_pool(table) for table in doc.tables("pools")]
     doc.finish()
-    first: dict[str, int] = {}
-    for index, pool in enumerate(pools):
-        if pool is not None and first.setdefault(pool.name, index) != index:
-            problems.append(Problem(f"pools[{index}].name", pool.name, f"is already the name of pools[{first[pool.name]}]"))
+    problems += repeated_names("pools", [pool.name if pool else None for pool in pools])
     if problems:
         raise KeptFileProblems(path, problems)
     return [pool for pool in pools if pool is not None]
