@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import json
 import tempfile
+import threading
 from pathlib import Path
 
 from conftest import LOGS
@@ -165,3 +166,47 @@ class Shell:
             self.console.note(f"{self.back_to!r} not drawn within {REDRAW_AFTER} s of exit: typing Ctrl-L")
             self.console.press("\x0c")
             self.console.wait_for_screen(self.back_to, 180 - REDRAW_AFTER)
+
+
+class ReadInTheBackground:
+    """Several machines at once: each one's output is read all the time, by a thread of its own, except
+    while the test uses it (`using`). Left unread, a console's output backs up from QEMU's serial line into
+    Xen's, which drops what it cannot send: lines go missing from the log and the screen."""
+
+    def __init__(self, consoles: dict[str, SerialConsole]) -> None:
+        self.consoles = consoles
+        self._stops: dict[str, threading.Event] = {}
+        self._threads: dict[str, threading.Thread] = {}
+        for name in consoles:
+            self._start(name)
+
+    def _start(self, name: str) -> None:
+        stop = threading.Event()
+
+        def read() -> None:
+            while not stop.is_set():
+                try:
+                    self.consoles[name].pump(0.2)
+                except Exception:       # noqa: BLE001 - the machine ended; the test sees that when it uses it
+                    return
+        self._stops[name], self._threads[name] = stop, threading.Thread(target=read, daemon=True)
+        self._threads[name].start()
+
+    def _stop(self, name: str) -> None:
+        self._stops.pop(name).set()
+        self._threads.pop(name).join(10)
+
+    @contextlib.contextmanager
+    def using(self, *names: str):
+        """The named consoles, read by the test alone until the block ends."""
+        for name in names:
+            self._stop(name)
+        try:
+            yield [self.consoles[name] for name in names]
+        finally:
+            for name in names:
+                self._start(name)
+
+    def close(self) -> None:
+        for name in list(self._stops):
+            self._stop(name)
