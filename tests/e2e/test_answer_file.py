@@ -13,11 +13,12 @@ One machine serves every test here, in order.
 """
 import hashlib
 import os
+import re
 
 import pytest
 
 from answer_volume import answer_volume, blank_disk
-from machine import Shell, booted, qemu_monitor, wait_for_console
+from machine import Shell, booted, qemu_monitor, run_ok, wait_for_console
 
 SETUP = 900            # boot, data store, network and the appliance's install, under TCG on a busy machine
 # The hash of "change-me" (tests/fixtures/answer/example.toml).
@@ -153,6 +154,46 @@ def test_python_in_dom0_trusts_the_usual_certificate_authorities(console):
         assert shell.run("test -s /etc/ssl/certs/ca-certificates.crt; echo $?").strip() == "0"
         count = shell.run("python3 -c 'import ssl; print(len(ssl.create_default_context().get_ca_certs()))'")
         assert shell.status == 0 and int(count.strip()) >= 100, count
+
+
+LEDGER = ("name = \"ledger\"", "type = \"pv\"", "[memory]", "initial_mib = 96", "[boot]",
+          "kernel = \"vmlinux\"", "ramdisk = \"initrd.img\"", "cmdline = \"console=hvc0 quiet\"",
+          "[[disks]]", "pool = \"local\"", "size_mib = 8")
+SAMPLE = "/usr/share/xenbox/appliances/sample-web"
+
+
+def test_a_checkpoint_keeps_memory_and_disks_and_restoring_it_undoes_what_came_after(console):
+    """A guest with a data store volume: checkpointed while it runs, then its volume written (from dom0, as its
+    guest would write it), then restored: the volume is as it was, the guest runs again from its memory."""
+    with Shell(console) as shell:
+        run_ok(shell, f"mkdir -p /tmp/ledger && cp {SAMPLE}/vmlinux {SAMPLE}/initrd.img /tmp/ledger/")
+        for half, into in ((LEDGER[:5], ">"), (LEDGER[5:], ">>")):        # short lines: see XEN-NOTES
+            lines = " ".join(f"'{line}'" for line in half)
+            run_ok(shell, f"printf '%s\\n' {lines} {into} /tmp/ledger/appliance.toml")
+        run_ok(shell, "xenbox appliance add /tmp/ledger", 300)
+        run_ok(shell, "xenbox appliance start ledger", 300)
+        said = run_ok(shell, "xenbox appliance checkpoint ledger", 600)
+        taken = re.search(r"checkpoint (\d{8}T\d{6}Z) of ledger: [\d.]+ [KM]iB of memory and 1 disk snapshot\(s\); "
+                          r"the guest stood still for (\d+) ms", said)
+        assert taken, said
+        stamp = taken.group(1)
+        folder = f"/var/lib/xenbox/checkpoints/ledger/{stamp}"
+        assert run_ok(shell, f"stat -c '%a %s' {folder}/memory.save").split()[0] == "600"
+        assert f"ledger.xvda.cp-{stamp}" in run_ok(shell, "lvs --noheadings -o lv_name xenbox")
+        assert stamp in run_ok(shell, "xenbox appliance checkpoints ledger")
+        run_ok(shell, "echo AFTER-THE-CHECKPOINT | dd of=/dev/xenbox/ledger.xvda bs=512 count=1 conv=sync,fsync")
+        first = "dd if=/dev/xenbox/ledger.xvda bs=512 count=1 2>/dev/null | tr -d '\\0' | head -n 1"
+        assert run_ok(shell, first).strip() == "AFTER-THE-CHECKPOINT"
+        said = shell.run(f"xenbox appliance checkpoint-restore ledger {stamp} </dev/null")
+        assert shell.status == 2 and "add --yes to confirm" in said, said          # never without asking
+        said = run_ok(shell, f"xenbox appliance checkpoint-restore ledger {stamp} --yes", 600)
+        assert f"ledger runs again as it was at {stamp}" in said, said
+        assert "AFTER-THE-CHECKPOINT" not in run_ok(shell, first)
+        assert re.search(r"^ledger +\d+ ", run_ok(shell, "xl list"), re.MULTILINE)
+        assert stamp in run_ok(shell, "xenbox appliance checkpoints ledger")    # restorable again
+        run_ok(shell, f"xenbox appliance checkpoint-delete ledger {stamp}")
+        assert "cp-" not in run_ok(shell, "lvs --noheadings -o lv_name xenbox")
+        run_ok(shell, "xl destroy ledger")
 
 
 def test_after_a_power_cut_everything_set_up_is_still_there(console):
