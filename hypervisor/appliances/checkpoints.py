@@ -257,6 +257,17 @@ class Checkpoints:
         return [self.delete(name, checkpoint.stamp) for checkpoint in old]
 
 
+def on_this_host(xl: Xl) -> Checkpoints:
+    """The checkpoints kept on this host's data store; CheckpointError when it has none mounted."""
+    from hypervisor.storage.datastore import DataStore
+    from hypervisor.xen.guest_disks import guest_disks
+    status = DataStore().status()
+    if status.group is None or not status.mounted:
+        raise CheckpointError("checkpoints are kept on the data store, and this host has none mounted: make one "
+                              "first (Storage screen, key t)")
+    return Checkpoints(xl, Lvm(), status.group.name, guest_disks)
+
+
 def is_due(every_min: int | None, taken: list[Checkpoint], now: datetime) -> bool:
     """A scheduled checkpoint is due when none was taken yet, or the newest is `every_min` old."""
     if every_min is None:

@@ -6,26 +6,15 @@ import json
 import sys
 from pathlib import Path
 
-from hypervisor.appliances.checkpoints import Checkpoint, CheckpointError, Checkpoints
+from hypervisor.appliances.checkpoints import Checkpoint, CheckpointError, on_this_host
 from hypervisor.cli.output import EXIT_FAILED, EXIT_USAGE, fail, say
 from hypervisor.storage import human_size
 from hypervisor.xen.xl import Xl
 
 
-def checkpoints_here(xl: Xl) -> Checkpoints:
-    from hypervisor.storage.datastore import DataStore
-    from hypervisor.storage.lvm import Lvm
-    from hypervisor.xen.guest_disks import guest_disks
-    status = DataStore().status()
-    if status.group is None or not status.mounted:
-        raise CheckpointError("checkpoints are kept on the data store, and this host has none mounted: make one "
-                              "first (Storage screen, key t)")
-    return Checkpoints(xl, Lvm(), status.group.name, guest_disks)
-
-
 def cmd_checkpoint(args, xl: Xl) -> int:
     try:
-        store = checkpoints_here(xl)
+        store = on_this_host(xl)
         store.take(args.name, say)
         if args.keep:
             for old in store.prune(args.name, args.keep):
@@ -43,7 +32,7 @@ def line(checkpoint: Checkpoint) -> str:
 
 def cmd_checkpoints(args, xl: Xl) -> int:
     try:
-        found = checkpoints_here(xl).list(args.name)
+        found = on_this_host(xl).list(args.name)
     except CheckpointError as error:
         return fail(str(error))
     if args.json:
@@ -67,7 +56,7 @@ def cmd_checkpoint_restore(args, xl: Xl) -> int:
                  "Type its name to confirm: ").strip() != args.name:
             return fail("not restored", EXIT_FAILED)
     try:
-        checkpoint = checkpoints_here(xl).restore(args.name, args.stamp, say,
+        checkpoint = on_this_host(xl).restore(args.name, args.stamp, say,
                                                   restore_memory=lambda path: restore(Path(path), xl))
     except CheckpointError as error:
         return fail(str(error))
@@ -77,7 +66,7 @@ def cmd_checkpoint_restore(args, xl: Xl) -> int:
 
 def cmd_checkpoint_delete(args, xl: Xl) -> int:
     try:
-        checkpoint = checkpoints_here(xl).delete(args.name, args.stamp)
+        checkpoint = on_this_host(xl).delete(args.name, args.stamp)
     except CheckpointError as error:
         return fail(str(error))
     say(f"checkpoint {checkpoint.stamp} of {args.name} deleted")
@@ -98,7 +87,7 @@ def cmd_checkpoint_due(args, xl: Xl) -> int:
         if schedule is None or schedule.every_min is None or xl.domain(entry.name) is None:
             continue
         try:
-            store = store or checkpoints_here(xl)
+            store = store or on_this_host(xl)
             if not is_due(schedule.every_min, store.list(entry.name), datetime.now(timezone.utc)):
                 continue
             store.take(entry.name, say)

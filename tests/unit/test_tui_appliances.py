@@ -507,8 +507,20 @@ def test_stopped_appliance_refuses_running_only_keys_without_calling_xen():
     drive(test)
 
 
+def test_a_checkpoint_from_the_screen_says_why_there_is_none_without_a_data_store():
+    """This build host has no data store: the real lookup says so, and the screen passes it on."""
+    async def test(pilot, screen, xl):
+        await select(pilot, screen, "sample-web")
+        await pilot.press("K")
+        await settle(pilot)
+        assert ("Checkpoints are kept on the data store, and this host has none mounted: make one first (Storage "
+                "screen, key t).", "error") in pilot.app.notified, pilot.app.notified
+        assert xl.calls == []
+    drive(test)
+
+
 KEYS = {"u": "Start", "d": "Stop", "b": "Reboot", "X": "Destroy", "p": "Pause", "v": "Save", "o": "Restore",
-        "m": "Memory", "c": "vCPUs", "i": "Pin", "n": "Rename", "y": "SysRq", "k": "Core", "e": "Console",
+        "m": "Memory", "c": "vCPUs", "i": "Pin", "n": "Rename", "y": "SysRq", "k": "Core", "K": "Checkpoint", "e": "Console",
         "g": "Log", "a": "Add/import", "N": "New", "S": "Screen", "C": "CD", "escape": "Back"}
 
 
@@ -520,7 +532,7 @@ def test_footer_shows_every_key_on_three_lines_at_80_columns():
         assert "ctrl+a" not in screen.active_bindings
         assert screen.active_bindings["enter"].binding.action == "start"
         footer = screen.query_one("KeyFooter")
-        assert footer.size.height == 3 and footer.region.bottom == 24     # 20 keys, 8 to a line
+        assert footer.size.height == 3 and footer.region.bottom == 24     # 21 keys, 8 to a line
     drive(test)
 
 

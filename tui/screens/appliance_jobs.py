@@ -16,6 +16,7 @@ from hypervisor.appliances.actions import ACTIONS
 from hypervisor.appliances.catalog import APPLIANCE_DIRS
 from hypervisor.appliances.launch import start as launch
 from hypervisor.appliances.saved import restore as restore_saved
+from hypervisor.storage import human_size
 from hypervisor.xen.daemons import CONSOLE_LOGS
 from hypervisor.xen.domains import state_has
 from hypervisor.xen.shutdown import ask_to_shut_down
@@ -257,6 +258,22 @@ def save(xl: Xl, row: ApplianceRow, path: Path, saved: dict[str, Path]) -> Job:
         saved[row.name] = path
     return Job(f"Saving {row.name} to {path}", f"Could not save {row.name}", call,
                done=f"{row.name} saved to {path}; o restores it")
+
+
+def checkpoint(xl: Xl, row: ApplianceRow) -> Job:
+    """Memory and volumes kept as they are now; the guest runs on (hypervisor/appliances/checkpoints.py)."""
+    from hypervisor.appliances.checkpoints import CheckpointError, on_this_host
+
+    def call(say: Callable[[str], None]) -> str:
+        try:
+            taken = on_this_host(xl).take(row.name, say)
+        except CheckpointError as error:
+            raise NotDone(_sentence(str(error))) from None
+        return (f"Checkpoint {taken.stamp} of {row.name}: {human_size(taken.memory_bytes)} of memory and "
+                f"{len(taken.snapshots)} disk snapshot(s); it stood still for {taken.paused_ms} ms. "
+                f"`xenbox appliance checkpoints {row.name}` lists them.")
+    return Job(f"Taking a checkpoint of {row.name}", f"Could not checkpoint {row.name}", call, reports=True,
+               lingers=15)
 
 
 def restore_question(name: str, remembered: Path | None, saved_dir: Path) -> Question:

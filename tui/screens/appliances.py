@@ -74,6 +74,7 @@ class AppliancesScreen(ClockedScreen):
         Binding("n", "rename", "Rename"),
         Binding("y", "sysrq", "SysRq"),
         Binding("k", "dump_core", "Core"),
+        Binding("K", "checkpoint", "Checkpoint"),
         Binding("e", "console", "Console"),
         Binding("g", "log", "Log"),
         Binding("a", "add", "Add/import"),
@@ -415,6 +416,10 @@ class AppliancesScreen(ClockedScreen):
         if row := self._running_row("dump"):
             self._ask(jobs.core_question(row, self.places.cores),
                       lambda path: self._run(jobs.dump_core(self.xl, row, path)))
+
+    def action_checkpoint(self) -> None:
+        if row := self._running_row("checkpoint"):
+            self._run(jobs.checkpoint(self.xl, row))
 
     def action_console(self) -> None:
         if not (row := self._running_row("attach to")):
