@@ -13,7 +13,6 @@ import threading
 from pathlib import Path
 
 from hypervisor.cli.output import fail, say
-from hypervisor.network.addresses import ipv4_of
 from hypervisor.network.certificate import CertificateError
 from hypervisor.peers.code import BadCode, typed
 from hypervisor.peers.listener import Listener, PeerRefused, PeerUnreachable
@@ -23,7 +22,6 @@ from hypervisor.peers.trusted import PeersError
 from hypervisor.storage.config_files import KeptFileProblems
 from hypervisor.xen.xl import Xl
 
-MANAGEMENT_BRIDGE = "xenbr0"
 RECHECK_SECONDS = 5
 ASK_SECONDS = 10
 
@@ -45,7 +43,7 @@ def host_pair(args: argparse.Namespace, xl: Xl, me: ThisHost = ThisHost()) -> in
 
 def _offer(me: ThisHost) -> int:
     offer = me.offer()
-    address = ipv4_of(MANAGEMENT_BRIDGE) or "this host's address"
+    address = me.address() or "this host's address"
     say(f"pairing code {offer.shown_code} (for {OFFER_SECONDS // 60} minutes, 3 tries)")
     say(f"this host's fingerprint {offer.identity.fingerprint}")
     say(f"on the other host: xenbox host pair {address} (or its Peers screen), then type the code")
@@ -120,7 +118,7 @@ def host_peer_listener(args: argparse.Namespace, xl: Xl, me: ThisHost = ThisHost
             peers = []
         if not peers:
             return 0
-        address = ipv4_of(MANAGEMENT_BRIDGE)
+        address = me.address()
         if address is None:
             threading.Event().wait(RECHECK_SECONDS)     # no address yet (DHCP): nothing to listen on
             continue
@@ -131,14 +129,15 @@ def host_peer_listener(args: argparse.Namespace, xl: Xl, me: ThisHost = ThisHost
             threading.Event().wait(RECHECK_SECONDS)
             continue
         say(f"peers: serving {', '.join(peer.name for peer in peers)} on {address} port {listener.port}")
-        threading.Thread(target=_stop_on_change, args=(listener, address, me.config), daemon=True).start()
+        threading.Thread(target=_stop_on_change, args=(listener, address, me), daemon=True).start()
         listener.serve()
 
 
-def _stop_on_change(listener: Listener, address: str, config: Path) -> None:
+def _stop_on_change(listener: Listener, address: str, me: ThisHost) -> None:
+    config = me.config
     seen = _stamp(config)
     while not listener.stopped.wait(RECHECK_SECONDS):
-        if _stamp(config) != seen or ipv4_of(MANAGEMENT_BRIDGE) != address:
+        if _stamp(config) != seen or me.address() != address:
             listener.stopped.set()
 
 

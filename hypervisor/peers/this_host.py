@@ -18,6 +18,12 @@ class ThisHost:
     pairing_port: int = pairing.PAIRING_PORT
     peer_port: int = listener.PEER_PORT
     fixed_name: str | None = None           # tests; a host's name is its hostname
+    bridge: str = "xenbr0"                  # the management bridge: where peers reach this host
+
+    def address(self) -> str | None:
+        """The management address another host pairs with and talks to, or None while it has none."""
+        from hypervisor.network.addresses import ipv4_of
+        return ipv4_of(self.bridge)
 
     @property
     def name(self) -> str:

@@ -21,7 +21,7 @@ def free_port() -> int:
 def host(tmp_path, name: str, pairing_port: int, peer_port: int) -> ThisHost:
     folder = tmp_path / name
     folder.mkdir()
-    return ThisHost(folder / "peers.toml", folder / "identity", pairing_port, peer_port, fixed_name=name)
+    return ThisHost(folder / "peers.toml", folder / "identity", pairing_port, peer_port, fixed_name=name, bridge="lo")
 
 
 class Serving:
@@ -64,7 +64,8 @@ def test_offering_a_code_pairs_a_host_that_types_it_and_shows_it_answering(tmp_p
             await pilot.pause()
             offer = screen.offer
             shown = text(screen, "#offer")
-            assert f"Pairing code  {offer.shown_code}" in shown and "3 of 3 tries left" in shown
+            assert f"Pairing code  {offer.shown_code}     this host's address  127.0.0.1" in shown
+            assert "3 of 3 tries left" in shown
             peer = await asyncio.to_thread(beta.join, "127.0.0.1", offer.code)
             assert peer.fingerprint == alpha.identity().fingerprint
             serving = Serving(beta)

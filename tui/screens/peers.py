@@ -156,9 +156,10 @@ class PeersScreen(ClockedScreen):
         if self.offer is None:
             return
         left = int(self.offer.seconds_left())
+        address = self.me.address() or "(none yet: see the Network screen)"
         self.query_one("#offer", Static).update(Text(
-            f"Pairing code  {self.offer.shown_code}\n"
-            f"On the other host: Peers screen, j, this host's address, then this code.\n"
+            f"Pairing code  {self.offer.shown_code}     this host's address  {address}\n"
+            f"On the other host: Peers screen, j, this address, then this code.\n"
             f"Listening for {left // 60}:{left % 60:02d} more, {self.offer.tries_left} of {TRIES} tries left. "
             "Escape stops."))
 
