@@ -6,6 +6,7 @@
 - `trusted`    this host's identity (certificate) and the peers it trusts, kept on the data store
 - `pairing`    the two sides of a pairing: offering a code (listening only while the offer is open) and joining
 - `listener`   the mutual-TLS service for paired peers only, on the management address; `ask` is its client
+- `stream`     a one-shot byte stream between paired hosts over mutual TLS (socat), for `xl migrate`
 - `this_host`  ThisHost: this host's name, certificate, kept peers and ports, for the command line and the console
 
 A paired peer is trusted like root. What it sends still passes the same checks as anything else
