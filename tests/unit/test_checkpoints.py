@@ -48,6 +48,16 @@ def test_only_data_store_volumes_are_snapshotted_and_every_other_writable_disk_i
     assert plan_snapshots("web", disks[:2], "xenbox", "S") == (Snapshot("xvda", "web.xvda", "web.xvda.cp-S"),)
 
 
+def xl_save_file(name: str) -> bytes:
+    """What xl save writes first: its header and libxl's JSON of the guest (tools/xl/xl_saverestore.c), then pages."""
+    import json
+    import struct
+    from hypervisor.appliances.saved import BYTE_ORDER, HEADER, JSON_FLAG, MAGIC
+    config = json.dumps({"c_info": {"name": name}}).encode() + b"\0"
+    optional = struct.pack("=I", len(config)) + config
+    return HEADER.pack(MAGIC, BYTE_ORDER, JSON_FLAG, 0, len(optional)) + optional + b"\0" * 4096
+
+
 @dataclass
 class Domain:
     domid: int
@@ -68,7 +78,7 @@ class Xl:
         if self.fail_save:
             from hypervisor.runner import CommandError
             raise CommandError(("xl", "save"), 1, "libxl: suspend failed")
-        Path(path).write_bytes(b"x" * 4096)
+        Path(path).write_bytes(xl_save_file(name))
 
     def unpause(self, name):
         self.calls.append(("unpause", name))
@@ -137,7 +147,7 @@ def test_a_checkpoint_saves_the_memory_paused_snapshots_the_disks_then_unpauses(
     assert taken.stamp == "20261130T005320Z"
     assert xl.calls == [("save -p", "web"), ("unpause", "web")]
     assert lvm.calls == [("snapshot", "web.xvda", "web.xvda.cp-20261130T005320Z", 64 * MIB)]
-    assert taken.paused_ms == 250 and taken.memory_bytes == 4096
+    assert taken.paused_ms == 250 and taken.memory_bytes == len(xl_save_file("web"))
     assert oct((taken.folder / MEMORY).stat().st_mode)[-3:] in ("600", "644")      # xl's own file here
     assert oct(taken.folder.stat().st_mode)[-3:] == "700"
     assert read_record(taken.folder / "checkpoint.toml") == taken

@@ -514,8 +514,43 @@ def test_a_checkpoint_from_the_screen_says_why_there_is_none_without_a_data_stor
         await pilot.press("K")
         await settle(pilot)
         assert ("Checkpoints are kept on the data store, and this host has none mounted: make one first (Storage "
-                "screen, key t).", "error") in pilot.app.notified, pilot.app.notified
+                "screen, key t).", "warning") in pilot.app.notified, pilot.app.notified
         assert xl.calls == []
+    drive(test)
+
+
+def test_k_takes_a_checkpoint_then_goes_back_to_it_after_asking(tmp_path, monkeypatch):
+    """The checkpoints are test_checkpoints' (Xen's and LVM's stand-ins there: neither runs on this host)."""
+    import test_checkpoints
+    from hypervisor.appliances import checkpoints
+    from tui.widgets.confirm import Confirm
+    from tui.widgets.pick import Pick
+    kept_xl = test_checkpoints.Xl()
+    store = test_checkpoints.store(tmp_path, kept_xl)
+    monkeypatch.setattr(checkpoints, "on_this_host", lambda xl: store)
+
+    async def test(pilot, screen, xl):
+        await select(pilot, screen, "sample-web")
+        await pilot.press("K")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, Pick)
+        await pilot.press("enter")              # the first: take one now
+        await settle(pilot)
+        taken = store.list("sample-web")
+        assert len(taken) == 1 and kept_xl.calls == [("save -p", "sample-web"), ("unpause", "sample-web")]
+        assert any(f"Checkpoint {taken[0].stamp} of sample-web" in note and "stood still for 250 ms" in note
+                   for note, _ in pilot.app.notified), pilot.app.notified
+        await pilot.press("K")
+        await settle(pilot)
+        await pilot.press("down", "enter")      # the checkpoint just taken
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, Confirm)
+        await pilot.press("y")
+        await settle(pilot)
+        assert kept_xl.calls[-1] == ("destroy", "sample-web")          # what ran is stopped first
+        assert xl.calls[-1] == ("restore", str(taken[0].folder / "memory.save"))    # through restore's gate
+        assert (f"sample-web runs again as it was at {taken[0].stamp}.", "information") in pilot.app.notified, \
+            pilot.app.notified
     drive(test)
 
 

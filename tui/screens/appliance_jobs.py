@@ -260,6 +260,28 @@ def save(xl: Xl, row: ApplianceRow, path: Path, saved: dict[str, Path]) -> Job:
                done=f"{row.name} saved to {path}; o restores it")
 
 
+TAKE = "take"
+
+
+def checkpoint_choices(xl: Xl, row: ApplianceRow) -> tuple[str, list[tuple[str, list[tuple[str, str]]]]]:
+    """The question and the groups for K: take one now (if it runs), or restore one it has."""
+    from hypervisor.appliances.checkpoints import CheckpointError, on_this_host
+    try:
+        taken = on_this_host(xl).list(row.name)
+    except CheckpointError as error:
+        raise NotDone(_sentence(str(error))) from None
+    groups = []
+    if row.running:
+        groups.append(("Now", [("Take a checkpoint: memory and volumes as they are (it runs on)", TAKE)]))
+    if taken:
+        groups.append(("Go back to one (what it did since is lost)",
+                       [(f"{c.stamp}  memory {human_size(c.memory_bytes)}, {len(c.snapshots)} volume(s), "
+                         f"paused {c.paused_ms} ms", c.stamp) for c in reversed(taken)]))
+    if not groups:
+        raise NotDone(f"{row.name} is not running and has no checkpoint: start it, then K takes one.")
+    return f"Checkpoints of {row.name}:", groups
+
+
 def checkpoint(xl: Xl, row: ApplianceRow) -> Job:
     """Memory and volumes kept as they are now; the guest runs on (hypervisor/appliances/checkpoints.py)."""
     from hypervisor.appliances.checkpoints import CheckpointError, on_this_host
@@ -270,10 +292,28 @@ def checkpoint(xl: Xl, row: ApplianceRow) -> Job:
         except CheckpointError as error:
             raise NotDone(_sentence(str(error))) from None
         return (f"Checkpoint {taken.stamp} of {row.name}: {human_size(taken.memory_bytes)} of memory and "
-                f"{len(taken.snapshots)} disk snapshot(s); it stood still for {taken.paused_ms} ms. "
-                f"`xenbox appliance checkpoints {row.name}` lists them.")
+                f"{len(taken.snapshots)} disk snapshot(s); it stood still for {taken.paused_ms} ms.")
     return Job(f"Taking a checkpoint of {row.name}", f"Could not checkpoint {row.name}", call, reports=True,
                lingers=15)
+
+
+def restore_checkpoint_question(name: str, stamp: str) -> str:
+    return (f"Put {name} back as it was at {stamp}? It stops now; its memory and volumes go back to then, and "
+            "what it did since is lost.")
+
+
+def restore_checkpoint(xl: Xl, name: str, stamp: str) -> Job:
+    """Through the same gate as a restore from a file (hypervisor/appliances/saved.py)."""
+    from hypervisor.appliances.checkpoints import CheckpointError, on_this_host
+
+    def call(say: Callable[[str], None]) -> str:
+        try:
+            on_this_host(xl).restore(name, stamp, say, restore_memory=lambda path: restore_saved(path, xl))
+        except CheckpointError as error:
+            raise NotDone(_sentence(str(error))) from None
+        return f"{name} runs again as it was at {stamp}."
+    return Job(f"Putting {name} back to {stamp}", f"Could not restore {name}'s checkpoint", call, reports=True,
+               follow=name)
 
 
 def restore_question(name: str, remembered: Path | None, saved_dir: Path) -> Question:

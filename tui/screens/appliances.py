@@ -418,8 +418,22 @@ class AppliancesScreen(ClockedScreen):
                       lambda path: self._run(jobs.dump_core(self.xl, row, path)))
 
     def action_checkpoint(self) -> None:
-        if row := self._running_row("checkpoint"):
-            self._run(jobs.checkpoint(self.xl, row))
+        """Take one, or go back to one: a list of both."""
+        if not (row := self._chosen_row()):
+            return
+        try:
+            question, groups = jobs.checkpoint_choices(self.xl, row)
+        except jobs.NotDone as error:
+            self.notify(str(error), severity="warning", markup=False, timeout=10)
+            return
+
+        def picked(value: str | None) -> None:
+            if value == jobs.TAKE:
+                self._run(jobs.checkpoint(self.xl, row))
+            elif value:
+                self._confirm(jobs.restore_checkpoint_question(row.name, value),
+                              jobs.restore_checkpoint(self.xl, row.name, value))
+        self.app.push_screen(Pick(question, groups), picked)
 
     def action_console(self) -> None:
         if not (row := self._running_row("attach to")):
