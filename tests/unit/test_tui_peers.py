@@ -156,3 +156,28 @@ def test_without_a_data_store_the_screen_says_so_and_offers_nothing(tmp_path):
             await pilot.pause()
             assert screen.offer is None and "No code offered" in text(screen, "#status")
     asyncio.run(run())
+
+
+def test_key_p_on_the_overview_opens_the_peers_screen(monkeypatch, tmp_path):
+    import tui.app as console_app
+    import tui.screens.peers as peers_screen
+    from hypervisor.host.console_password import ConsoleAccess
+    from test_tui_appliances import FakeXl, domains
+    from tui.screens.overview import OverviewScreen
+    monkeypatch.setattr(console_app, "read_access", lambda: ConsoleAccess(None))
+    here = host(tmp_path, "alpha", free_port(), free_port())
+    monkeypatch.setattr(peers_screen, "ThisHost", lambda: here)
+
+    async def go():
+        app = console_app.XenBoxApp(xl=FakeXl(domains()))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            assert isinstance(app.screen, OverviewScreen)
+            await pilot.press("p")
+            await settle(pilot)
+            assert isinstance(app.screen, PeersScreen)
+            assert "This host: alpha" in str(app.screen.query_one("#me", Static).border_title)
+            await pilot.press("escape")
+            await settle(pilot)
+            assert isinstance(app.screen, OverviewScreen)
+    asyncio.run(go())
