@@ -138,7 +138,8 @@ class Checkpoints:
             raise CheckpointError(f"{name} is not running: a checkpoint is of a running guest (start it first)")
         stamp = stamp_now(now)
         snapshots = plan_snapshots(name, self.disks_of(domain.domid), self.group, stamp)
-        self._check_room(name, domain.memory_mib * MIB, snapshots)
+        sizes = {s.origin: self._size_of(s.origin) for s in snapshots}     # read once, before the guest stands still
+        self._check_room(name, domain.memory_mib * MIB, sum(sizes.values()))
         home = self._folder_of(name)
         home.mkdir(parents=True, exist_ok=True, mode=0o700)
         work = home / f".{stamp}"               # hidden until whole: a cut leaves nothing listed
@@ -150,8 +151,7 @@ class Checkpoints:
             paused_at = self.clock()
             self.xl.save_paused(name, str(work / MEMORY))
             for snapshot in snapshots:
-                size = self._size_of(snapshot.origin)
-                self.lvm.snapshot_lv(self.group, snapshot.origin, snapshot.name, size)
+                self.lvm.snapshot_lv(self.group, snapshot.origin, snapshot.name, sizes[snapshot.origin])
                 made.append(snapshot)
         except BaseException as error:
             for snapshot in made:
@@ -176,14 +176,13 @@ class Checkpoints:
             f"the guest stood still for {paused_ms} ms")
         return checkpoint
 
-    def _check_room(self, name: str, memory: int, snapshots: tuple[Snapshot, ...]) -> None:
+    def _check_room(self, name: str, memory: int, needed: int) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         free = self.free_bytes(self.folder)
         if free < memory + SAVE_OVERHEAD:
             raise CheckpointError(f"no checkpoint of {name} was taken: the data store has {human_size(free)} free "
                                   f"and its memory needs {human_size(memory + SAVE_OVERHEAD)}; delete old "
                                   "checkpoints or other files first. Nothing was deleted")
-        needed = sum(self._size_of(s.origin) for s in snapshots)
         room = self.lvm.free(self.group)
         if needed > room:
             raise CheckpointError(f"no checkpoint of {name} was taken: its disk snapshots need {human_size(needed)} "

@@ -41,8 +41,9 @@ def cmd_checkpoints(args, xl: Xl) -> int:
                           for c in found], indent=2))
     elif not found:
         say(f"{args.name} has no checkpoint: `xenbox appliance checkpoint {args.name}` takes one")
-    for checkpoint in found if not args.json else ():
-        print(line(checkpoint))
+    else:
+        for checkpoint in found:
+            print(line(checkpoint))
     return 0
 
 
