@@ -23,10 +23,10 @@ def cmd_movable(args, xl: Xl, me: ThisHost = ThisHost()) -> int:
     if entry.manifest is None:
         return fail(f"{args.name} cannot move: {entry.problem}")
     try:
-        peer = next((p for p in me.peers() if p.name == args.host), None)
-        if peer is None:
-            return fail(f"{args.host} is not paired with this host: pair them first (Peers screen, or "
-                        "`xenbox host pair`)", EXIT_NOT_FOUND)
+        peer = me.peer(args.host)
+    except PeersError as error:
+        return fail(str(error), EXIT_NOT_FOUND)
+    try:
         target = from_message(me.ask(peer, "facts"))
     except (PeerUnreachable, PeerRefused, PeersError, CertificateError, BadFacts) as error:
         return fail(f"{args.host} cannot be asked: {error}")

@@ -35,6 +35,9 @@ class ThisHost:
     def peers(self) -> list[Peer]:
         return trusted.read_peers(self.config)
 
+    def peer(self, name: str) -> Peer:
+        return trusted.find_peer(name, self.config)
+
     def trust(self, peer: Peer) -> None:
         trusted.add_peer(peer, self.name, self.config)
 

@@ -122,8 +122,10 @@ def remove_peer(name: str, path: Path = CONFIG) -> Peer:
 
 
 def find_peer(name: str, path: Path = CONFIG) -> Peer:
-    for peer in read_peers(path):
+    peers = read_peers(path)
+    for peer in peers:
         if peer.name == name:
             return peer
-    known = ", ".join(peer.name for peer in read_peers(path)) or "none"
-    raise PeersError(f"no paired host is named {name} (paired: {known}): pair them first (`xenbox host pair`)")
+    known = ", ".join(peer.name for peer in peers) or "none"
+    raise PeersError(f"no paired host is named {name} (paired: {known}): pair them first (Peers screen, or "
+                     "`xenbox host pair`)")

@@ -353,3 +353,11 @@ def free_tcp_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def test_a_peer_is_found_by_name_or_the_known_ones_are_named(alpha, beta):
+    from hypervisor.peers.trusted import find_peer
+    paired(alpha, beta)
+    assert find_peer("beta", alpha.peers_file).fingerprint == beta.identity.fingerprint
+    with pytest.raises(PeersError, match=r"no paired host is named gamma \(paired: beta\): pair them first"):
+        find_peer("gamma", alpha.peers_file)
